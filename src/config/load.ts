@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { SETTINGS, BadValue, type Config } from './schema.js';
+
+export class ConfigError extends Error {}
+
+/**
+ * Build the configuration: defaults, then the JSON file named by TESSERA_CONFIG (keys are the
+ * setting names, e.g. "publicUrl", or the environment names), then the environment, then `overrides`.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  let file: Record<string, unknown> = {};
+  const path = env.TESSERA_CONFIG;
+  if (path) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
+      file = parsed as Record<string, unknown>;
+    } catch (e) {
+      throw new ConfigError(`TESSERA_CONFIG: cannot read ${path}: ${(e as Error).message}`);
+    }
+    const known = new Set(SETTINGS.flatMap((s) => [s.key, s.env]));
+    for (const k of Object.keys(file)) if (!known.has(k)) throw new ConfigError(`${path}: unknown setting "${k}"`);
+  }
+  const out: Partial<Config> = {};
+  for (const s of SETTINGS) {
+    let raw: unknown;
+    let from = '';
+    if (s.key in overrides && overrides[s.key] !== undefined) { raw = overrides[s.key]; from = `option ${s.key}`; }
+    else if (env[s.env] !== undefined && env[s.env] !== '') { raw = env[s.env]; from = s.env; }
+    else if (file[s.key] !== undefined) { raw = file[s.key]; from = `${path}: ${s.key}`; }
+    else if (file[s.env] !== undefined) { raw = file[s.env]; from = `${path}: ${s.env}`; }
+    if (from === '') {
+      const d = s.default;
+      (out as Record<string, unknown>)[s.key] = typeof d === 'function' ? (d as (c: Partial<Config>) => unknown)(out) : d;
+      continue;
+    }
+    try {
+      (out as Record<string, unknown>)[s.key] = s.parse(raw);
+    } catch (e) {
+      if (e instanceof BadValue) throw new ConfigError(`${from}: ${e.message} (got ${JSON.stringify(String(raw)).slice(0, 80)})`);
+      throw e;
+    }
+  }
+  const c = out as Config;
+  if ((c.bootstrapClientId === undefined) !== (c.bootstrapClientSecret === undefined)) {
+    throw new ConfigError('TESSERA_BOOTSTRAP_CLIENT_ID and TESSERA_BOOTSTRAP_CLIENT_SECRET must be set together');
+  }
+  return c;
+}
+
+/** Markdown table of every setting, for the README and `tessera config`. */
+export function describeSettings(): string {
+  const rows = SETTINGS.map((s) => {
+    const d = typeof s.default === 'function' ? '(derived)' : s.default === undefined ? '' : String(s.default);
+    return `| \`${s.env}\` | \`${s.key}\` | ${d} | ${s.description} |`;
+  });
+  return ['| environment | config file key | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}

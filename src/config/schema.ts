@@ -1,0 +1,140 @@
+/**
+ * Every setting Tessera reads, with its environment variable, default and description, in one place.
+ * `load.ts` applies them in order: defaults, then the optional JSON config file, then the environment,
+ * then explicit overrides (CLI flags, test options). A bad value stops start-up with a message naming the key.
+ */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export const SIGNING_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  dataDir: string;
+  databaseUrl: string;
+  masterKey: string | undefined;
+  bootstrapClientId: string | undefined;
+  bootstrapClientSecret: string | undefined;
+  logLevel: LogLevel;
+  logRequests: boolean;
+  trustProxy: boolean;
+  cacheTtlSeconds: number;
+  bodyLimitBytes: number;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  codeTtl: number;
+  defaultSigningAlg: SigningAlg;
+  clockSkewSeconds: number;
+  clientAssertionMaxLifetime: number;
+  clientAssertionAcceptTokenEndpointAudience: boolean;
+  jwksPublic: boolean;
+  purgeIntervalSeconds: number;
+  auditRetentionDays: number;
+  keyRotationDays: number;
+  unsafeAllowPrivateFetch: boolean;
+}
+
+type Parser<T> = (raw: unknown) => T;
+
+export interface SettingDef<K extends keyof Config = keyof Config> {
+  key: K;
+  env: string;
+  description: string;
+  default: Config[K] | ((c: Partial<Config>) => Config[K]);
+  parse: Parser<Config[K]>;
+}
+
+class BadValue extends Error {}
+
+const int = (min: number, max: number): Parser<number> => (raw) => {
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw new BadValue(`must be an integer between ${min} and ${max}`);
+  return n;
+};
+const bool: Parser<boolean> = (raw) => {
+  if (typeof raw === 'boolean') return raw;
+  if (typeof raw === 'string') {
+    const v = raw.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  }
+  throw new BadValue('must be true or false');
+};
+const str: Parser<string> = (raw) => {
+  if (typeof raw !== 'string' || raw.length === 0) throw new BadValue('must be a non-empty string');
+  return raw;
+};
+const optStr: Parser<string | undefined> = (raw) => (raw === undefined || raw === '' ? undefined : str(raw));
+const oneOf = <T extends string>(values: readonly T[]): Parser<T> => (raw) => {
+  if (typeof raw === 'string' && (values as readonly string[]).includes(raw)) return raw as T;
+  throw new BadValue(`must be one of ${values.join(', ')}`);
+};
+const url: Parser<string> = (raw) => {
+  const s = str(raw);
+  let u: URL;
+  try { u = new URL(s); } catch { throw new BadValue('must be an absolute URL'); }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new BadValue('must be an http(s) URL');
+  if (u.search || u.hash) throw new BadValue('must not have a query or fragment (it becomes the issuer, RFC 8414 §2)');
+  return s.replace(/\/+$/, '');
+};
+const dbUrl: Parser<string> = (raw) => {
+  const s = str(raw);
+  if (s === 'sqlite::memory:' || /^sqlite:.+/.test(s) || /^postgres(ql)?:\/\//.test(s)) return s;
+  throw new BadValue('must be sqlite:PATH, sqlite::memory: or postgres://...');
+};
+const masterKey: Parser<string | undefined> = (raw) => {
+  const s = optStr(raw);
+  if (s === undefined) return undefined;
+  const b = Buffer.from(s, s.length === 64 && /^[0-9a-f]+$/i.test(s) ? 'hex' : 'base64');
+  if (b.length !== 32) throw new BadValue('must be 32 bytes, as 64 hex characters or base64');
+  return s;
+};
+const secretSetting: Parser<string | undefined> = (raw) => {
+  const s = optStr(raw);
+  // Client secrets are stored with a fast keyed hash (they are not passwords), so they must carry their own entropy.
+  if (s !== undefined && s.length < 24) throw new BadValue('must be at least 24 characters (use a random secret, e.g. `openssl rand -base64 32`)');
+  return s;
+};
+
+export const SETTINGS: SettingDef[] = [
+  { key: 'port', env: 'PORT', default: 8080, parse: int(0, 65535), description: 'TCP port to listen on.' },
+  { key: 'host', env: 'HOST', default: '127.0.0.1', parse: str, description: 'Interface to listen on (0.0.0.0 for all).' },
+  { key: 'publicUrl', env: 'TESSERA_PUBLIC_URL', default: (c) => `http://localhost:${c.port ?? 8080}`, parse: url,
+    description: 'External base URL; the default domain issuer. Other domains are PUBLIC_URL/domains/NAME.' },
+  { key: 'dataDir', env: 'TESSERA_DATA_DIR', default: './data', parse: str, description: 'Directory for the SQLite file and the generated master key.' },
+  { key: 'databaseUrl', env: 'TESSERA_DATABASE_URL', default: (c) => `sqlite:${c.dataDir ?? './data'}/tessera.db`, parse: dbUrl,
+    description: 'sqlite:PATH, sqlite::memory: or postgres://user@host:port/db.' },
+  { key: 'masterKey', env: 'TESSERA_MASTER_KEY', default: undefined, parse: masterKey,
+    description: '32-byte key (hex or base64) that encrypts signing keys and client_secret_jwt secrets at rest. Generated into DATA_DIR/master.key when unset. All nodes sharing a database need the same key.' },
+  { key: 'bootstrapClientId', env: 'TESSERA_BOOTSTRAP_CLIENT_ID', default: undefined, parse: optStr,
+    description: 'On start, create or update this confidential client in the default domain with the Identity Domain Administrator role.' },
+  { key: 'bootstrapClientSecret', env: 'TESSERA_BOOTSTRAP_CLIENT_SECRET', default: undefined, parse: secretSetting,
+    description: 'Secret of the bootstrap client (at least 24 characters).' },
+  { key: 'logLevel', env: 'TESSERA_LOG_LEVEL', default: 'info', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), description: 'Log level.' },
+  { key: 'logRequests', env: 'TESSERA_LOG_REQUESTS', default: false, parse: bool, description: 'Log every request (off by default: it costs throughput).' },
+  { key: 'trustProxy', env: 'TESSERA_TRUST_PROXY', default: false, parse: bool,
+    description: 'Trust X-Forwarded-For for client addresses. The issuer never comes from request headers.' },
+  { key: 'cacheTtlSeconds', env: 'TESSERA_CACHE_TTL_SECONDS', default: 5, parse: int(0, 3600),
+    description: 'How long a node caches domains, apps, roles and keys. Changes made through another node take effect within this time.' },
+  { key: 'bodyLimitBytes', env: 'TESSERA_BODY_LIMIT_BYTES', default: 65536, parse: int(1024, 10485760), description: 'Largest request body accepted (413 above).' },
+  { key: 'accessTokenTtl', env: 'TESSERA_ACCESS_TOKEN_TTL', default: 3600, parse: int(60, 31536000), description: 'Default access token lifetime, seconds (apps may override).' },
+  { key: 'refreshTokenTtl', env: 'TESSERA_REFRESH_TOKEN_TTL', default: 604800, parse: int(60, 31536000), description: 'Default refresh token lifetime, seconds.' },
+  { key: 'codeTtl', env: 'TESSERA_CODE_TTL', default: 60, parse: int(10, 600), description: 'Authorization code lifetime, seconds.' },
+  { key: 'defaultSigningAlg', env: 'TESSERA_DEFAULT_SIGNING_ALG', default: 'RS256', parse: oneOf(SIGNING_ALGS), description: 'Default JWT signing algorithm.' },
+  { key: 'clockSkewSeconds', env: 'TESSERA_CLOCK_SKEW_SECONDS', default: 60, parse: int(0, 300), description: 'Clock skew tolerated on received JWTs (RFC 8725 §3.8).' },
+  { key: 'clientAssertionMaxLifetime', env: 'TESSERA_CLIENT_ASSERTION_MAX_LIFETIME', default: 300, parse: int(30, 3600),
+    description: 'Longest lifetime (exp - now) accepted for client assertions, seconds.' },
+  { key: 'clientAssertionAcceptTokenEndpointAudience', env: 'TESSERA_CLIENT_ASSERTION_ACCEPT_TOKEN_ENDPOINT_AUD', default: true, parse: bool,
+    description: 'Accept the token endpoint URL as client assertion `aud` besides the issuer (RFC 7523 §3). Turn off to accept the issuer only (RFC 10070).' },
+  { key: 'jwksPublic', env: 'TESSERA_JWKS_PUBLIC', default: true, parse: bool, description: 'Serve /admin/v1/SigningCert/jwk without a token (a domain setting may override).' },
+  { key: 'purgeIntervalSeconds', env: 'TESSERA_PURGE_INTERVAL_SECONDS', default: 60, parse: int(0, 86400),
+    description: 'How often expired tokens, revocation records, used assertion ids and retired keys are purged (0: never).' },
+  { key: 'auditRetentionDays', env: 'TESSERA_AUDIT_RETENTION_DAYS', default: 90, parse: int(1, 3650), description: 'How long audit events are kept.' },
+  { key: 'keyRotationDays', env: 'TESSERA_KEY_ROTATION_DAYS', default: 0, parse: int(0, 3650),
+    description: 'Rotate signing keys automatically when the active key is older than this (0: only on `tessera keys rotate`).' },
+  { key: 'unsafeAllowPrivateFetch', env: 'TESSERA_UNSAFE_ALLOW_PRIVATE_FETCH', default: false, parse: bool,
+    description: 'UNSAFE, tests only: allow fetching jwks_uri from loopback/private addresses.' },
+];
+
+export { BadValue };

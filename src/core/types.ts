@@ -1,0 +1,172 @@
+import { SIGNING_ALGS, type SigningAlg } from '../config/schema.js';
+
+export type { SigningAlg };
+export const SIGNING_ALGS_LIST: readonly SigningAlg[] = SIGNING_ALGS;
+
+export interface DomainSettings {
+  /** Overrides the JWKS visibility (config `jwksPublic`). */
+  jwksPublic?: boolean;
+  /** Default access-token lifetime for the domain, seconds. */
+  accessTokenTtl?: number;
+}
+
+export interface DomainRecord {
+  id: string;
+  name: string;
+  displayName: string;
+  settings: DomainSettings;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export const DEFAULT_DOMAIN = 'default';
+/** Seeds: access token lifetimes range from 60 s to one year. */
+export const MAX_ACCESS_TOKEN_LIFETIME = 31_536_000;
+export const MIN_ACCESS_TOKEN_LIFETIME = 60;
+
+export type ClientType = 'confidential' | 'public';
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'] as const;
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
+
+export const GRANT_TYPES = {
+  authorizationCode: 'authorization_code',
+  implicit: 'implicit',
+  password: 'password',
+  clientCredentials: 'client_credentials',
+  refreshToken: 'refresh_token',
+  jwtBearer: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+  saml2Bearer: 'urn:ietf:params:oauth:grant-type:saml2-bearer',
+  deviceCode: 'urn:ietf:params:oauth:grant-type:device_code',
+} as const;
+export const ALL_GRANT_TYPES: readonly string[] = Object.values(GRANT_TYPES);
+
+export interface ScopeDef {
+  value: string;
+  description?: string;
+  requiresConsent?: boolean;
+}
+
+export interface Jwk { kty: string; kid?: string; alg?: string; use?: string; [k: string]: unknown }
+
+/** An App: an OAuth client and/or a resource server (the Oracle identity domain model). */
+export interface AppRecord {
+  id: string;
+  domainId: string;
+  displayName: string;
+  description?: string;
+  active: boolean;
+  isBuiltIn: boolean;
+  // OAuth client
+  isOAuthClient: boolean;
+  clientId?: string;
+  clientType: ClientType;
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  tokenEndpointAuthSigningAlg?: string;
+  allowedGrants: string[];
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  jwks?: { keys: Jwk[] };
+  jwksUri?: string;
+  allowedScopes: string[];
+  defaultScopes: string[];
+  accessTokenExpiry?: number;
+  refreshTokenExpiry?: number;
+  // resource server
+  isOAuthResource: boolean;
+  audience?: string;
+  scopes: ScopeDef[];
+  accessTokenFormat: 'jwt' | 'opaque';
+  accessTokenSigningAlg?: SigningAlg;
+  // secrets (never raw)
+  secretHash?: string;
+  secretEnc?: string;
+  registrationTokenHash?: string;
+  /** Extra client metadata kept verbatim (RFC 7591 client_name, logo_uri, contacts, ...). */
+  metadata: Record<string, unknown>;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AppRoleRecord {
+  id: string;
+  domainId: string;
+  appId: string;
+  displayName: string;
+  description?: string;
+  scopes: string[];
+  isBuiltIn: boolean;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type GranteeType = 'App' | 'User' | 'Group';
+export const GRANT_MECHANISMS = {
+  App: 'ADMINISTRATOR_TO_APP',
+  User: 'ADMINISTRATOR_TO_USER',
+  Group: 'ADMINISTRATOR_TO_GROUP',
+} as const satisfies Record<GranteeType, string>;
+
+export interface GrantRecord {
+  id: string;
+  domainId: string;
+  appId: string;
+  appRoleId: string;
+  granteeType: GranteeType;
+  granteeId: string;
+  mechanism: string;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type SubjectType = 'client' | 'user';
+
+/** A stored (opaque) token. Only the SHA-256 of the token value is kept. */
+export interface TokenRecord {
+  hash: string;
+  domainId: string;
+  kind: 'access' | 'refresh';
+  clientId: string;
+  sub: string;
+  subType: SubjectType;
+  scope: string;
+  aud: string[];
+  jti: string;
+  grantId?: string;
+  issuedAt: number;
+  expiresAt: number;
+  revokedAt?: number;
+  data: Record<string, unknown>;
+}
+
+export type KeyStatus = 'next' | 'active' | 'retired';
+export interface SigningKeyRecord {
+  kid: string;
+  domainId: string;
+  alg: SigningAlg;
+  status: KeyStatus;
+  publicJwk: Jwk;
+  privateJwkEnc: string;
+  createdAt: number;
+  activatedAt?: number;
+  retiredAt?: number;
+  expiresAt?: number;
+}
+
+export interface AuditEventRecord {
+  id: string;
+  domainId: string;
+  ts: number;
+  eventId: string;
+  outcome: 'success' | 'failure';
+  actorType?: string;
+  actorId?: string;
+  actorName?: string;
+  clientIp?: string;
+  targetType?: string;
+  targetId?: string;
+  message?: string;
+  details?: Record<string, unknown>;
+}

@@ -1,0 +1,71 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import type { DB } from './schema.js';
+import * as m0001 from './migrations/0001_initial.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Database_ {
+  db: Kysely<DB>;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+/** Every migration, in order. Append only. */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001_initial': m0001,
+};
+class StaticMigrations implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> { return MIGRATIONS; }
+}
+
+export interface OpenOptions {
+  /** PostgreSQL only: use (and create) this schema; the tests isolate runs this way. */
+  pgSchema?: string;
+}
+
+export async function openDatabase(url: string, opts: OpenOptions = {}): Promise<Database_> {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    const memory = path === ':memory:';
+    if (!memory) mkdirSync(dirname(resolve(path)), { recursive: true });
+    const sqlite = new Database(memory ? ':memory:' : path);
+    if (!memory) sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return { db, dialect: 'sqlite', close: () => db.destroy() };
+  }
+  const int8 = 20;
+  const types = {
+    getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+      oid === int8 ? (v: string) => Number(v) : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format),
+  };
+  if (opts.pgSchema) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(opts.pgSchema)) throw new Error('bad schema name');
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try { await c.query(`CREATE SCHEMA IF NOT EXISTS ${opts.pgSchema}`); } finally { await c.end(); }
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    types: types as pg.CustomTypesConfig,
+    ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
+  });
+  // An idle client's error (database restart) must not crash the process; the next query fails with 503.
+  pool.on('error', () => {});
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+export async function migrate(db: Kysely<DB>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new StaticMigrations() });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

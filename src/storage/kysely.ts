@@ -1,0 +1,356 @@
+import type { Kysely, Selectable } from 'kysely';
+import type {
+  AppRecord, AppRoleRecord, AuditEventRecord, DomainRecord, GrantRecord, GranteeType, SigningKeyRecord, TokenRecord,
+} from '../core/types.js';
+import type { AppsTable, AppRolesTable, AuditEventsTable, DB, GrantsTable, SigningKeysTable, TokensTable } from './schema.js';
+import {
+  StaleVersion, type AppRepository, type AppRoleRepository, type AssertionJtiRepository, type AuditQuery, type AuditRepository,
+  type DomainRepository, type GrantRepository, type Repositories, type RevocationRepository, type SigningKeyRepository, type TokenRepository,
+} from './ports.js';
+import { asConflict } from './errors.js';
+
+const json = (v: unknown): string => JSON.stringify(v ?? {});
+const parse = <T>(s: string | null | undefined, d: T): T => (s ? (JSON.parse(s) as T) : d);
+const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
+/** Optional fields are absent, not `undefined`, so records round-trip exactly. */
+function strip<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+const changed = (r: { numUpdatedRows?: bigint; numDeletedRows?: bigint }): number => Number(r.numUpdatedRows ?? r.numDeletedRows ?? 0n);
+
+class KyselyDomainRepository implements DomainRepository {
+  constructor(private db: Kysely<DB>) {}
+  private map(r: Selectable<DB['domains']>): DomainRecord {
+    return { id: r.id, name: r.name, displayName: r.display_name, settings: parse(r.settings, {}), createdAt: r.created_at, updatedAt: r.updated_at };
+  }
+  async get(id: string) {
+    const r = await this.db.selectFrom('domains').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && this.map(r);
+  }
+  async getByName(name: string) {
+    const r = await this.db.selectFrom('domains').selectAll().where('name', '=', name).executeTakeFirst();
+    return r && this.map(r);
+  }
+  async list() {
+    return (await this.db.selectFrom('domains').selectAll().orderBy('name').execute()).map((r) => this.map(r));
+  }
+  async create(d: DomainRecord) {
+    try {
+      await this.db.insertInto('domains').values({
+        id: d.id, name: d.name, display_name: d.displayName, settings: json(d.settings), created_at: d.createdAt, updated_at: d.updatedAt,
+      }).execute();
+    } catch (e) { throw asConflict(e, { name: 'name' }) ?? e; }
+  }
+}
+
+class KyselySigningKeyRepository implements SigningKeyRepository {
+  constructor(private db: Kysely<DB>) {}
+  private map(r: Selectable<SigningKeysTable>): SigningKeyRecord {
+    return strip({
+      kid: r.kid, domainId: r.domain_id, alg: r.alg as SigningKeyRecord['alg'], status: r.status, publicJwk: parse(r.public_jwk, { kty: '' }),
+      privateJwkEnc: r.private_jwk_enc, createdAt: r.created_at, activatedAt: opt(r.activated_at), retiredAt: opt(r.retired_at), expiresAt: opt(r.expires_at),
+    });
+  }
+  private row(k: SigningKeyRecord): SigningKeysTable {
+    return {
+      kid: k.kid, domain_id: k.domainId, alg: k.alg, status: k.status, public_jwk: json(k.publicJwk), private_jwk_enc: k.privateJwkEnc,
+      created_at: k.createdAt, activated_at: k.activatedAt ?? null, retired_at: k.retiredAt ?? null, expires_at: k.expiresAt ?? null,
+    };
+  }
+  async list(domainId: string) {
+    return (await this.db.selectFrom('signing_keys').selectAll().where('domain_id', '=', domainId).orderBy('created_at').execute()).map((r) => this.map(r));
+  }
+  async insert(k: SigningKeyRecord) { await this.db.insertInto('signing_keys').values(this.row(k)).execute(); }
+  async rotate(domainId: string, alg: string, expectedNextKid: string, newNext: SigningKeyRecord, now: number, retiredExpiresAt: number) {
+    class LostRace extends Error {}
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        // Retire first (at most one active key per alg is enforced by a partial unique index), then the
+        // conditional promote is the lock: if another node already promoted this key, roll everything back.
+        await trx.updateTable('signing_keys').set({ status: 'retired', retired_at: now, expires_at: retiredExpiresAt })
+          .where('domain_id', '=', domainId).where('alg', '=', alg).where('status', '=', 'active').execute();
+        const promoted = await trx.updateTable('signing_keys').set({ status: 'active', activated_at: now })
+          .where('kid', '=', expectedNextKid).where('domain_id', '=', domainId).where('status', '=', 'next').executeTakeFirst();
+        if (changed(promoted) !== 1) throw new LostRace();
+        await trx.insertInto('signing_keys').values(this.row(newNext)).execute();
+        return true;
+      });
+    } catch (e) {
+      if (e instanceof LostRace) return false;
+      throw e;
+    }
+  }
+  async deleteExpired(now: number) {
+    return changed(await this.db.deleteFrom('signing_keys').where('status', '=', 'retired').where('expires_at', '<', now).executeTakeFirst());
+  }
+}
+
+const APP_CONFLICTS = { client_id: 'name', apps_client_id_uq: 'name', audience: 'audience', apps_audience_uq: 'audience', app_scopes: 'scopes' };
+
+class KyselyAppRepository implements AppRepository {
+  constructor(private db: Kysely<DB>) {}
+  private map(r: Selectable<AppsTable>): AppRecord {
+    const d = parse<Partial<AppRecord>>(r.data, {});
+    return strip({
+      ...(d as AppRecord),
+      id: r.id, domainId: r.domain_id, clientId: opt(r.client_id), displayName: r.display_name, active: r.active === 1,
+      isOAuthClient: r.is_client === 1, isOAuthResource: r.is_resource === 1, audience: opt(r.audience), isBuiltIn: r.is_builtin === 1,
+      secretHash: opt(r.secret_hash), secretEnc: opt(r.secret_enc), registrationTokenHash: opt(r.registration_token_hash),
+      version: r.version, createdAt: r.created_at, updatedAt: r.updated_at,
+    });
+  }
+  private row(a: AppRecord): AppsTable {
+    const { id, domainId, clientId, displayName, active, isOAuthClient, isOAuthResource, audience, isBuiltIn, secretHash, secretEnc,
+      registrationTokenHash, version, createdAt, updatedAt, ...data } = a;
+    return {
+      id, domain_id: domainId, client_id: clientId ?? null, display_name: displayName, active: active ? 1 : 0,
+      is_client: isOAuthClient ? 1 : 0, is_resource: isOAuthResource ? 1 : 0, audience: audience ?? null, is_builtin: isBuiltIn ? 1 : 0,
+      secret_hash: secretHash ?? null, secret_enc: secretEnc ?? null, registration_token_hash: registrationTokenHash ?? null,
+      data: json(data), version, created_at: createdAt, updated_at: updatedAt,
+    };
+  }
+  private scopeRows(a: AppRecord) {
+    return a.isOAuthResource ? a.scopes.map((s) => ({ domain_id: a.domainId, scope: s.value, app_id: a.id })) : [];
+  }
+  async get(domainId: string, id: string) {
+    const r = await this.db.selectFrom('apps').selectAll().where('domain_id', '=', domainId).where('id', '=', id).executeTakeFirst();
+    return r && this.map(r);
+  }
+  async getByClientId(domainId: string, clientId: string) {
+    const r = await this.db.selectFrom('apps').selectAll().where('domain_id', '=', domainId).where('client_id', '=', clientId).executeTakeFirst();
+    return r && this.map(r);
+  }
+  async list(domainId: string) {
+    return (await this.db.selectFrom('apps').selectAll().where('domain_id', '=', domainId).orderBy('created_at').orderBy('id').execute()).map((r) => this.map(r));
+  }
+  async create(a: AppRecord) {
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('apps').values(this.row(a)).execute();
+        const scopes = this.scopeRows(a);
+        if (scopes.length) await trx.insertInto('app_scopes').values(scopes).execute();
+      });
+    } catch (e) { throw asConflict(e, APP_CONFLICTS) ?? e; }
+  }
+  async update(a: AppRecord, expectedVersion: number) {
+    const next = { ...a, version: expectedVersion + 1 };
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        const r = await trx.updateTable('apps').set(this.row(next)).where('domain_id', '=', a.domainId).where('id', '=', a.id)
+          .where('version', '=', expectedVersion).executeTakeFirst();
+        if (changed(r) !== 1) throw new StaleVersion();
+        await trx.deleteFrom('app_scopes').where('app_id', '=', a.id).execute();
+        const scopes = this.scopeRows(next);
+        if (scopes.length) await trx.insertInto('app_scopes').values(scopes).execute();
+      });
+    } catch (e) { throw asConflict(e, APP_CONFLICTS) ?? e; }
+    return next;
+  }
+  async delete(domainId: string, id: string, expectedVersion?: number) {
+    let q = this.db.deleteFrom('apps').where('domain_id', '=', domainId).where('id', '=', id);
+    if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
+    return changed(await q.executeTakeFirst()) === 1;
+  }
+}
+
+class KyselyAppRoleRepository implements AppRoleRepository {
+  constructor(private db: Kysely<DB>) {}
+  private map(r: Selectable<AppRolesTable>): AppRoleRecord {
+    const d = parse<{ description?: string; scopes?: string[] }>(r.data, {});
+    return strip({
+      id: r.id, domainId: r.domain_id, appId: r.app_id, displayName: r.display_name, description: d.description, scopes: d.scopes ?? [],
+      isBuiltIn: r.is_builtin === 1, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at,
+    });
+  }
+  private row(a: AppRoleRecord): AppRolesTable {
+    return {
+      id: a.id, domain_id: a.domainId, app_id: a.appId, display_name: a.displayName, is_builtin: a.isBuiltIn ? 1 : 0,
+      data: json({ description: a.description, scopes: a.scopes }), version: a.version, created_at: a.createdAt, updated_at: a.updatedAt,
+    };
+  }
+  async get(domainId: string, id: string) {
+    const r = await this.db.selectFrom('app_roles').selectAll().where('domain_id', '=', domainId).where('id', '=', id).executeTakeFirst();
+    return r && this.map(r);
+  }
+  async list(domainId: string) {
+    return (await this.db.selectFrom('app_roles').selectAll().where('domain_id', '=', domainId).orderBy('created_at').orderBy('id').execute()).map((r) => this.map(r));
+  }
+  async create(a: AppRoleRecord) {
+    try { await this.db.insertInto('app_roles').values(this.row(a)).execute(); }
+    catch (e) { throw asConflict(e, { display_name: 'displayName', app_roles_name_uq: 'displayName' }) ?? e; }
+  }
+  async update(a: AppRoleRecord, expectedVersion: number) {
+    const next = { ...a, version: expectedVersion + 1 };
+    let r;
+    try {
+      r = await this.db.updateTable('app_roles').set(this.row(next)).where('domain_id', '=', a.domainId).where('id', '=', a.id)
+        .where('version', '=', expectedVersion).executeTakeFirst();
+    } catch (e) { throw asConflict(e, { display_name: 'displayName', app_roles_name_uq: 'displayName' }) ?? e; }
+    if (changed(r) !== 1) throw new StaleVersion();
+    return next;
+  }
+  async delete(domainId: string, id: string, expectedVersion?: number) {
+    let q = this.db.deleteFrom('app_roles').where('domain_id', '=', domainId).where('id', '=', id);
+    if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
+    return changed(await q.executeTakeFirst()) === 1;
+  }
+}
+
+class KyselyGrantRepository implements GrantRepository {
+  constructor(private db: Kysely<DB>) {}
+  private map(r: Selectable<GrantsTable>): GrantRecord {
+    return strip({
+      id: r.id, domainId: r.domain_id, appId: r.app_id, appRoleId: r.app_role_id, granteeType: r.grantee_type as GranteeType,
+      granteeId: r.grantee_id, mechanism: r.mechanism, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at,
+    });
+  }
+  async get(domainId: string, id: string) {
+    const r = await this.db.selectFrom('grants').selectAll().where('domain_id', '=', domainId).where('id', '=', id).executeTakeFirst();
+    return r && this.map(r);
+  }
+  async list(domainId: string) {
+    return (await this.db.selectFrom('grants').selectAll().where('domain_id', '=', domainId).orderBy('created_at').orderBy('id').execute()).map((r) => this.map(r));
+  }
+  async listForGrantee(domainId: string, granteeType: string, granteeId: string) {
+    return (await this.db.selectFrom('grants').selectAll().where('domain_id', '=', domainId).where('grantee_type', '=', granteeType)
+      .where('grantee_id', '=', granteeId).execute()).map((r) => this.map(r));
+  }
+  async create(g: GrantRecord) {
+    try {
+      await this.db.insertInto('grants').values({
+        id: g.id, domain_id: g.domainId, app_id: g.appId, app_role_id: g.appRoleId, grantee_type: g.granteeType, grantee_id: g.granteeId,
+        mechanism: g.mechanism, version: g.version, created_at: g.createdAt, updated_at: g.updatedAt,
+      }).execute();
+    } catch (e) { throw asConflict(e, { grants: 'grantee' }) ?? e; }
+  }
+  async delete(domainId: string, id: string, expectedVersion?: number) {
+    let q = this.db.deleteFrom('grants').where('domain_id', '=', domainId).where('id', '=', id);
+    if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
+    return changed(await q.executeTakeFirst()) === 1;
+  }
+  async deleteForGrantee(domainId: string, granteeType: string, granteeId: string) {
+    return changed(await this.db.deleteFrom('grants').where('domain_id', '=', domainId).where('grantee_type', '=', granteeType)
+      .where('grantee_id', '=', granteeId).executeTakeFirst());
+  }
+}
+
+class KyselyTokenRepository implements TokenRepository {
+  constructor(private db: Kysely<DB>) {}
+  private map(r: Selectable<TokensTable>): TokenRecord {
+    return strip({
+      hash: r.hash, domainId: r.domain_id, kind: r.kind as TokenRecord['kind'], clientId: r.client_id, sub: r.sub, subType: r.sub_type as TokenRecord['subType'],
+      scope: r.scope, aud: parse(r.aud, []), jti: r.jti, grantId: opt(r.grant_id), issuedAt: r.issued_at, expiresAt: r.expires_at,
+      revokedAt: opt(r.revoked_at), data: parse(r.data, {}),
+    });
+  }
+  async insert(t: TokenRecord) {
+    await this.db.insertInto('tokens').values({
+      hash: t.hash, domain_id: t.domainId, kind: t.kind, client_id: t.clientId, sub: t.sub, sub_type: t.subType, scope: t.scope,
+      aud: json(t.aud), jti: t.jti, grant_id: t.grantId ?? null, issued_at: t.issuedAt, expires_at: t.expiresAt,
+      revoked_at: t.revokedAt ?? null, data: json(t.data),
+    }).execute();
+  }
+  async find(hash: string) {
+    const r = await this.db.selectFrom('tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
+    return r && this.map(r);
+  }
+  async revoke(hash: string, now: number) {
+    const before = await this.find(hash);
+    if (!before) return undefined;
+    await this.db.updateTable('tokens').set({ revoked_at: now }).where('hash', '=', hash).where('revoked_at', 'is', null).execute();
+    return before;
+  }
+  async revokeGrant(domainId: string, grantId: string, now: number) {
+    return changed(await this.db.updateTable('tokens').set({ revoked_at: now }).where('domain_id', '=', domainId)
+      .where('grant_id', '=', grantId).where('revoked_at', 'is', null).executeTakeFirst());
+  }
+  async purgeExpired(now: number) {
+    return changed(await this.db.deleteFrom('tokens').where('expires_at', '<', now).executeTakeFirst());
+  }
+}
+
+class KyselyRevocationRepository implements RevocationRepository {
+  constructor(private db: Kysely<DB>) {}
+  async revokeJti(domainId: string, jti: string, expiresAt: number) {
+    await this.db.insertInto('revoked_jtis').values({ jti, domain_id: domainId, expires_at: expiresAt })
+      .onConflict((oc) => oc.column('jti').doNothing()).execute();
+  }
+  async isRevoked(domainId: string, jti: string) {
+    const r = await this.db.selectFrom('revoked_jtis').select('jti').where('jti', '=', jti).where('domain_id', '=', domainId).executeTakeFirst();
+    return r !== undefined;
+  }
+  async purgeExpired(now: number) {
+    return changed(await this.db.deleteFrom('revoked_jtis').where('expires_at', '<', now).executeTakeFirst());
+  }
+}
+
+class KyselyAssertionJtiRepository implements AssertionJtiRepository {
+  constructor(private db: Kysely<DB>) {}
+  async consume(domainId: string, clientId: string, jti: string, expiresAt: number, now: number) {
+    // One statement, so it is atomic on both dialects: insert, or take over a record that has
+    // already expired (not yet purged); a live record means replay and changes no row.
+    const r = await this.db.insertInto('used_jtis').values({ domain_id: domainId, client_id: clientId, jti, expires_at: expiresAt })
+      .onConflict((oc) => oc.columns(['domain_id', 'client_id', 'jti']).doUpdateSet({ expires_at: expiresAt })
+        .where('used_jtis.expires_at', '<', now))
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+  async purgeExpired(now: number) {
+    return changed(await this.db.deleteFrom('used_jtis').where('expires_at', '<', now).executeTakeFirst());
+  }
+}
+
+class KyselyAuditRepository implements AuditRepository {
+  constructor(private db: Kysely<DB>) {}
+  private map(r: Selectable<AuditEventsTable>): AuditEventRecord {
+    return strip({
+      id: r.id, domainId: r.domain_id, ts: r.ts, eventId: r.event_id, outcome: r.outcome as AuditEventRecord['outcome'],
+      actorType: opt(r.actor_type), actorId: opt(r.actor_id), actorName: opt(r.actor_name), clientIp: opt(r.client_ip),
+      targetType: opt(r.target_type), targetId: opt(r.target_id), message: opt(r.message), details: r.details ? parse(r.details, {}) : undefined,
+    });
+  }
+  async insertMany(events: AuditEventRecord[]) {
+    if (!events.length) return;
+    const rows = events.map((e) => ({
+      id: e.id, domain_id: e.domainId, ts: e.ts, event_id: e.eventId, outcome: e.outcome, actor_type: e.actorType ?? null,
+      actor_id: e.actorId ?? null, actor_name: e.actorName ?? null, client_ip: e.clientIp ?? null, target_type: e.targetType ?? null,
+      target_id: e.targetId ?? null, message: e.message ?? null, details: e.details ? json(e.details) : null,
+    }));
+    // Bounded statement size (SQLite allows 32766 variables; 13 columns per row).
+    for (let i = 0; i < rows.length; i += 500) await this.db.insertInto('audit_events').values(rows.slice(i, i + 500)).execute();
+  }
+  async get(domainId: string, id: string) {
+    const r = await this.db.selectFrom('audit_events').selectAll().where('domain_id', '=', domainId).where('id', '=', id).executeTakeFirst();
+    return r && this.map(r);
+  }
+  async query(domainId: string, q: AuditQuery) {
+    let base = this.db.selectFrom('audit_events').where('domain_id', '=', domainId);
+    if (q.eventId !== undefined) base = base.where('event_id', '=', q.eventId);
+    if (q.actorId !== undefined) base = base.where('actor_id', '=', q.actorId);
+    if (q.outcome !== undefined) base = base.where('outcome', '=', q.outcome);
+    if (q.since !== undefined) base = base.where('ts', '>=', q.since);
+    if (q.until !== undefined) base = base.where('ts', '<=', q.until);
+    const total = Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const dir = q.descending ? 'desc' : 'asc';
+    const items = q.limit === 0 ? [] : await base.selectAll().orderBy('ts', dir).orderBy('id', dir).offset(q.offset).limit(q.limit).execute();
+    return { total, items: items.map((r) => this.map(r)) };
+  }
+  async purgeBefore(ts: number) {
+    return changed(await this.db.deleteFrom('audit_events').where('ts', '<', ts).executeTakeFirst());
+  }
+}
+
+export function kyselyRepositories(db: Kysely<DB>): Repositories {
+  return {
+    domains: new KyselyDomainRepository(db),
+    keys: new KyselySigningKeyRepository(db),
+    apps: new KyselyAppRepository(db),
+    appRoles: new KyselyAppRoleRepository(db),
+    grants: new KyselyGrantRepository(db),
+    tokens: new KyselyTokenRepository(db),
+    revocations: new KyselyRevocationRepository(db),
+    assertionJtis: new KyselyAssertionJtiRepository(db),
+    audit: new KyselyAuditRepository(db),
+  };
+}

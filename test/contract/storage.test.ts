@@ -1,0 +1,183 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { migrate, openDatabase, type Database_ } from '../../src/storage/db.js';
+import { kyselyRepositories } from '../../src/storage/kysely.js';
+import { Conflict, StaleVersion, type Repositories } from '../../src/storage/ports.js';
+import { newApp } from '../../src/identity/domains.js';
+import type { DomainRecord, SigningKeyRecord, TokenRecord } from '../../src/core/types.js';
+import { newId } from '../../src/core/ids.js';
+import { dropSchema, pgAvailable, PG_URL, schemaName } from './pg.js';
+
+/** One storage contract, run against every backend (DESIGN habit 7). */
+function contract(name: string, open: () => Promise<{ db: Database_; cleanup: () => Promise<void> }>, skip: () => string | boolean = () => false) {
+  describe(`storage contract: ${name}`, { skip: skip() === true ? false : skip() }, () => {
+    let db: Database_;
+    let cleanup: () => Promise<void>;
+    let r: Repositories;
+    let d: DomainRecord;
+    let d2: DomainRecord;
+    const now = Date.now();
+
+    before(async () => {
+      ({ db, cleanup } = await open());
+      await migrate(db.db);
+      r = kyselyRepositories(db.db);
+      d = { id: newId(), name: 'one', displayName: 'One', settings: { jwksPublic: false }, createdAt: now, updatedAt: now };
+      d2 = { id: newId(), name: 'two', displayName: 'Two', settings: {}, createdAt: now, updatedAt: now };
+      await r.domains.create(d);
+      await r.domains.create(d2);
+    });
+    after(async () => { await db?.close(); await cleanup?.(); });
+
+    test('migrations are idempotent: a second run applies nothing', async () => {
+      assert.deepEqual(await migrate(db.db), []);
+    });
+
+    test('domains: round trip, unique name, lookup by name', async () => {
+      assert.deepEqual(await r.domains.getByName('one'), d);
+      assert.deepEqual(await r.domains.get(d.id), d);
+      assert.equal(await r.domains.getByName('nope'), undefined);
+      await assert.rejects(r.domains.create({ ...d, id: newId() }), (e: unknown) => e instanceof Conflict && e.what === 'name');
+      assert.deepEqual((await r.domains.list()).map((x) => x.name), ['one', 'two']);
+    });
+
+    test('apps: round trip with JSON fields, client_id lookup scoped by domain', async () => {
+      const a = newApp(d.id, now, { displayName: 'c1', isOAuthClient: true, clientId: 'cid-1', allowedGrants: ['client_credentials'],
+        jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] }, metadata: { logo_uri: 'https://x/l.png' }, secretHash: 'h1$a$b' });
+      await r.apps.create(a);
+      assert.deepEqual(await r.apps.get(d.id, a.id), a);
+      assert.deepEqual(await r.apps.getByClientId(d.id, 'cid-1'), a);
+      assert.equal(await r.apps.getByClientId(d2.id, 'cid-1'), undefined, 'client ids do not cross domains');
+      assert.equal(await r.apps.get(d2.id, a.id), undefined, 'ids do not cross domains');
+      // the same client_id in another domain is fine
+      await r.apps.create(newApp(d2.id, now, { displayName: 'c1', isOAuthClient: true, clientId: 'cid-1' }));
+      await assert.rejects(r.apps.create(newApp(d.id, now, { displayName: 'dup', clientId: 'cid-1' })), (e: unknown) => e instanceof Conflict && e.what === 'name');
+    });
+
+    test('apps: scope values and audiences are unique per domain; update is optimistic', async () => {
+      const rs = newApp(d.id, now, { displayName: 'rs', isOAuthResource: true, audience: 'https://rs', scopes: [{ value: 's.read' }, { value: 's.write' }] });
+      await r.apps.create(rs);
+      await assert.rejects(r.apps.create(newApp(d.id, now, { displayName: 'rs2', isOAuthResource: true, audience: 'https://rs2', scopes: [{ value: 's.read' }] })),
+        (e: unknown) => e instanceof Conflict && e.what === 'scopes');
+      await assert.rejects(r.apps.create(newApp(d.id, now, { displayName: 'rs3', isOAuthResource: true, audience: 'https://rs', scopes: [] })),
+        (e: unknown) => e instanceof Conflict && e.what === 'audience');
+      // another domain may reuse both
+      await r.apps.create(newApp(d2.id, now, { displayName: 'rs', isOAuthResource: true, audience: 'https://rs', scopes: [{ value: 's.read' }] }));
+      const updated = await r.apps.update({ ...rs, scopes: [{ value: 's.read' }] }, rs.version);
+      assert.equal(updated.version, rs.version + 1);
+      await assert.rejects(r.apps.update({ ...rs, displayName: 'stale' }, rs.version), StaleVersion);
+      // the released scope can be claimed by another app now
+      await r.apps.create(newApp(d.id, now, { displayName: 'rs4', isOAuthResource: true, audience: 'https://rs4', scopes: [{ value: 's.write' }] }));
+      assert.equal(await r.apps.delete(d.id, rs.id, rs.version), false, 'stale delete refused');
+      assert.equal(await r.apps.delete(d.id, rs.id, updated.version), true);
+      assert.equal(await r.apps.get(d.id, rs.id), undefined);
+    });
+
+    test('roles and grants: unique names, cascade on app delete, grantee queries', async () => {
+      const app = newApp(d.id, now, { displayName: 'owner', isOAuthResource: true, audience: 'https://owner', scopes: [{ value: 'o.x' }] });
+      const client = newApp(d.id, now, { displayName: 'client', isOAuthClient: true, clientId: 'cid-2' });
+      await r.apps.create(app);
+      await r.apps.create(client);
+      const role = { id: newId(), domainId: d.id, appId: app.id, displayName: 'Role One', scopes: ['o.x'], isBuiltIn: false, version: 1, createdAt: now, updatedAt: now };
+      await r.appRoles.create(role);
+      assert.deepEqual(await r.appRoles.get(d.id, role.id), role);
+      await assert.rejects(r.appRoles.create({ ...role, id: newId() }), (e: unknown) => e instanceof Conflict && e.what === 'displayName');
+      const g = { id: newId(), domainId: d.id, appId: app.id, appRoleId: role.id, granteeType: 'App' as const, granteeId: client.id, mechanism: 'ADMINISTRATOR_TO_APP', version: 1, createdAt: now, updatedAt: now };
+      await r.grants.create(g);
+      await assert.rejects(r.grants.create({ ...g, id: newId() }), Conflict);
+      assert.deepEqual(await r.grants.listForGrantee(d.id, 'App', client.id), [g]);
+      assert.deepEqual(await r.grants.listForGrantee(d2.id, 'App', client.id), []);
+      await r.apps.delete(d.id, app.id);
+      assert.equal(await r.appRoles.get(d.id, role.id), undefined, 'roles go with their app');
+      assert.equal(await r.grants.get(d.id, g.id), undefined, 'grants go with their role');
+    });
+
+    test('assertion jti: consumed exactly once while live, even under concurrency', async () => {
+      const exp = now + 60_000;
+      const results = await Promise.all(Array.from({ length: 20 }, () => r.assertionJtis.consume(d.id, 'c', 'jti-1', exp, now)));
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal(await r.assertionJtis.consume(d.id, 'c', 'jti-1', exp, now + 1000), false);
+      assert.equal(await r.assertionJtis.consume(d.id, 'other-client', 'jti-1', exp, now), true, 'jti is per client');
+      assert.equal(await r.assertionJtis.consume(d2.id, 'c', 'jti-1', exp, now), true, 'jti is per domain');
+      // after expiry (not yet purged) the id may be used again
+      assert.equal(await r.assertionJtis.consume(d.id, 'c', 'jti-1', exp + 120_000, exp + 1), true);
+      assert.equal(await r.assertionJtis.purgeExpired(exp + 200_000), 3);
+    });
+
+    test('tokens: stored by hash, revoke one, revoke a grant, purge expired', async () => {
+      const base: TokenRecord = { hash: 'h-1', domainId: d.id, kind: 'access', clientId: 'c', sub: 'c', subType: 'client', scope: 'a b', aud: ['https://rs'],
+        jti: 'j1', grantId: 'g1', issuedAt: now, expiresAt: now + 3600_000, data: {} };
+      await r.tokens.insert(base);
+      await r.tokens.insert({ ...base, hash: 'h-2', jti: 'j2', kind: 'refresh' });
+      await r.tokens.insert({ ...base, hash: 'h-3', jti: 'j3', grantId: 'g2', expiresAt: now - 1 });
+      assert.deepEqual(await r.tokens.find('h-1'), base);
+      assert.equal(await r.tokens.find('nope'), undefined);
+      const before = await r.tokens.revoke('h-1', now);
+      assert.equal(before?.jti, 'j1');
+      assert.equal((await r.tokens.find('h-1'))?.revokedAt, now);
+      assert.equal(await r.tokens.revoke('unknown', now), undefined);
+      assert.equal(await r.tokens.revokeGrant(d.id, 'g1', now), 1, 'only the not-yet-revoked token of the grant');
+      assert.equal(await r.tokens.revokeGrant(d2.id, 'g1', now), 0);
+      assert.equal(await r.tokens.purgeExpired(now), 1);
+    });
+
+    test('revocation records: per domain, purged after expiry', async () => {
+      await r.revocations.revokeJti(d.id, 'jti-x', now + 1000);
+      await r.revocations.revokeJti(d.id, 'jti-x', now + 1000); // idempotent
+      assert.equal(await r.revocations.isRevoked(d.id, 'jti-x'), true);
+      assert.equal(await r.revocations.isRevoked(d2.id, 'jti-x'), false);
+      assert.equal(await r.revocations.isRevoked(d.id, 'jti-y'), false);
+      assert.equal(await r.revocations.purgeExpired(now + 2000), 1);
+      assert.equal(await r.revocations.isRevoked(d.id, 'jti-x'), false);
+    });
+
+    test('signing keys: one active and one next per alg; rotation is atomic and single-winner', async () => {
+      const key = (kid: string, status: SigningKeyRecord['status']): SigningKeyRecord => ({
+        kid, domainId: d.id, alg: 'RS256', status, publicJwk: { kty: 'RSA', n: kid, e: 'AQAB' }, privateJwkEnc: 'enc', createdAt: now,
+      });
+      await r.keys.insert(key('k1', 'active'));
+      await r.keys.insert(key('k2', 'next'));
+      await assert.rejects(r.keys.insert(key('k1b', 'active')), 'a second active key is refused by the index');
+      await assert.rejects(r.keys.insert(key('k2b', 'next')));
+      await r.keys.insert({ ...key('e1', 'active'), alg: 'ES256' });
+      const results = await Promise.all([
+        r.keys.rotate(d.id, 'RS256', 'k2', key('k3', 'next'), now + 10, now + 5000),
+        r.keys.rotate(d.id, 'RS256', 'k2', key('k3x', 'next'), now + 10, now + 5000),
+      ]);
+      assert.deepEqual(results.sort(), [false, true]);
+      const byKid = new Map((await r.keys.list(d.id)).map((k) => [k.kid, k]));
+      assert.equal(byKid.get('k1')?.status, 'retired');
+      assert.equal(byKid.get('k1')?.expiresAt, now + 5000);
+      assert.equal(byKid.get('k2')?.status, 'active');
+      assert.equal(byKid.get('e1')?.status, 'active', 'other algs untouched');
+      assert.equal([...byKid.values()].filter((k) => k.status === 'next').length, 1);
+      assert.equal(await r.keys.deleteExpired(now + 6000), 1);
+      assert.equal((await r.keys.list(d2.id)).length, 0);
+    });
+
+    test('audit: batch insert, filter, page, order, purge', async () => {
+      const ev = (i: number, eventId: string) => ({ id: `ev-${i}`, domainId: d.id, ts: now + i, eventId, outcome: 'success' as const, actorId: i % 2 ? 'a' : 'b', details: { i } });
+      await r.audit.insertMany(Array.from({ length: 1200 }, (_, i) => ev(i, i < 600 ? 'token.issued' : 'admin.created')));
+      await r.audit.insertMany([{ ...ev(5000, 'token.issued'), domainId: d2.id, id: 'other' }]);
+      const all = await r.audit.query(d.id, { offset: 0, limit: 10, descending: true });
+      assert.equal(all.total, 1200);
+      assert.deepEqual(all.items.map((x) => x.id).slice(0, 2), ['ev-1199', 'ev-1198']);
+      const f = await r.audit.query(d.id, { eventId: 'token.issued', actorId: 'a', since: now + 100, until: now + 199, offset: 5, limit: 3, descending: false });
+      assert.equal(f.total, 50);
+      assert.deepEqual(f.items.map((x) => x.ts - now), [111, 113, 115]);
+      assert.deepEqual((await r.audit.get(d.id, 'ev-7'))?.details, { i: 7 });
+      assert.equal(await r.audit.get(d.id, 'other'), undefined);
+      assert.equal(await r.audit.purgeBefore(now + 600), 600);
+    });
+  });
+}
+
+contract('SQLite', async () => ({ db: await openDatabase('sqlite::memory:'), cleanup: async () => {} }));
+
+let pgState: boolean | string = false;
+before(async () => { pgState = await pgAvailable(); });
+const schema = schemaName();
+contract('PostgreSQL', async () => {
+  if (pgState !== true) pgState = await pgAvailable();
+  return { db: await openDatabase(PG_URL, { pgSchema: schema }), cleanup: () => dropSchema(schema) };
+});
