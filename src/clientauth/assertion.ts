@@ -1,0 +1,92 @@
+import { createLocalJWKSet, jwtVerify, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
+import { InvalidClient, InvalidRequest } from '../core/errors.js';
+import type { AppRecord, TokenEndpointAuthMethod } from '../core/types.js';
+import { decodeJwt } from '../tokens/jwt.js';
+import type { AuthDeps, RequestParts } from './types.js';
+import { fail, usableClient } from './util.js';
+
+export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const MAX_ASSERTION = 16384;
+// Types a client assertion may carry; an ID token or access token (`at+jwt`) is refused (RFC 8725 §3.11).
+const ACCEPTED_TYP = new Set([undefined, 'JWT', 'jwt', 'client-authentication+jwt']);
+
+export const HMAC_ALGS = ['HS256', 'HS384', 'HS512'];
+export const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+export function matchesAssertion(req: RequestParts): boolean {
+  return req.params.client_assertion !== undefined || req.params.client_assertion_type !== undefined;
+}
+
+/**
+ * RFC 7523 §2.2 / §3 client authentication with a JWT. `method` decides the key: the client's
+ * secret (client_secret_jwt) or its registered JWKS (private_key_jwt). Keys come only from the
+ * registration, never from the JWT header (jwk/jku/x5u/x5c are ignored: RFC 8725 §3.10).
+ */
+export async function authenticateAssertion(req: RequestParts, deps: AuthDeps, method: Extract<TokenEndpointAuthMethod, 'client_secret_jwt' | 'private_key_jwt'>) {
+  const { client_assertion: assertion, client_assertion_type: type } = req.params;
+  if (type !== JWT_BEARER_ASSERTION_TYPE) throw new InvalidRequest(`client_assertion_type must be ${JWT_BEARER_ASSERTION_TYPE}`);
+  if (!assertion) throw new InvalidRequest('client_assertion is missing');
+  if (assertion.length > MAX_ASSERTION) throw fail('client assertion too large');
+  const d = decodeJwt(assertion, MAX_ASSERTION);
+  if (!d) throw fail('client assertion is not a JWS');
+  const { payload: p, header: h } = d;
+  // RFC 7523 §3 items 1-2: iss and sub are both the client_id.
+  if (typeof p.sub !== 'string' || p.iss !== p.sub) throw fail('assertion iss and sub must both be the client_id');
+  if (req.params.client_id !== undefined && req.params.client_id !== p.sub) throw fail('client_id does not match the assertion');
+  if (!ACCEPTED_TYP.has(h.typ as string | undefined)) throw fail(`assertion typ ${String(h.typ)} refused`);
+  const client = await deps.findClient(p.sub);
+  if (!usableClient(client, method)) throw fail(`client ${p.sub} is not registered for ${method}`);
+
+  // RFC 8725 §3.1: the algorithm is pinned per client; `none` and cross-type algorithms never verify.
+  const alg = client.tokenEndpointAuthSigningAlg ?? (method === 'client_secret_jwt' ? 'HS256' : 'RS256');
+  const allowed = method === 'client_secret_jwt' ? HMAC_ALGS : ASYMMETRIC_ALGS;
+  if (!allowed.includes(alg) || h.alg !== alg) throw fail(`assertion alg ${String(h.alg)} is not the registered ${alg}`);
+
+  // RFC 7523 §3 item 3: aud identifies this AS. One value only (RFC 10070 audience injection):
+  // the issuer, or (unless disabled) the token endpoint URL.
+  const aud = Array.isArray(p.aud) && p.aud.length === 1 ? p.aud[0] : p.aud;
+  const audiences = deps.acceptTokenEndpointAudience ? [deps.issuer, deps.tokenEndpoint] : [deps.issuer];
+  if (typeof aud !== 'string' || !audiences.includes(aud)) throw fail('assertion aud must be this issuer');
+
+  const now = Math.floor(deps.clock.now() / 1000);
+  const skew = deps.clockSkewSeconds;
+  // RFC 7523 §3 item 4: exp is required; we also cap how far ahead it may be.
+  if (typeof p.exp !== 'number' || !Number.isFinite(p.exp)) throw fail('assertion exp is missing');
+  if (p.exp - now > deps.assertionMaxLifetime + skew) throw fail('assertion lifetime too long');
+  if (p.iat !== undefined && (typeof p.iat !== 'number' || p.iat > now + skew)) throw fail('assertion iat is in the future');
+  // RFC 7523 §3 item 7: jti, single use until exp.
+  if (typeof p.jti !== 'string' || p.jti.length === 0 || p.jti.length > 256) throw fail('assertion jti is missing');
+
+  let key: JWTVerifyGetKey | Uint8Array;
+  if (method === 'client_secret_jwt') {
+    if (!client.secretEnc) throw fail('client has no secret for client_secret_jwt');
+    key = new TextEncoder().encode(deps.masterKey.decrypt(client.secretEnc, secretAad(client)));
+  } else {
+    key = await clientKeySet(client, deps, typeof h.kid === 'string' ? h.kid : undefined);
+  }
+  try {
+    await jwtVerify(assertion, key as never, {
+      algorithms: [alg], issuer: client.clientId, subject: client.clientId, clockTolerance: skew,
+      currentDate: new Date(deps.clock.now()), requiredClaims: ['exp', 'jti'],
+    });
+  } catch (e) {
+    throw fail(`assertion verification failed: ${e instanceof joseErrors.JOSEError ? e.code : 'error'}`);
+  }
+  const first = await deps.assertionJtis.consume(deps.domain.id, client.clientId!, p.jti, (p.exp + skew) * 1000, deps.clock.now());
+  if (!first) throw fail('assertion replayed (jti already used)');
+  return { client, method };
+}
+
+export const secretAad = (client: Pick<AppRecord, 'domainId' | 'id'>): string => `client-secret:${client.domainId}:${client.id}`;
+
+async function clientKeySet(client: AppRecord, deps: AuthDeps, kid: string | undefined): Promise<JWTVerifyGetKey> {
+  if (client.jwks) return createLocalJWKSet(client.jwks as never);
+  if (!client.jwksUri) throw fail('client has no registered keys');
+  try {
+    let set = await deps.jwksFetcher.get(client.jwksUri);
+    if (kid && !set.keys.some((k) => (k as { kid?: string }).kid === kid)) set = await deps.jwksFetcher.get(client.jwksUri, true);
+    return createLocalJWKSet(set as never);
+  } catch (e) {
+    throw fail(`cannot use jwks_uri: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,35 @@
+import type { AppRecord, DomainRecord } from '../core/types.js';
+import type { SecurityEvents } from '../events/emitter.js';
+import type { Catalogs } from '../identity/catalog.js';
+import type { AccessTokenIssuer } from '../tokens/issuer.js';
+
+export interface TokenContext {
+  domain: DomainRecord;
+  issuer: string;
+  client: AppRecord;
+  /** Only the parameters the grant declared; everything else was dropped (DESIGN habit 9). */
+  params: Record<string, string>;
+  catalogs: Catalogs;
+  accessTokens: AccessTokenIssuer;
+  events: SecurityEvents;
+  clientIp: string;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope?: string;
+  refresh_token?: string;
+  id_token?: string;
+}
+
+export interface GrantHandler {
+  /** The grant_type wire value. */
+  readonly grantType: string;
+  /** Allow-list of grant parameters (client authentication parameters are handled before). */
+  readonly parameters: ReadonlySet<string>;
+  /** RFC 6749 §4.4: some grants are for confidential clients only. */
+  readonly confidentialOnly: boolean;
+  handle(ctx: TokenContext): Promise<TokenResponse>;
+}

@@ -1,0 +1,45 @@
+import type { ScopeDef } from '../core/types.js';
+
+/**
+ * The identity domain API is itself a resource server: a built-in App per domain whose scopes gate
+ * `/admin/v1/*`, and built-in AppRoles that carry those scopes ("AppRoles directly translate into
+ * identity domain OAuth scopes", Oracle AppRoleClientsUsers).
+ */
+export const ADMIN_APP_NAME = 'Identity Domain API';
+
+export const ADMIN_SCOPES = {
+  users: 'urn:opc:idm:t.users',
+  usersRead: 'urn:opc:idm:t.users.read',
+  groups: 'urn:opc:idm:t.groups',
+  groupsRead: 'urn:opc:idm:t.groups.read',
+  resetPassword: 'urn:opc:idm:t.user.resetpassword',
+  apps: 'urn:opc:idm:t.apps',
+  auditRead: 'urn:opc:idm:t.audit.read',
+  settings: 'urn:opc:idm:t.settings',
+} as const;
+
+export const ADMIN_SCOPE_DEFS: ScopeDef[] = [
+  { value: ADMIN_SCOPES.users, description: 'Manage users' },
+  { value: ADMIN_SCOPES.usersRead, description: 'Read users' },
+  { value: ADMIN_SCOPES.groups, description: 'Manage groups' },
+  { value: ADMIN_SCOPES.groupsRead, description: 'Read groups' },
+  { value: ADMIN_SCOPES.resetPassword, description: "Reset users' passwords" },
+  { value: ADMIN_SCOPES.apps, description: 'Manage apps, app roles, grants and client registrations' },
+  { value: ADMIN_SCOPES.auditRead, description: 'Read audit events' },
+  { value: ADMIN_SCOPES.settings, description: 'Manage domain settings, signing keys and identity domains' },
+];
+
+export const BUILTIN_ROLES: { name: string; description: string; scopes: string[] }[] = [
+  { name: 'Identity Domain Administrator', description: 'Everything in the identity domain', scopes: Object.values(ADMIN_SCOPES) },
+  { name: 'User Administrator', description: 'Users and groups', scopes: [ADMIN_SCOPES.users, ADMIN_SCOPES.usersRead, ADMIN_SCOPES.groups, ADMIN_SCOPES.groupsRead] },
+  // Oracle's Application Administrator also reads AuditEvents (RequiredRolePerEndpointExt).
+  { name: 'Application Administrator', description: 'Apps, app roles, grants and client registration', scopes: [ADMIN_SCOPES.apps, ADMIN_SCOPES.auditRead] },
+  { name: 'Help Desk Administrator', description: 'Read users and groups, reset passwords', scopes: [ADMIN_SCOPES.usersRead, ADMIN_SCOPES.groupsRead, ADMIN_SCOPES.resetPassword] },
+  { name: 'Audit Administrator', description: 'Read audit events', scopes: [ADMIN_SCOPES.auditRead] },
+];
+export const IDENTITY_DOMAIN_ADMINISTRATOR = 'Identity Domain Administrator';
+
+/** Scope values that expand instead of naming one scope (Oracle Scopes.htm). */
+export const MY_SCOPES = 'urn:opc:idm:__myscopes__';
+export const ROLE_SCOPE_PREFIX = 'urn:opc:idm:role.';
+export const EXPIRY_SCOPE_PREFIX = 'urn:opc:resource:expiry=';

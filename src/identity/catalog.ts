@@ -1,0 +1,120 @@
+import type { Clock } from '../core/clock.js';
+import type { AppRecord, AppRoleRecord, DomainRecord, SigningAlg } from '../core/types.js';
+import type { Repositories } from '../storage/ports.js';
+
+export interface ResourceServerInfo {
+  appId: string;
+  audience: string;
+  tokenFormat: 'jwt' | 'opaque';
+  signingAlg?: SigningAlg;
+  accessTokenExpiry?: number;
+  builtIn: boolean;
+}
+
+/** What a domain defines, cached per node: scopes -> resource servers, roles, and grants held by apps. */
+export interface DomainCatalog {
+  loadedAt: number;
+  adminAppId: string;
+  scopes: Map<string, ResourceServerInfo>;
+  rolesById: Map<string, AppRoleRecord>;
+  /** Lower-cased displayName -> role. */
+  rolesByName: Map<string, AppRoleRecord>;
+  /** App id -> ids of the roles granted to that app. */
+  appRoleGrants: Map<string, Set<string>>;
+}
+
+export const adminAudience = (issuer: string): string => `${issuer}/admin/v1`;
+
+interface Cached<T> { at: number; value: T }
+
+/**
+ * Per-node caches for the hot path (token endpoint, introspection): domains, client apps and each
+ * domain's catalog. Entries live `ttlMs`; writes through this node invalidate them at once, writes
+ * through another node show up within `ttlMs` (documented as TESSERA_CACHE_TTL_SECONDS).
+ */
+export class Catalogs {
+  private domains = new Map<string, Cached<DomainRecord | undefined>>();
+  private catalogs = new Map<string, Cached<DomainCatalog>>();
+  private clients = new Map<string, Cached<AppRecord | undefined>>();
+  private loads = new Map<string, Promise<unknown>>();
+
+  constructor(private repos: Repositories, private clock: Clock, private ttlMs: number, private issuerOf: (d: DomainRecord) => string) {}
+
+  private fresh<T>(c: Cached<T> | undefined): c is Cached<T> { return c !== undefined && this.clock.now() - c.at < this.ttlMs; }
+
+  /** Coalesce concurrent loads of the same key. */
+  private once<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const p = this.loads.get(key) as Promise<T> | undefined;
+    if (p) return p;
+    const q = load().finally(() => this.loads.delete(key));
+    this.loads.set(key, q);
+    return q;
+  }
+
+  async domainByName(name: string): Promise<DomainRecord | undefined> {
+    const c = this.domains.get(name);
+    if (this.fresh(c)) return c.value;
+    return this.once(`d:${name}`, async () => {
+      const value = await this.repos.domains.getByName(name);
+      this.domains.set(name, { at: this.clock.now(), value });
+      if (this.domains.size > 10_000) this.domains.clear();
+      return value;
+    });
+  }
+
+  async client(domainId: string, clientId: string): Promise<AppRecord | undefined> {
+    const key = `${domainId}\0${clientId}`;
+    const c = this.clients.get(key);
+    if (this.fresh(c)) return c.value;
+    return this.once(`c:${key}`, async () => {
+      const value = await this.repos.apps.getByClientId(domainId, clientId);
+      if (this.clients.size > 100_000) this.clients.clear();
+      this.clients.set(key, { at: this.clock.now(), value });
+      return value;
+    });
+  }
+
+  async catalog(domain: DomainRecord): Promise<DomainCatalog> {
+    const c = this.catalogs.get(domain.id);
+    if (this.fresh(c)) return c.value;
+    return this.once(`k:${domain.id}`, async () => {
+      const [apps, roles, grants] = await Promise.all([
+        this.repos.apps.list(domain.id), this.repos.appRoles.list(domain.id), this.repos.grants.list(domain.id),
+      ]);
+      const value = buildCatalog(apps, roles, grants.filter((g) => g.granteeType === 'App'), this.issuerOf(domain), this.clock.now());
+      this.catalogs.set(domain.id, { at: this.clock.now(), value });
+      return value;
+    });
+  }
+
+  invalidate(domainId: string): void {
+    this.catalogs.delete(domainId);
+    for (const k of this.clients.keys()) if (k.startsWith(`${domainId}\0`)) this.clients.delete(k);
+  }
+  invalidateDomains(): void { this.domains.clear(); }
+}
+
+function buildCatalog(apps: AppRecord[], roles: AppRoleRecord[], appGrants: { granteeId: string; appRoleId: string }[], issuer: string, now: number): DomainCatalog {
+  const scopes = new Map<string, ResourceServerInfo>();
+  let adminAppId = '';
+  for (const a of apps) {
+    if (!a.isOAuthResource) continue;
+    if (a.isBuiltIn) adminAppId = a.id;
+    // A disabled resource server grants nothing.
+    if (!a.active) continue;
+    const info: ResourceServerInfo = {
+      appId: a.id, audience: a.isBuiltIn ? adminAudience(issuer) : (a.audience ?? a.id), tokenFormat: a.accessTokenFormat,
+      signingAlg: a.accessTokenSigningAlg, accessTokenExpiry: a.accessTokenExpiry, builtIn: a.isBuiltIn,
+    };
+    for (const s of a.scopes) scopes.set(s.value, info);
+  }
+  const rolesById = new Map(roles.map((r) => [r.id, r]));
+  const rolesByName = new Map(roles.map((r) => [r.displayName.toLowerCase(), r]));
+  const appRoleGrants = new Map<string, Set<string>>();
+  for (const g of appGrants) {
+    let set = appRoleGrants.get(g.granteeId);
+    if (!set) appRoleGrants.set(g.granteeId, (set = new Set()));
+    set.add(g.appRoleId);
+  }
+  return { loadedAt: now, adminAppId, scopes, rolesById, rolesByName, appRoleGrants };
+}

@@ -1,0 +1,88 @@
+import { InvalidScope } from '../core/errors.js';
+import type { AppRecord } from '../core/types.js';
+import { EXPIRY_SCOPE_PREFIX, MY_SCOPES, ROLE_SCOPE_PREFIX } from './builtins.js';
+import type { DomainCatalog, ResourceServerInfo } from './catalog.js';
+
+// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+const MAX_SCOPES = 200;
+
+/**
+ * Split a scope parameter. Space is the RFC 6749 delimiter; Axway also accepts `,` and `+`
+ * (a literal `+` reaches us only when the client percent-encoded it).
+ */
+export function splitScope(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const parts = raw.split(/[ ,+]+/).filter(Boolean);
+  if (parts.length > MAX_SCOPES) throw new InvalidScope(`too many scopes (at most ${MAX_SCOPES})`);
+  for (const p of parts) if (!SCOPE_TOKEN.test(p) || p.length > 512) throw new InvalidScope('scope contains invalid characters');
+  return [...new Set(parts)];
+}
+
+export interface ResolvedScopes {
+  scopes: string[];
+  resourceServers: ResourceServerInfo[];
+  /** Requested shorter lifetime (urn:opc:resource:expiry=N), seconds. */
+  expiry?: number;
+}
+
+/** Roles held by a client app: its grants in the catalog. */
+export function clientRoleIds(cat: DomainCatalog, client: AppRecord): Set<string> {
+  return cat.appRoleGrants.get(client.id) ?? new Set();
+}
+
+function roleScopes(cat: DomainCatalog, roleIds: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const id of roleIds) for (const s of cat.rolesById.get(id)?.scopes ?? []) out.add(s);
+  return out;
+}
+
+/**
+ * Resolve the scopes a client asked for into the scopes it gets (client-only flows):
+ * - `urn:opc:idm:__myscopes__` = every scope of the client's app roles;
+ * - `urn:opc:idm:role.NAME` = that role's scopes, if the client holds the role;
+ * - a plain scope must be defined by an active resource server and allowed to the client
+ *   (its `allowedScopes` or one of its app roles);
+ * - nothing requested = the client's default scopes, else `invalid_scope`.
+ */
+export function resolveClientScopes(cat: DomainCatalog, client: AppRecord, requested: string[]): ResolvedScopes {
+  let expiry: number | undefined;
+  let wanted: string[] = [];
+  for (const s of requested) {
+    if (s.startsWith(EXPIRY_SCOPE_PREFIX)) {
+      const v = s.slice(EXPIRY_SCOPE_PREFIX.length);
+      if (!/^[1-9]\d{0,8}$/.test(v)) throw new InvalidScope(`${EXPIRY_SCOPE_PREFIX}N needs a positive number of seconds`);
+      expiry = Math.min(expiry ?? Infinity, Number(v));
+    } else wanted.push(s);
+  }
+  if (wanted.length === 0) wanted = [...client.defaultScopes];
+  if (wanted.length === 0) throw new InvalidScope('no scope requested and the client has no default scopes');
+
+  const held = clientRoleIds(cat, client);
+  const fromRoles = roleScopes(cat, held);
+  const allowed = new Set([...client.allowedScopes, ...fromRoles]);
+  const out = new Set<string>();
+  for (const s of wanted) {
+    if (s === MY_SCOPES) {
+      for (const x of fromRoles) out.add(x);
+      continue;
+    }
+    if (s.startsWith(ROLE_SCOPE_PREFIX)) {
+      let name: string;
+      try { name = decodeURIComponent(s.slice(ROLE_SCOPE_PREFIX.length)); } catch { throw new InvalidScope('malformed role scope'); }
+      const role = cat.rolesByName.get(name.toLowerCase());
+      if (!role || !held.has(role.id)) throw new InvalidScope(`the client does not hold the role "${name}"`);
+      for (const x of role.scopes) out.add(x);
+      continue;
+    }
+    if (!cat.scopes.has(s)) throw new InvalidScope(`unknown scope: ${s}`);
+    if (!allowed.has(s)) throw new InvalidScope(`the client may not request scope ${s}`);
+    out.add(s);
+  }
+  // Role scopes whose resource server was disabled or removed grant nothing.
+  const scopes = [...out].filter((s) => cat.scopes.has(s));
+  if (scopes.length === 0) throw new InvalidScope('the request yields no scope the client may have');
+  const rs = new Map<string, ResourceServerInfo>();
+  for (const s of scopes) { const info = cat.scopes.get(s)!; rs.set(info.appId, info); }
+  return { scopes, resourceServers: [...rs.values()], expiry };
+}

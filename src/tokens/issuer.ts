@@ -1,0 +1,85 @@
+import type { Clock } from '../core/clock.js';
+import { newJti, newSecret } from '../core/ids.js';
+import type { AppRecord, DomainRecord, SigningAlg, SubjectType } from '../core/types.js';
+import type { KeyStore } from '../crypto/keystore.js';
+import { lookupHash } from '../crypto/secrets.js';
+import type { ResourceServerInfo } from '../identity/catalog.js';
+import type { TokenRepository } from '../storage/ports.js';
+import { signJwt } from './jwt.js';
+
+export interface AccessTokenRequest {
+  domain: DomainRecord;
+  issuer: string;
+  client: AppRecord;
+  sub: string;
+  subType: SubjectType;
+  scopes: string[];
+  resourceServers: ResourceServerInfo[];
+  /** Requested shorter lifetime, seconds. */
+  expiry?: number;
+  grantId?: string;
+  userId?: string;
+}
+
+export interface IssuedAccessToken {
+  token: string;
+  format: 'jwt' | 'opaque';
+  jti: string;
+  expiresIn: number;
+  expiresAt: number;
+  aud: string[];
+}
+
+export interface IssuerDeps {
+  keys: KeyStore;
+  tokens: TokenRepository;
+  clock: Clock;
+  defaultTtl: number;
+  defaultAlg: SigningAlg;
+}
+
+/** Access tokens: RFC 9068 JWTs by default, opaque (random, stored hashed) when every resource server asks for it. */
+export class AccessTokenIssuer {
+  constructor(private deps: IssuerDeps) {}
+
+  /** Seeds: effective lifetime = min(resource app expiry, client override or domain default, custom expiry). */
+  lifetime(r: Pick<AccessTokenRequest, 'domain' | 'client' | 'resourceServers' | 'expiry'>): number {
+    let ttl = r.client.accessTokenExpiry ?? r.domain.settings.accessTokenTtl ?? this.deps.defaultTtl;
+    for (const rs of r.resourceServers) if (rs.accessTokenExpiry !== undefined) ttl = Math.min(ttl, rs.accessTokenExpiry);
+    if (r.expiry !== undefined) ttl = Math.min(ttl, r.expiry);
+    return Math.max(1, ttl);
+  }
+
+  private alg(rs: ResourceServerInfo[]): SigningAlg {
+    const algs = new Set(rs.map((r) => r.signingAlg).filter((a): a is SigningAlg => a !== undefined));
+    return algs.size === 1 ? [...algs][0]! : this.deps.defaultAlg;
+  }
+
+  async issue(r: AccessTokenRequest): Promise<IssuedAccessToken> {
+    const now = this.deps.clock.now();
+    const iat = Math.floor(now / 1000);
+    const expiresIn = this.lifetime(r);
+    const exp = iat + expiresIn;
+    const aud = r.resourceServers.map((s) => s.audience);
+    const jti = newJti();
+    const scope = r.scopes.join(' ');
+    const opaque = r.resourceServers.length > 0 && r.resourceServers.every((s) => s.tokenFormat === 'opaque');
+    if (opaque) {
+      const token = newSecret();
+      await this.deps.tokens.insert({
+        hash: lookupHash(token), domainId: r.domain.id, kind: 'access', clientId: r.client.clientId!, sub: r.sub, subType: r.subType,
+        scope, aud, jti, grantId: r.grantId, issuedAt: iat * 1000, expiresAt: exp * 1000, data: r.userId ? { user_id: r.userId } : {},
+      });
+      return { token, format: 'opaque', jti, expiresIn, expiresAt: exp, aud };
+    }
+    const key = await this.deps.keys.signingKey(r.domain.id, this.alg(r.resourceServers));
+    // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; scope (§2.2.3); plus Oracle's sub_type / user_id.
+    const claims: Record<string, unknown> = {
+      iss: r.issuer, sub: r.sub, aud: aud.length === 1 ? aud[0] : aud, client_id: r.client.clientId, scope,
+      iat, exp, jti, sub_type: r.subType,
+    };
+    if (r.userId) claims.user_id = r.userId;
+    if (r.grantId) claims.gid = r.grantId;
+    return { token: signJwt('at+jwt', claims, key), format: 'jwt', jti, expiresIn, expiresAt: exp, aud };
+  }
+}

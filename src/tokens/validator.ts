@@ -1,0 +1,83 @@
+import type { Clock } from '../core/clock.js';
+import type { DomainRecord, SubjectType } from '../core/types.js';
+import type { KeyStore } from '../crypto/keystore.js';
+import { lookupHash } from '../crypto/secrets.js';
+import type { RevocationRepository, TokenRepository } from '../storage/ports.js';
+import { decodeJwt, verifySignature } from './jwt.js';
+
+export interface ValidAccessToken {
+  format: 'jwt' | 'opaque';
+  /** The value used to revoke it: jti for JWTs, the lookup hash for opaque tokens. */
+  jti: string;
+  hash?: string;
+  clientId: string;
+  sub: string;
+  subType: SubjectType;
+  userId?: string;
+  scope: string;
+  aud: string[];
+  iat: number;
+  exp: number;
+  grantId?: string;
+}
+
+export interface ValidatorDeps {
+  keys: KeyStore;
+  tokens: TokenRepository;
+  revocations: RevocationRepository;
+  clock: Clock;
+  /** Is this client still allowed to hold tokens (exists, active)? */
+  clientActive: (domain: DomainRecord, clientId: string) => Promise<boolean>;
+}
+
+const MAX_TOKEN_LENGTH = 8192;
+
+/**
+ * Decides whether a string is an active access token of `domain`. Anything else (garbage, another
+ * domain's token, an ID token, expired, revoked, a disabled client's) is `undefined`: callers answer
+ * `{"active":false}` (RFC 7662 §2.2) or 401 and never say why to the caller.
+ */
+export class AccessTokenValidator {
+  constructor(private deps: ValidatorDeps) {}
+
+  async validate(domain: DomainRecord, issuer: string, token: string): Promise<ValidAccessToken | undefined> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return undefined;
+    const v = token.includes('.') ? await this.jwt(domain, issuer, token) : await this.opaque(domain, token);
+    if (!v) return undefined;
+    if (!(await this.deps.clientActive(domain, v.clientId))) return undefined;
+    return v;
+  }
+
+  private async jwt(domain: DomainRecord, issuer: string, token: string): Promise<ValidAccessToken | undefined> {
+    const d = decodeJwt(token, MAX_TOKEN_LENGTH);
+    if (!d) return undefined;
+    // RFC 9068 §4 / RFC 8725 §3.11: only access tokens (typ at+jwt), never ID tokens or assertions.
+    if (d.header.typ !== 'at+jwt' || typeof d.header.kid !== 'string') return undefined;
+    // Keys are per domain, so another domain's token finds no key here.
+    const key = await this.deps.keys.verificationKey(domain.id, d.header.kid);
+    if (!key || !verifySignature(d, key)) return undefined;
+    const p = d.payload;
+    const now = Math.floor(this.deps.clock.now() / 1000);
+    if (p.iss !== issuer || typeof p.exp !== 'number' || p.exp <= now || typeof p.jti !== 'string') return undefined;
+    if (typeof p.client_id !== 'string' || typeof p.sub !== 'string') return undefined;
+    if (await this.deps.revocations.isRevoked(domain.id, p.jti)) return undefined;
+    if (typeof p.gid === 'string' && await this.deps.revocations.isRevoked(domain.id, `gid:${p.gid}`)) return undefined;
+    return {
+      format: 'jwt', jti: p.jti, clientId: p.client_id, sub: p.sub, subType: p.sub_type === 'user' ? 'user' : 'client',
+      userId: typeof p.user_id === 'string' ? p.user_id : undefined, scope: typeof p.scope === 'string' ? p.scope : '',
+      aud: Array.isArray(p.aud) ? p.aud.filter((a): a is string => typeof a === 'string') : typeof p.aud === 'string' ? [p.aud] : [],
+      iat: typeof p.iat === 'number' ? p.iat : 0, exp: p.exp, grantId: typeof p.gid === 'string' ? p.gid : undefined,
+    };
+  }
+
+  private async opaque(domain: DomainRecord, token: string): Promise<ValidAccessToken | undefined> {
+    const hash = lookupHash(token);
+    const t = await this.deps.tokens.find(hash);
+    if (!t || t.domainId !== domain.id || t.kind !== 'access' || t.revokedAt !== undefined || t.expiresAt <= this.deps.clock.now()) return undefined;
+    return {
+      format: 'opaque', jti: t.jti, hash, clientId: t.clientId, sub: t.sub, subType: t.subType,
+      userId: typeof t.data.user_id === 'string' ? t.data.user_id : undefined, scope: t.scope, aud: t.aud,
+      iat: Math.floor(t.issuedAt / 1000), exp: Math.floor(t.expiresAt / 1000), grantId: t.grantId,
+    };
+  }
+}
