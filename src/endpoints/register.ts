@@ -1,0 +1,208 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import ipaddr from 'ipaddr.js';
+import { InvalidClientMetadata, InvalidRedirectUri, OAuthError } from '../core/errors.js';
+import { newClientId, newSecret } from '../core/ids.js';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type AppRecord, type TokenEndpointAuthMethod } from '../core/types.js';
+import { secretAad } from '../clientauth/assertion.js';
+import { isPublicAddress } from '../clientauth/jwks_fetcher.js';
+import { hashSecret, lookupHash, safeEqual } from '../crypto/secrets.js';
+import { assertNoEscalation, checkClientFields, type ClientFields } from '../admin/apps.js';
+import { bearerToken } from '../admin/auth.js';
+import { ADMIN_SCOPES } from '../identity/builtins.js';
+import { adminAudience } from '../identity/catalog.js';
+import { newApp } from '../identity/domains.js';
+import { redirectUriProblem } from '../identity/redirect_uris.js';
+import { splitScope } from '../identity/scopes.js';
+import { ScimError } from '../scim/errors.js';
+import { Conflict } from '../storage/ports.js';
+import { ctx, noStore, type DomainContext } from '../http/context.js';
+import type { Services } from '../http/services.js';
+
+/** Grant types a client may register for itself; password and implicit are legacy, admin-only (RFC 9700 §2.1.2, §2.4). */
+const DCR_GRANTS = new Set(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:device_code']);
+const RESPONSE_FOR_GRANT: Record<string, string> = { authorization_code: 'code' };
+const URI_FIELDS = ['client_uri', 'logo_uri', 'tos_uri', 'policy_uri'] as const;
+const KEPT = ['client_uri', 'logo_uri', 'tos_uri', 'policy_uri', 'contacts', 'software_id', 'software_version'] as const;
+
+const challenge = (c: DomainContext, error?: string) => `Bearer realm="${c.issuer}"${error ? `, error="${error}"` : ''}`;
+
+function unauthorized(c: DomainContext, detail: string, error = 'invalid_token', status = 401): OAuthError {
+  const e = new OAuthError(error as 'invalid_token', detail, status);
+  e.headers = { 'www-authenticate': challenge(c, error) };
+  return e;
+}
+
+const strOpt = (b: Record<string, unknown>, k: string): string | undefined => {
+  const v = b[k];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v.length > 2000) throw new InvalidClientMetadata(`${k} must be a string`);
+  return v;
+};
+const strList = (b: Record<string, unknown>, k: string, max = 50): string[] | undefined => {
+  const v = b[k];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length > max || !v.every((x) => typeof x === 'string')) throw new InvalidClientMetadata(`${k} must be an array of strings`);
+  return v as string[];
+};
+
+/** RFC 7591 §2 metadata -> client fields, with the consistency rules of §2.1. */
+function parseMetadata(s: Services, body: unknown): { fields: ClientFields; extra: Record<string, unknown>; responseTypes: string[] } {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new InvalidClientMetadata('the body must be a JSON object');
+  const b = body as Record<string, unknown>;
+  const method = (strOpt(b, 'token_endpoint_auth_method') ?? 'client_secret_basic') as TokenEndpointAuthMethod;
+  if (!TOKEN_ENDPOINT_AUTH_METHODS.includes(method)) throw new InvalidClientMetadata(`token_endpoint_auth_method ${method} is not supported`);
+  const grants = strList(b, 'grant_types') ?? ['authorization_code'];
+  for (const g of grants) if (!DCR_GRANTS.has(g)) throw new InvalidClientMetadata(`grant type ${g} cannot be registered dynamically`);
+  const responseTypes = strList(b, 'response_types') ?? (grants.includes('authorization_code') ? ['code'] : []);
+  for (const r of responseTypes) if (r !== 'code') throw new InvalidClientMetadata(`response type ${r} is not supported`);
+  // RFC 7591 §2.1: grant_types and response_types must agree.
+  for (const [g, r] of Object.entries(RESPONSE_FOR_GRANT)) {
+    if (grants.includes(g) !== responseTypes.includes(r)) throw new InvalidClientMetadata(`grant type ${g} and response type ${r} go together`);
+  }
+  const redirectUris = strList(b, 'redirect_uris') ?? [];
+  for (const u of [...redirectUris, ...(strList(b, 'post_logout_redirect_uris') ?? [])]) {
+    const p = redirectUriProblem(u);
+    if (p) throw new InvalidRedirectUri(`redirect URI ${p}`);
+  }
+  for (const k of URI_FIELDS) {
+    const v = strOpt(b, k);
+    if (v !== undefined && redirectUriProblem(v) !== undefined) throw new InvalidClientMetadata(`${k} must be an https URL`);
+  }
+  const jwksUri = strOpt(b, 'jwks_uri');
+  if (jwksUri !== undefined) {
+    let u: URL | undefined;
+    try { u = new URL(jwksUri); } catch { /* below */ }
+    if (!u || (u.protocol !== 'https:' && !(s.config.unsafeAllowPrivateFetch && u.protocol === 'http:'))) throw new InvalidClientMetadata('jwks_uri must be an https URL');
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    // Cheap early refusal; the fetch itself re-checks every resolved address (Keycloak CVE-2026-1180).
+    if (!s.config.unsafeAllowPrivateFetch && (host === 'localhost' || (ipaddr.isValid(host) && !isPublicAddress(host)))) {
+      throw new InvalidClientMetadata('jwks_uri must not point at a private, loopback or link-local address');
+    }
+  }
+  if (b.jwks !== undefined && (typeof b.jwks !== 'object' || b.jwks === null || Array.isArray(b.jwks))) throw new InvalidClientMetadata('jwks must be a JWK Set');
+  let scopes: string[];
+  try { scopes = splitScope(strOpt(b, 'scope')); } catch { throw new InvalidClientMetadata('scope is malformed'); }
+  const fields: ClientFields = {
+    displayName: (strOpt(b, 'client_name') ?? '').slice(0, 200) || 'Dynamically registered client', active: true,
+    isOAuthClient: true, clientType: method === 'none' ? 'public' : 'confidential', tokenEndpointAuthMethod: method,
+    tokenEndpointAuthSigningAlg: strOpt(b, 'token_endpoint_auth_signing_alg'), allowedGrants: grants, redirectUris,
+    postLogoutRedirectUris: strList(b, 'post_logout_redirect_uris') ?? [], jwks: b.jwks as ClientFields['jwks'], jwksUri,
+    allowedScopes: scopes, defaultScopes: [], isOAuthResource: false, scopes: [], accessTokenFormat: 'jwt',
+  };
+  const extra: Record<string, unknown> = {};
+  for (const k of KEPT) if (b[k] !== undefined) extra[k] = k === 'contacts' ? strList(b, k, 20) : strOpt(b, k);
+  checkClientFields(fields, (d) => (d.startsWith('redirect URI') ? new InvalidRedirectUri(d) : new InvalidClientMetadata(d)));
+  return { fields, extra, responseTypes };
+}
+
+function render(c: DomainContext, a: AppRecord): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    client_id: a.clientId, client_id_issued_at: Math.floor(a.createdAt / 1000), client_name: a.displayName,
+    token_endpoint_auth_method: a.tokenEndpointAuthMethod, grant_types: a.allowedGrants,
+    response_types: a.allowedGrants.includes('authorization_code') ? ['code'] : [], redirect_uris: a.redirectUris,
+    registration_client_uri: `${c.endpoints.register}/${a.clientId}`,
+  };
+  if (a.postLogoutRedirectUris.length) out.post_logout_redirect_uris = a.postLogoutRedirectUris;
+  if (a.allowedScopes.length) out.scope = a.allowedScopes.join(' ');
+  if (a.jwks) out.jwks = a.jwks;
+  if (a.jwksUri) out.jwks_uri = a.jwksUri;
+  if (a.tokenEndpointAuthSigningAlg) out.token_endpoint_auth_signing_alg = a.tokenEndpointAuthSigningAlg;
+  if (a.clientType === 'confidential' && a.tokenEndpointAuthMethod !== 'private_key_jwt') out.client_secret_expires_at = 0;
+  return { ...a.metadata, ...out };
+}
+
+/** POST /oauth2/v1/register (RFC 7591) and the RFC 7592 management endpoints. */
+export function registerEndpoints(app: FastifyInstance, s: Services): void {
+  const checkScopes = async (c: DomainContext, f: ClientFields, callerScopes: Set<string> | undefined) => {
+    const cat = await s.catalogs.catalog(c.domain);
+    for (const sc of f.allowedScopes) if (!cat.scopes.has(sc)) throw new OAuthError('invalid_client_metadata', `scope ${sc} is not defined in this domain`);
+    const adminScopes = new Set([...cat.scopes].filter(([, rs]) => rs.builtIn).map(([k]) => k));
+    try {
+      assertNoEscalation(callerScopes ? { scopes: callerScopes } as never : undefined, adminScopes, f.allowedScopes);
+    } catch (e) {
+      if (e instanceof ScimError) throw new OAuthError('invalid_client_metadata', e.detail);
+      throw e;
+    }
+  };
+
+  app.post('/oauth2/v1/register', async (req, reply) => {
+    noStore(reply);
+    const c = ctx(req);
+    const raw = bearerToken(req.headers.authorization);
+    if (!raw) throw unauthorized(c, 'an initial access token is required', 'invalid_token');
+    const v = await s.validator.validate(c.domain, c.issuer, raw);
+    if (!v || !v.aud.includes(adminAudience(c.issuer))) throw unauthorized(c, 'the initial access token is invalid');
+    const scopes = new Set(v.scope.split(' '));
+    if (!scopes.has(ADMIN_SCOPES.apps)) throw unauthorized(c, 'the token does not allow client registration', 'insufficient_scope', 403);
+    const { fields, extra } = parseMetadata(s, req.body);
+    await checkScopes(c, fields, scopes);
+    const now = s.clock.now();
+    const a = newApp(c.domain.id, now, { ...fields, clientId: newClientId(), metadata: extra });
+    const rat = newSecret();
+    a.registrationTokenHash = lookupHash(rat);
+    let secret: string | undefined;
+    if (fields.clientType === 'confidential' && fields.tokenEndpointAuthMethod !== 'private_key_jwt') {
+      secret = newSecret();
+      a.secretHash = hashSecret(s.masterKey, secret);
+      if (fields.tokenEndpointAuthMethod === 'client_secret_jwt') a.secretEnc = s.masterKey.encrypt(secret, secretAad(a));
+    }
+    try { await s.repos.apps.create(a); } catch (e) {
+      if (e instanceof Conflict) throw new OAuthError('invalid_client_metadata', 'client identifier clash; retry');
+      throw e;
+    }
+    s.catalogs.invalidate(c.domain.id);
+    s.events.emit({ eventId: 'client.registered', outcome: 'success', domainId: c.domain.id, actorType: v.subType, actorId: v.clientId,
+      clientIp: req.ip, targetType: 'App', targetId: a.id });
+    const body: Record<string, unknown> = { ...render(c, a), registration_access_token: rat };
+    if (secret) body.client_secret = secret;
+    return reply.status(201).send(body);
+  });
+
+  /** RFC 7592 §2: the registration access token authorizes reading, updating and deleting one registration. */
+  const managed = async (req: FastifyRequest): Promise<AppRecord> => {
+    const c = ctx(req);
+    const raw = bearerToken(req.headers.authorization);
+    if (!raw) throw unauthorized(c, 'the registration access token is required');
+    const clientId = (req.params as { clientId: string }).clientId;
+    const a = await s.repos.apps.getByClientId(c.domain.id, clientId);
+    // Same answer for an unknown client and a wrong token: no client-id oracle.
+    if (!a || !a.registrationTokenHash || !safeEqual(lookupHash(raw), a.registrationTokenHash)) throw unauthorized(c, 'the registration access token is invalid');
+    return a;
+  };
+
+  app.get('/oauth2/v1/register/:clientId', async (req, reply) => {
+    noStore(reply);
+    return render(ctx(req), await managed(req));
+  });
+
+  app.put('/oauth2/v1/register/:clientId', async (req, reply: FastifyReply) => {
+    noStore(reply);
+    const c = ctx(req);
+    const a = await managed(req);
+    const b = req.body as Record<string, unknown> | undefined;
+    // RFC 7592 §2.2: the body carries the client_id, which must match.
+    if (!b || typeof b !== 'object' || b.client_id !== a.clientId) throw new OAuthError('invalid_client_metadata', 'client_id in the body must match');
+    if (b.client_secret !== undefined) throw new OAuthError('invalid_client_metadata', 'client_secret cannot be set by the client');
+    const { fields, extra } = parseMetadata(s, Object.fromEntries(Object.entries(b).filter(([k]) => !['client_id', 'registration_access_token', 'registration_client_uri', 'client_id_issued_at', 'client_secret_expires_at'].includes(k))));
+    if (fields.tokenEndpointAuthMethod !== a.tokenEndpointAuthMethod) throw new OAuthError('invalid_client_metadata', 'token_endpoint_auth_method cannot change');
+    await checkScopes(c, { ...fields, allowedScopes: fields.allowedScopes.filter((x) => !a.allowedScopes.includes(x)) }, undefined);
+    const next = await s.repos.apps.update({ ...a, ...fields, metadata: extra, updatedAt: s.clock.now() }, a.version);
+    s.catalogs.invalidate(c.domain.id);
+    s.events.emit({ eventId: 'client.registration_updated', outcome: 'success', domainId: c.domain.id, actorType: 'client', actorId: a.clientId,
+      clientIp: req.ip, targetType: 'App', targetId: a.id });
+    return render(c, next);
+  });
+
+  app.delete('/oauth2/v1/register/:clientId', async (req, reply) => {
+    noStore(reply);
+    const c = ctx(req);
+    const a = await managed(req);
+    await s.repos.apps.delete(c.domain.id, a.id);
+    await s.repos.grants.deleteForGrantee(c.domain.id, 'App', a.id);
+    s.catalogs.invalidate(c.domain.id);
+    s.events.emit({ eventId: 'client.registration_deleted', outcome: 'success', domainId: c.domain.id, actorType: 'client', actorId: a.clientId,
+      clientIp: req.ip, targetType: 'App', targetId: a.id });
+    return reply.status(204).send();
+  });
+}
+

@@ -1,0 +1,139 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { DEFAULT_DOMAIN } from '../core/types.js';
+import { MasterKey } from '../crypto/masterkey.js';
+import { adminPlugin } from '../admin/plugin.js';
+import { discoveryEndpoints, metadata } from '../endpoints/discovery.js';
+import { introspectEndpoint } from '../endpoints/introspect.js';
+import { jwksEndpoint } from '../endpoints/jwks.js';
+import { registerEndpoints } from '../endpoints/register.js';
+import { revokeEndpoint } from '../endpoints/revoke.js';
+import { tokenEndpoint } from '../endpoints/token.js';
+import { tokeninfoEndpoint } from '../endpoints/tokeninfo.js';
+import { DOMAIN_NAME } from '../identity/domains.js';
+import { migrate, openDatabase, type Database_ } from '../storage/db.js';
+import { kyselyRepositories } from '../storage/kysely.js';
+import { endpointsFor, UnknownDomain, type DomainContext } from './context.js';
+import { oauthErrorHandler } from './errors.js';
+import { FormBody } from './form.js';
+import { buildServices, type Services } from './services.js';
+
+export interface BuildOptions {
+  config: Config;
+  clock?: Clock;
+  /** An already open database (tests); otherwise `config.databaseUrl` is opened and closed with the app. */
+  database?: Database_;
+  masterKey?: MasterKey;
+  /** Pino options, or false to silence (tests). */
+  logger?: boolean | Record<string, unknown>;
+}
+
+export interface Tessera {
+  app: FastifyInstance;
+  services: Services;
+  database: Database_;
+  close(): Promise<void>;
+}
+
+/** Build a non-listening Tessera: migrated database, default domain, bootstrap client, routes. */
+export async function buildApp(opts: BuildOptions): Promise<Tessera> {
+  const { config } = opts;
+  const clock = opts.clock ?? systemClock;
+  const app = Fastify({
+    logger: opts.logger === false ? false : { level: config.logLevel, ...(typeof opts.logger === 'object' ? opts.logger : {}) },
+    disableRequestLogging: !config.logRequests,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // SCIM ids and client ids are case-sensitive; domain names are lower-case.
+    caseSensitive: true,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+  });
+  const ownDb = !opts.database;
+  const database = opts.database ?? (await openDatabase(config.databaseUrl));
+  try {
+    await migrate(database.db);
+    const masterKey = opts.masterKey ?? MasterKey.load(config.masterKey, config.dataDir, (m) => app.log.warn(m));
+    const services = buildServices(config, clock, app.log, kyselyRepositories(database.db), masterKey);
+    await bootstrap(services);
+    registerRoutes(app, services);
+    let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await services.events.flush();
+      if (ownDb) await database.close();
+    };
+    return { app, services, database, close };
+  } catch (e) {
+    if (ownDb) await database.close();
+    throw e;
+  }
+}
+
+async function bootstrap(s: Services): Promise<void> {
+  const domain = await s.domains.ensureDefault();
+  await s.keys.ensure(domain.id, s.config.defaultSigningAlg);
+  if (s.config.bootstrapClientId && s.config.bootstrapClientSecret) {
+    await s.domains.upsertConfidentialClient(domain, s.masterKey, s.config.bootstrapClientId, s.config.bootstrapClientSecret);
+    s.log.info('bootstrap client %s holds the Identity Domain Administrator role', s.config.bootstrapClientId);
+  }
+}
+
+async function resolveDomain(s: Services, name: string): Promise<DomainContext> {
+  if (!DOMAIN_NAME.test(name)) throw new UnknownDomain();
+  const domain = await s.catalogs.domainByName(name);
+  if (!domain) throw new UnknownDomain();
+  const issuer = s.issuerOf(domain);
+  return { domain, issuer, endpoints: endpointsFor(issuer) };
+}
+
+function registerRoutes(app: FastifyInstance, s: Services): void {
+  app.decorateRequest('tessera', null as unknown as DomainContext);
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, new FormBody(body as string));
+  });
+  app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+  });
+  app.setErrorHandler(oauthErrorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: 'invalid_request', error_description: `no such endpoint: ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` });
+  });
+
+  const domainScope = (fixed?: string) => async (scope: FastifyInstance) => {
+    scope.addHook('onRequest', async (req: FastifyRequest) => {
+      const name = fixed ?? (req.params as { domainName?: string }).domainName ?? '';
+      req.tessera = await resolveDomain(s, name);
+    });
+    // OAuth endpoints: errors as RFC 6749 §5.2 JSON.
+    await scope.register(async (oauth) => {
+      oauth.setErrorHandler(oauthErrorHandler);
+      discoveryEndpoints(oauth, s);
+      tokenEndpoint(oauth, s);
+      introspectEndpoint(oauth, s);
+      revokeEndpoint(oauth, s);
+      tokeninfoEndpoint(oauth, s);
+      jwksEndpoint(oauth, s);
+      registerEndpoints(oauth, s);
+    });
+    // Identity domain REST API: errors in the SCIM shape.
+    await scope.register(adminPlugin(s), { prefix: '/admin/v1' });
+  };
+  void app.register(domainScope(DEFAULT_DOMAIN));
+  void app.register(domainScope(), { prefix: '/domains/:domainName' });
+
+  // RFC 8414 §3.1: for an issuer with a path, metadata lives at /.well-known/oauth-authorization-server/<path>.
+  for (const wk of ['oauth-authorization-server', 'openid-configuration']) {
+    app.get(`/.well-known/${wk}/domains/:domainName`, async (req, reply) => {
+      const c = await resolveDomain(s, (req.params as { domainName: string }).domainName);
+      reply.header('access-control-allow-origin', '*').header('cache-control', 'public, max-age=300');
+      return metadata(s, c);
+    });
+  }
+  app.get('/healthz', async () => ({ status: 'ok' }));
+}

@@ -1,0 +1,37 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { OAuthError, safeDescription, StoreUnavailable } from '../core/errors.js';
+import { isStoreUnavailable, toStoreUnavailable } from '../storage/errors.js';
+import { UnknownDomain } from './context.js';
+
+/**
+ * Turn anything thrown into an OAuthError: our own pass through; Fastify's 4xx (bad media type,
+ * body too large, broken JSON) become invalid_request with their status; store outages become 503;
+ * everything else is a detail-free server_error (the cause goes to the log only).
+ */
+export function toOAuthError(err: unknown, req: FastifyRequest): OAuthError {
+  if (err instanceof OAuthError) return err;
+  if (err instanceof UnknownDomain) return new OAuthError('invalid_request', 'unknown identity domain', 404);
+  if (isStoreUnavailable(err)) {
+    req.log.error({ err }, 'store unavailable');
+    return toStoreUnavailable(err);
+  }
+  const fe = err as FastifyError;
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    const status = fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 400 : fe.statusCode;
+    const d = fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'request body too large'
+      : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported content type'
+      : fe.code?.startsWith('FST_ERR_CTP') || fe.code === 'FST_ERR_VALIDATION' ? 'malformed request' : 'bad request';
+    return new OAuthError('invalid_request', d, status, fe.message);
+  }
+  req.log.error({ err }, 'unexpected error');
+  return new OAuthError('server_error', 'internal error', 500);
+}
+
+/** JSON error per RFC 6749 §5.2 (also used by introspection, revocation, registration, tokeninfo). */
+export function oauthErrorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
+  const e = toOAuthError(err, req);
+  if (e.debug && !(e instanceof StoreUnavailable)) req.log.debug({ error: e.error, debug: e.debug }, 'oauth error');
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  if (e.headers) for (const [k, v] of Object.entries(e.headers)) reply.header(k, v);
+  void reply.status(e.status).type('application/json').send({ error: e.error, error_description: safeDescription(e.description) });
+}
