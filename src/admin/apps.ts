@@ -1,0 +1,247 @@
+import { newClientId, newSecret } from '../core/ids.js';
+import {
+  ALL_GRANT_TYPES, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME, type AppRecord, type ClientType, type Jwk, type ScopeDef,
+  type SigningAlg, type TokenEndpointAuthMethod,
+} from '../core/types.js';
+import { secretAad, ASYMMETRIC_ALGS, HMAC_ALGS } from '../clientauth/assertion.js';
+import { hashSecret } from '../crypto/secrets.js';
+import type { DomainContext } from '../http/context.js';
+import type { Services } from '../http/services.js';
+import { adminAudience } from '../identity/catalog.js';
+import { newApp } from '../identity/domains.js';
+import { redirectUriProblem } from '../identity/redirect_uris.js';
+import { ScimError } from '../scim/errors.js';
+import { AppSchema } from '../scim/resources.js';
+import type { AdminCaller } from './auth.js';
+import { compact, meta, type ResourceType, type Scim } from './resource.js';
+
+const bad = (detail: string) => new ScimError(400, 'invalidValue', detail);
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,256}$/;
+const RESERVED_SCOPE = /^urn:opc:(idm|resource):/;
+
+interface AppView { rolesById: Map<string, { displayName: string; appId: string }>; grantsByApp: Map<string, string[]>; adminAppId?: string }
+
+/** Client metadata as a partial AppRecord; shared by the admin API and dynamic client registration. */
+export interface ClientFields {
+  displayName: string;
+  description?: string;
+  active: boolean;
+  isOAuthClient: boolean;
+  clientType: ClientType;
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  tokenEndpointAuthSigningAlg?: string;
+  allowedGrants: string[];
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  jwks?: { keys: Jwk[] };
+  jwksUri?: string;
+  allowedScopes: string[];
+  defaultScopes: string[];
+  accessTokenExpiry?: number;
+  refreshTokenExpiry?: number;
+  isOAuthResource: boolean;
+  audience?: string;
+  scopes: ScopeDef[];
+  accessTokenFormat: 'jwt' | 'opaque';
+  accessTokenSigningAlg?: SigningAlg;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+
+export function lifetime(name: string, v: number | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || v < min || v > max) throw bad(`${name} must be an integer between ${min} and ${max} seconds`);
+  return v;
+}
+
+/** Consistency rules for OAuth client and resource server settings; throws a 400 naming the attribute. */
+export function checkClientFields(f: ClientFields, fail: (detail: string) => Error = bad): void {
+  if (f.isOAuthClient) {
+    for (const g of f.allowedGrants) if (!ALL_GRANT_TYPES.includes(g)) throw fail(`allowedGrants: unknown grant type ${g}`);
+    if (new Set(f.allowedGrants).size !== f.allowedGrants.length) throw fail('allowedGrants: duplicate value');
+    if (f.clientType === 'public') {
+      if (f.tokenEndpointAuthMethod !== 'none') throw fail('a public client uses tokenEndpointAuthMethod none');
+      // RFC 6749 §4.4 / §4.3 (BCP §2.4): no client credentials for a client that cannot keep a secret.
+      if (f.allowedGrants.includes('client_credentials')) throw fail('a public client may not use client_credentials');
+    } else if (f.tokenEndpointAuthMethod === 'none') {
+      throw fail('a confidential client must authenticate (tokenEndpointAuthMethod none is for public clients)');
+    }
+    if (f.tokenEndpointAuthMethod === 'private_key_jwt') {
+      if (!f.jwks === !f.jwksUri) throw fail('private_key_jwt needs exactly one of jwks and jwksUri');
+    } else if (f.jwks || f.jwksUri) {
+      // Keys only make sense with private_key_jwt (for now: no request objects, no encrypted responses).
+      throw fail('jwks and jwksUri are only used with private_key_jwt');
+    }
+    if (f.jwks) {
+      if (!Array.isArray(f.jwks.keys) || f.jwks.keys.length === 0 || f.jwks.keys.length > 20) throw fail('jwks.keys must hold 1 to 20 keys');
+      for (const k of f.jwks.keys) {
+        if (typeof k !== 'object' || !k || typeof k.kty !== 'string') throw fail('jwks: every key needs kty');
+        if ('d' in k || 'p' in k || 'k' in k) throw fail('jwks must hold public keys only');
+      }
+    }
+    if (f.jwksUri) {
+      let u: URL | undefined;
+      try { u = new URL(f.jwksUri); } catch { /* refused below */ }
+      if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:') || u.hash || u.username) throw fail('jwksUri must be an https URL');
+    }
+    if (f.tokenEndpointAuthSigningAlg !== undefined) {
+      const ok = f.tokenEndpointAuthMethod === 'client_secret_jwt' ? HMAC_ALGS : f.tokenEndpointAuthMethod === 'private_key_jwt' ? ASYMMETRIC_ALGS : [];
+      if (!ok.includes(f.tokenEndpointAuthSigningAlg)) throw fail(`tokenEndpointAuthSigningAlg ${f.tokenEndpointAuthSigningAlg} does not fit ${f.tokenEndpointAuthMethod}`);
+    }
+    for (const uri of [...f.redirectUris, ...f.postLogoutRedirectUris]) {
+      const p = redirectUriProblem(uri);
+      if (p) throw fail(`redirect URI ${JSON.stringify(uri).slice(0, 100)} ${p}`);
+    }
+    const redirecting = f.allowedGrants.includes('authorization_code') || f.allowedGrants.includes('implicit');
+    if (redirecting && f.redirectUris.length === 0) throw fail('authorization_code and implicit need at least one redirect URI');
+  }
+  if (f.isOAuthResource) {
+    const seen = new Set<string>();
+    for (const sc of f.scopes) {
+      if (!SCOPE_TOKEN.test(sc.value)) throw fail(`scope ${JSON.stringify(sc.value).slice(0, 80)} has invalid characters (RFC 6749 §3.3)`);
+      if (RESERVED_SCOPE.test(sc.value) || ['openid', 'offline_access', 'profile', 'email', 'address', 'phone', 'groups', 'approles'].includes(sc.value)) {
+        throw fail(`scope ${sc.value} is reserved`);
+      }
+      if (seen.has(sc.value)) throw fail(`scope ${sc.value} is listed twice`);
+      seen.add(sc.value);
+    }
+  }
+}
+
+/** Scopes of the built-in identity domain API may only be handed out by a caller who already holds them. */
+export function assertNoEscalation(caller: AdminCaller | undefined, adminScopes: ReadonlySet<string>, scopes: Iterable<string>): void {
+  for (const sc of scopes) {
+    if (adminScopes.has(sc) && !caller?.scopes.has(sc)) {
+      throw new ScimError(403, undefined, `only a caller holding ${sc} may grant it`);
+    }
+  }
+}
+
+export class AppsResource implements ResourceType<AppRecord, AppView> {
+  readonly name = 'Apps' as const;
+  readonly resourceType = 'App';
+  readonly schema = AppSchema;
+  constructor(private s: Services) {}
+
+  async view(c: DomainContext): Promise<AppView> {
+    const [roles, grants] = await Promise.all([this.s.repos.appRoles.list(c.domain.id), this.s.repos.grants.list(c.domain.id)]);
+    const grantsByApp = new Map<string, string[]>();
+    for (const g of grants) if (g.granteeType === 'App') grantsByApp.set(g.granteeId, [...(grantsByApp.get(g.granteeId) ?? []), g.appRoleId]);
+    return { rolesById: new Map(roles.map((r) => [r.id, r])), grantsByApp };
+  }
+
+  render(c: DomainContext, a: AppRecord, view: AppView): Scim {
+    const client = a.isOAuthClient;
+    const rs = a.isOAuthResource;
+    return compact({
+      schemas: [AppSchema.id], id: a.id, displayName: a.displayName, description: a.description, active: a.active, isBuiltIn: a.isBuiltIn,
+      isOAuthClient: client,
+      name: a.clientId,
+      clientType: client ? a.clientType : undefined,
+      tokenEndpointAuthMethod: client ? a.tokenEndpointAuthMethod : undefined,
+      tokenEndpointAuthSigningAlg: client ? a.tokenEndpointAuthSigningAlg : undefined,
+      allowedGrants: client ? a.allowedGrants : undefined,
+      redirectUris: client && a.redirectUris.length ? a.redirectUris : undefined,
+      postLogoutRedirectUris: client && a.postLogoutRedirectUris.length ? a.postLogoutRedirectUris : undefined,
+      jwks: client ? a.jwks : undefined,
+      jwksUri: client ? a.jwksUri : undefined,
+      allowedScopes: client && a.allowedScopes.length ? a.allowedScopes.map((fqs) => ({ fqs })) : undefined,
+      defaultScopes: client && a.defaultScopes.length ? a.defaultScopes : undefined,
+      accessTokenExpiry: a.accessTokenExpiry,
+      refreshTokenExpiry: a.refreshTokenExpiry,
+      isOAuthResource: rs,
+      audience: rs ? (a.isBuiltIn ? adminAudience(c.issuer) : a.audience) : undefined,
+      scopes: rs ? a.scopes.map((sc) => compact({ ...sc })) : undefined,
+      accessTokenFormat: rs ? a.accessTokenFormat : undefined,
+      accessTokenSigningAlg: rs ? a.accessTokenSigningAlg : undefined,
+      grantedAppRoles: (view.grantsByApp.get(a.id) ?? []).map((roleId) => {
+        const role = view.rolesById.get(roleId);
+        return compact({ value: roleId, display: role?.displayName, appId: role?.appId });
+      }),
+      meta: meta(c, 'App', 'Apps', a),
+    });
+  }
+
+  get(c: DomainContext, id: string) { return this.s.repos.apps.get(c.domain.id, id); }
+  list(c: DomainContext) { return this.s.repos.apps.list(c.domain.id); }
+
+  /** SCIM body -> client/resource-server fields, with defaults and the consistency rules. */
+  private async fields(c: DomainContext, b: Scim, caller: AdminCaller, existing?: AppRecord): Promise<ClientFields> {
+    const isOAuthClient = b.isOAuthClient === true;
+    const isOAuthResource = b.isOAuthResource === true;
+    const clientType: ClientType = (str(b.clientType) as ClientType | undefined) ?? existing?.clientType ?? 'confidential';
+    if (existing?.isOAuthClient && existing.clientType !== clientType) throw new ScimError(400, 'mutability', 'clientType cannot change');
+    const method = (str(b.tokenEndpointAuthMethod) as TokenEndpointAuthMethod | undefined) ?? (clientType === 'public' ? 'none' : 'client_secret_basic');
+    const scopes: ScopeDef[] = Array.isArray(b.scopes)
+      ? (b.scopes as Scim[]).map((sc) => compact({ value: String(sc.value ?? ''), description: str(sc.description), requiresConsent: typeof sc.requiresConsent === 'boolean' ? sc.requiresConsent : undefined }) as unknown as ScopeDef)
+      : [];
+    const f: ClientFields = {
+      displayName: String(b.displayName), description: str(b.description), active: b.active !== false,
+      isOAuthClient, clientType, tokenEndpointAuthMethod: method, tokenEndpointAuthSigningAlg: str(b.tokenEndpointAuthSigningAlg),
+      allowedGrants: strs(b.allowedGrants), redirectUris: strs(b.redirectUris), postLogoutRedirectUris: strs(b.postLogoutRedirectUris),
+      jwks: b.jwks as ClientFields['jwks'], jwksUri: str(b.jwksUri),
+      allowedScopes: Array.isArray(b.allowedScopes) ? (b.allowedScopes as Scim[]).map((x) => String(x.fqs ?? '')) : [],
+      defaultScopes: strs(b.defaultScopes),
+      accessTokenExpiry: lifetime('accessTokenExpiry', num(b.accessTokenExpiry), MIN_ACCESS_TOKEN_LIFETIME, MAX_ACCESS_TOKEN_LIFETIME),
+      refreshTokenExpiry: lifetime('refreshTokenExpiry', num(b.refreshTokenExpiry), 60, 31_536_000 * 5),
+      isOAuthResource, audience: str(b.audience), scopes,
+      accessTokenFormat: (str(b.accessTokenFormat) as 'jwt' | 'opaque' | undefined) ?? 'jwt',
+      accessTokenSigningAlg: str(b.accessTokenSigningAlg) as SigningAlg | undefined,
+    };
+    if (!isOAuthClient && !isOAuthResource) {
+      // A plain App (no OAuth role) is allowed: it can still own app roles.
+    }
+    checkClientFields(f);
+    if (isOAuthResource && !f.audience) throw bad('a resource server (isOAuthResource) needs an audience');
+    if (f.audience && (f.audience === adminAudience(c.issuer) || f.audience.length > 1000)) throw bad('audience is reserved or too long');
+    // allowedScopes / defaultScopes must name scopes defined in this domain (by another app, or by this one).
+    const cat = await this.s.catalogs.catalog(c.domain);
+    const own = new Set(isOAuthResource ? scopes.map((x) => x.value) : []);
+    for (const sc of [...f.allowedScopes, ...f.defaultScopes]) {
+      if (!cat.scopes.has(sc) && !own.has(sc)) throw bad(`scope ${sc} is not defined by any resource server of this domain`);
+    }
+    const adminScopes = new Set([...cat.scopes].filter(([, rs]) => rs.builtIn).map(([k]) => k));
+    assertNoEscalation(caller, adminScopes, f.allowedScopes.filter((x) => !existing?.allowedScopes.includes(x)));
+    return f;
+  }
+
+  async create(c: DomainContext, b: Scim, caller: AdminCaller) {
+    const f = await this.fields(c, b, caller);
+    const now = this.s.clock.now();
+    const app = newApp(c.domain.id, now, { ...f });
+    const extra: Scim = {};
+    if (f.isOAuthClient) {
+      app.clientId = newClientId();
+      if (f.clientType === 'confidential' && f.tokenEndpointAuthMethod !== 'private_key_jwt') {
+        const secret = newSecret();
+        app.secretHash = hashSecret(this.s.masterKey, secret);
+        // client_secret_jwt verifies an HMAC, which needs the raw secret: keep it encrypted at rest.
+        if (f.tokenEndpointAuthMethod === 'client_secret_jwt') app.secretEnc = this.s.masterKey.encrypt(secret, secretAad(app));
+        extra.clientSecret = secret; // shown once, in this response only
+      }
+    }
+    await this.s.repos.apps.create(app);
+    if (f.isOAuthResource && f.accessTokenSigningAlg) await this.s.keys.ensure(c.domain.id, f.accessTokenSigningAlg);
+    return { rec: app, extra };
+  }
+
+  async replace(c: DomainContext, existing: AppRecord, b: Scim, caller: AdminCaller) {
+    if (existing.isBuiltIn) throw new ScimError(400, 'mutability', 'the built-in identity domain API app cannot be modified');
+    const f = await this.fields(c, b, caller, existing);
+    const next: AppRecord = { ...existing, ...f, updatedAt: this.s.clock.now() };
+    if (f.isOAuthClient && !existing.clientId) next.clientId = newClientId();
+    const needsSecretEnc = f.tokenEndpointAuthMethod === 'client_secret_jwt';
+    if (needsSecretEnc && !existing.secretEnc) throw bad('switching to client_secret_jwt needs a new secret: create a new app');
+    const saved = await this.s.repos.apps.update(next, existing.version);
+    if (f.isOAuthResource && f.accessTokenSigningAlg) await this.s.keys.ensure(c.domain.id, f.accessTokenSigningAlg);
+    return saved;
+  }
+
+  async remove(c: DomainContext, existing: AppRecord) {
+    if (existing.isBuiltIn) throw new ScimError(400, 'mutability', 'the built-in identity domain API app cannot be deleted');
+    if (!(await this.s.repos.apps.delete(c.domain.id, existing.id, existing.version))) throw new ScimError(412, undefined, 'the resource was modified');
+    await this.s.repos.grants.deleteForGrantee(c.domain.id, 'App', existing.id);
+  }
+}

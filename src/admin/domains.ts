@@ -1,0 +1,79 @@
+import type { FastifyInstance } from 'fastify';
+import { DEFAULT_DOMAIN, SIGNING_ALGS_LIST, type SigningAlg } from '../core/types.js';
+import type { Services } from '../http/services.js';
+import { DOMAIN_NAME } from '../identity/domains.js';
+import { newClientId, newSecret } from '../core/ids.js';
+import { retention } from '../maintenance.js';
+import { ScimError } from '../scim/errors.js';
+import { Conflict } from '../storage/ports.js';
+import { requireScope } from './auth.js';
+import { PERMISSIONS } from './permissions.js';
+import { iso } from './resource.js';
+
+/**
+ * Identity domains (only through the default domain's API) and signing keys (per domain).
+ * Plain JSON resources in the SCIM error shape; not SCIM resource types.
+ */
+export function domainAdminRoutes(app: FastifyInstance, s: Services): void {
+  const onlyDefault = (name: string) => {
+    if (name !== DEFAULT_DOMAIN) throw new ScimError(404, undefined, 'identity domains are managed through the default domain');
+  };
+  const render = (d: { id: string; name: string; displayName: string; createdAt: number }) => ({
+    id: d.id, name: d.name, displayName: d.displayName, issuer: s.issuerOf(d), created: iso(d.createdAt),
+  });
+
+  app.get('/IdentityDomains', async (req) => {
+    onlyDefault(req.tessera.domain.name);
+    requireScope(req, PERMISSIONS.IdentityDomains.read);
+    const all = await s.repos.domains.list();
+    return { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: all.length, startIndex: 1, itemsPerPage: all.length, Resources: all.map(render) };
+  });
+
+  app.post('/IdentityDomains', async (req, reply) => {
+    onlyDefault(req.tessera.domain.name);
+    requireScope(req, PERMISSIONS.IdentityDomains.write);
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    if (typeof b.name !== 'string' || !DOMAIN_NAME.test(b.name)) {
+      throw new ScimError(400, 'invalidValue', 'name must be 1-63 lower-case letters, digits and hyphens');
+    }
+    const displayName = typeof b.displayName === 'string' && b.displayName ? b.displayName.slice(0, 200) : b.name;
+    let d;
+    try { d = await s.domains.create(b.name, displayName); } catch (e) {
+      if (e instanceof Conflict) throw new ScimError(409, 'uniqueness', `domain ${b.name} already exists`);
+      throw e;
+    }
+    await s.keys.ensure(d.id, s.config.defaultSigningAlg);
+    // A new domain needs a first administrator: a confidential client holding its Identity Domain
+    // Administrator role, whose secret is shown in this response only.
+    const adminId = newClientId();
+    const adminSecret = newSecret();
+    await s.domains.upsertConfidentialClient(d, s.masterKey, adminId, adminSecret);
+    s.catalogs.invalidateDomains();
+    s.events.emit({ eventId: 'domain.created', outcome: 'success', domainId: req.tessera.domain.id, actorType: req.adminCaller!.actorType,
+      actorId: req.adminCaller!.actorId, clientIp: req.ip, targetType: 'IdentityDomain', targetId: d.id });
+    return reply.status(201).send({ ...render(d), adminClient: { client_id: adminId, client_secret: adminSecret } });
+  });
+
+  app.get('/SigningKeys', async (req) => {
+    requireScope(req, PERMISSIONS.SigningKeys.read);
+    const keys = await s.keys.list(req.tessera.domain.id);
+    return {
+      Resources: keys.map((k) => ({
+        kid: k.kid, alg: k.alg, status: k.status, created: iso(k.createdAt),
+        activated: k.activatedAt ? iso(k.activatedAt) : undefined, retired: k.retiredAt ? iso(k.retiredAt) : undefined,
+        expires: k.expiresAt ? iso(k.expiresAt) : undefined,
+      })),
+    };
+  });
+
+  app.post('/SigningKeys/rotate', async (req) => {
+    requireScope(req, PERMISSIONS.SigningKeys.write);
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const alg = (b.alg ?? s.config.defaultSigningAlg) as SigningAlg;
+    if (!SIGNING_ALGS_LIST.includes(alg)) throw new ScimError(400, 'invalidValue', `alg must be one of ${SIGNING_ALGS_LIST.join(', ')}`);
+    const r = await s.keys.rotate(req.tessera.domain.id, alg, await retention(s, req.tessera.domain.id));
+    s.events.emit({ eventId: 'keys.rotated', outcome: 'success', domainId: req.tessera.domain.id, actorType: req.adminCaller!.actorType,
+      actorId: req.adminCaller!.actorId, clientIp: req.ip, targetType: 'SigningKey', targetId: r.active, details: { alg } });
+    return { alg, active: r.active, next: r.next };
+  });
+}

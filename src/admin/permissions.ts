@@ -1,0 +1,18 @@
+import { ADMIN_SCOPES as S } from '../identity/builtins.js';
+
+/**
+ * Which scopes allow which operations on each admin resource (after Oracle's
+ * RequiredRolePerEndpointExt table). Any one listed scope suffices.
+ */
+export const PERMISSIONS = {
+  Apps: { read: [S.apps], write: [S.apps] },
+  AppRoles: { read: [S.apps], write: [S.apps] },
+  Grants: { read: [S.apps], write: [S.apps] },
+  AuditEvents: { read: [S.auditRead], write: [] },
+  Users: { read: [S.users, S.usersRead], write: [S.users] },
+  Groups: { read: [S.groups, S.groupsRead], write: [S.groups] },
+  SigningKeys: { read: [S.settings], write: [S.settings] },
+  IdentityDomains: { read: [S.settings], write: [S.settings] },
+} as const satisfies Record<string, { read: readonly string[]; write: readonly string[] }>;
+
+export type AdminResource = keyof typeof PERMISSIONS;
