@@ -1,0 +1,676 @@
+#!/usr/bin/env node
+// Tessera benchmark harness: Tessera vs. oidc-provider 9.13.3 (the peer), same load, same machine, one run.
+// Method (see /work/shared/reference/performance-anchors.md): each server pinned to core 0
+// (`taskset -c 0`), autocannon in its own process on core 1 (`taskset -c 1`), loopback, keep-alive,
+// warm-up then a measured run. Read bench/README.md for what is measured and how to read the ratios.
+//
+//   npm run bench                       # build, then this script
+//   BENCH_QUICK=1 node bench/run.mjs    # 1 s warm-up, 2 s measured: a smoke run
+//   node bench/run.mjs --peer-only      # only the peer (no Tessera build needed)
+//   node bench/run.mjs --help
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(BENCH_DIR, '..');
+// BENCH_TESSERA_CLI points the harness at another entry point (to test the harness itself).
+const TESSERA_CLI = path.resolve(ROOT, process.env.BENCH_TESSERA_CLI || path.join('dist', 'cli', 'index.js'));
+const RESULTS_DIR = path.join(BENCH_DIR, 'results');
+
+const TESSERA_START_TIMEOUT_MS = 30_000;
+const PEER_START_TIMEOUT_MS = 20_000;
+const HTTP_TIMEOUT_MS = 10_000;
+const STOP_GRACE_MS = 5_000;
+
+// ---------------------------------------------------------------------------------------------------
+// Options
+
+const HELP = `Usage: node bench/run.mjs [options]
+
+Options:
+  --peer-only              run only the peer (oidc-provider); no Tessera needed
+  --tessera-only           run only Tessera
+  --scenarios LIST         comma list of: rs256, es256, introspect (default: all)
+  --connections LIST       comma list of connection counts (default: 16,64)
+  --verbose                echo server output
+  -h, --help               this text
+
+Environment:
+  BENCH_DURATION=S         measured seconds per run (default 10; 2 with BENCH_QUICK=1)
+  BENCH_WARMUP=S           warm-up seconds before each measured run (default 5; 1 with BENCH_QUICK=1)
+  BENCH_QUICK=1            smoke run: 1 s warm-up, 2 s measured
+  BENCH_REPEAT=N           measured runs per cell, the median (by req/s) is reported (default 1)
+  BENCH_NO_PIN=1           do not pin processes with taskset
+  BENCH_TESSERA_CLI=PATH   Tessera entry point (default dist/cli/index.js), run as \`node PATH serve\`
+`;
+
+let args;
+try {
+  ({ values: args } = parseArgs({
+    options: {
+      'peer-only': { type: 'boolean', default: false },
+      'tessera-only': { type: 'boolean', default: false },
+      scenarios: { type: 'string' },
+      connections: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  }));
+} catch (err) {
+  console.error(`bench: ${err.message}\n\n${HELP}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+if (args['peer-only'] && args['tessera-only']) {
+  console.error('bench: --peer-only and --tessera-only exclude each other');
+  process.exit(2);
+}
+
+function envNumber(name, { min, max, integer = false }) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    console.error(`bench: ${name} must be a${integer ? 'n integer' : ' number'} between ${min} and ${max}, got "${raw}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const QUICK = ['1', 'true', 'yes', 'on'].includes(String(process.env.BENCH_QUICK ?? '').toLowerCase());
+const DURATION = envNumber('BENCH_DURATION', { min: 1, max: 600, integer: true }) ?? (QUICK ? 2 : 10);
+const WARMUP = envNumber('BENCH_WARMUP', { min: 0, max: 600, integer: true }) ?? (QUICK ? 1 : 5);
+const REPEAT = envNumber('BENCH_REPEAT', { min: 1, max: 9, integer: true }) ?? 1;
+const VERBOSE = args.verbose;
+const RUN_TESSERA = !args['peer-only'];
+const RUN_PEER = !args['tessera-only'];
+
+const ALL_SCENARIOS = [
+  { id: 'rs256', title: 'client_credentials, RS256 JWT', kind: 'token', scope: 'bench.rs256', alg: 'RS256' },
+  { id: 'es256', title: 'client_credentials, ES256 JWT', kind: 'token', scope: 'bench.es256', alg: 'ES256' },
+  { id: 'introspect', title: 'introspection of an opaque token', kind: 'introspect', scope: 'bench.opaque', alg: null },
+];
+const scenarioIds = args.scenarios ? args.scenarios.split(',').map((s) => s.trim()).filter(Boolean) : ALL_SCENARIOS.map((s) => s.id);
+for (const id of scenarioIds) {
+  if (!ALL_SCENARIOS.some((s) => s.id === id)) {
+    console.error(`bench: unknown scenario "${id}" (known: ${ALL_SCENARIOS.map((s) => s.id).join(', ')})`);
+    process.exit(2);
+  }
+}
+const SCENARIOS = ALL_SCENARIOS.filter((s) => scenarioIds.includes(s.id));
+const CONNECTIONS = (args.connections ?? '16,64').split(',').map((s) => Number(s.trim()));
+if (CONNECTIONS.some((c) => !Number.isInteger(c) || c < 1 || c > 1024)) {
+  console.error(`bench: --connections must be a comma list of integers between 1 and 1024, got "${args.connections}"`);
+  process.exit(2);
+}
+
+class BenchError extends Error {}
+
+// ---------------------------------------------------------------------------------------------------
+// CPU pinning
+
+function detectPinning() {
+  if (['1', 'true', 'yes', 'on'].includes(String(process.env.BENCH_NO_PIN ?? '').toLowerCase())) {
+    return { pin: false, why: 'BENCH_NO_PIN is set' };
+  }
+  const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  if (cpus < 2) return { pin: false, why: `only ${cpus} CPU available` };
+  const probe = spawnSync('taskset', ['-c', '1', process.execPath, '-e', ''], { stdio: 'ignore', timeout: 10_000 });
+  if (probe.error || probe.status !== 0) {
+    return { pin: false, why: probe.error?.code === 'ENOENT' ? 'taskset not found (install util-linux)' : 'taskset -c 1 failed' };
+  }
+  return { pin: true, why: '' };
+}
+const PIN = detectPinning();
+const SERVER_CPU = 0;
+const LOAD_CPU = 1;
+
+// ---------------------------------------------------------------------------------------------------
+// Child processes: every one is tracked and stopped on exit, errors and signals.
+
+const live = new Set();
+let tmpDir;
+
+function startChild(name, nodeArgs, { env, cpu }) {
+  const cmd = PIN.pin ? 'taskset' : process.execPath;
+  const argv = PIN.pin ? ['-c', String(cpu), process.execPath, ...nodeArgs] : nodeArgs;
+  const proc = spawn(cmd, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const h = { name, proc, lines: [], exitInfo: null, exited: null };
+  h.exited = new Promise((resolve) => {
+    const done = (info) => {
+      if (h.exitInfo) return;
+      h.exitInfo = info;
+      live.delete(h);
+      resolve(info);
+    };
+    proc.once('exit', (code, signal) => done({ code, signal }));
+    proc.once('error', (err) => done({ code: null, signal: null, error: err }));
+  });
+  const keep = (stream, tag) => {
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => {
+      const parts = (partial + chunk).split('\n');
+      partial = parts.pop();
+      for (const line of parts) {
+        h.lines.push(`${tag} ${line}`);
+        if (h.lines.length > 200) h.lines.shift();
+        if (VERBOSE) console.error(`  [${name}] ${line}`);
+      }
+    });
+  };
+  keep(proc.stdout, 'out|');
+  keep(proc.stderr, 'err|');
+  live.add(h);
+  return h;
+}
+
+function tail(h, n = 30) {
+  return h.lines.slice(-n).map((l) => `    ${l}`).join('\n') || '    (no output)';
+}
+
+function describeExit(info) {
+  if (!info) return 'still running';
+  if (info.error) return `could not start: ${info.error.message}`;
+  return info.signal ? `killed by ${info.signal}` : `exited with code ${info.code}`;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function stopChild(h, graceMs = STOP_GRACE_MS) {
+  if (h.exitInfo) return;
+  try { h.proc.kill('SIGTERM'); } catch { /* already gone */ }
+  const gone = await Promise.race([h.exited.then(() => true), sleep(graceMs).then(() => false)]);
+  if (gone) return;
+  console.error(`bench: ${h.name} did not stop within ${graceMs} ms, killing it`);
+  try { h.proc.kill('SIGKILL'); } catch { /* already gone */ }
+  await Promise.race([h.exited, sleep(2_000)]);
+}
+
+function killAllSync() {
+  for (const h of live) {
+    try { h.proc.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+  if (tmpDir) {
+    try { rmSync(tmpDir, { recursive: true, force: true }); } catch { /* best effort */ }
+    tmpDir = undefined;
+  }
+}
+
+let shuttingDown = false;
+async function shutdown(code) {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  await Promise.all([...live].map((h) => stopChild(h, 3_000)));
+  killAllSync();
+  process.exit(code);
+}
+process.on('exit', killAllSync);
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
+  process.on(sig, () => {
+    if (shuttingDown) {
+      killAllSync();
+      process.exit(code);
+    }
+    console.error(`\nbench: ${sig}, stopping servers...`);
+    shutdown(code);
+  });
+}
+process.on('uncaughtException', (err) => {
+  console.error(`bench: unexpected error: ${err?.stack ?? err}`);
+  shutdown(1);
+});
+process.on('unhandledRejection', (err) => {
+  console.error(`bench: unexpected error: ${err?.stack ?? err}`);
+  shutdown(1);
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function http(method, url, { headers = {}, body, timeoutMs = HTTP_TIMEOUT_MS } = {}) {
+  const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+// RFC 6749 §2.3.1: client_id and client_secret are form-urlencoded before they are joined and base64'd.
+const formEncode = (s) => new URLSearchParams([['', s]]).toString().slice(1);
+const basicAuth = (id, secret) => `Basic ${Buffer.from(`${formEncode(id)}:${formEncode(secret)}`).toString('base64')}`;
+const FORM = 'application/x-www-form-urlencoded';
+const form = (obj) => new URLSearchParams(obj).toString();
+
+function jwtHeader(token) {
+  const parts = typeof token === 'string' ? token.split('.') : [];
+  if (parts.length !== 3) return null;
+  try {
+    const h = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+    return h && typeof h === 'object' ? h : null;
+  } catch {
+    return null;
+  }
+}
+
+const snippet = (r) => `${r.status} ${r.text.slice(0, 400).replace(/\s+/g, ' ')}`;
+
+function cleanEnv(extra) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    // A TESSERA_* variable from the caller's shell (e.g. TESSERA_CONFIG) would change what is measured.
+    if (!k.startsWith('TESSERA_') && !k.startsWith('PEER_') && k !== 'PORT' && k !== 'HOST') env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Servers
+
+async function startTessera() {
+  if (!existsSync(TESSERA_CLI)) {
+    throw new BenchError(`Tessera is not built: ${path.relative(ROOT, TESSERA_CLI)} is missing. Run \`npm run build\` (or \`npm run bench\`), or use --peer-only.`);
+  }
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const adminId = 'bench-admin';
+  const adminSecret = randomBytes(32).toString('base64url'); // 43 characters
+  const env = cleanEnv({
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    TESSERA_PUBLIC_URL: base,
+    TESSERA_DATABASE_URL: `sqlite:${path.join(tmpDir, 'bench.db')}`,
+    TESSERA_DATA_DIR: tmpDir,
+    TESSERA_BOOTSTRAP_CLIENT_ID: adminId,
+    TESSERA_BOOTSTRAP_CLIENT_SECRET: adminSecret,
+    TESSERA_LOG_LEVEL: 'warn',
+  });
+  const preload = pathToFileURL(path.join(BENCH_DIR, 'exit-with-parent.mjs')).href;
+  const h = startChild('tessera', ['--import', preload, TESSERA_CLI, 'serve'], { env, cpu: SERVER_CPU });
+  const deadline = Date.now() + TESSERA_START_TIMEOUT_MS;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (h.exitInfo) {
+      throw new BenchError(`Tessera ${describeExit(h.exitInfo)} before it answered. Its last output:\n${tail(h)}`);
+    }
+    try {
+      const r = await http('GET', `${base}/.well-known/openid-configuration`, { timeoutMs: 2_000 });
+      if (r.status === 200) return { h, base, adminId, adminSecret };
+      last = `GET /.well-known/openid-configuration answered ${snippet(r)}`;
+    } catch (err) {
+      last = err.cause?.code ?? err.name ?? String(err);
+    }
+    await sleep(200);
+  }
+  throw new BenchError(`Tessera did not answer 200 on ${base}/.well-known/openid-configuration within ${TESSERA_START_TIMEOUT_MS / 1000} s (last: ${last}). Its last output:\n${tail(h)}`);
+}
+
+async function startPeer() {
+  const port = await freePort();
+  const clientId = 'bench-client';
+  const clientSecret = randomBytes(32).toString('base64url');
+  // The secret goes through the environment, not argv (which any local user can read with ps).
+  const env = cleanEnv({ NODE_ENV: 'production', PEER_CLIENT_ID: clientId, PEER_CLIENT_SECRET: clientSecret });
+  // One long-lived process serving the three resource servers (selected by the requested scope), like
+  // Tessera: a peer restarted per scenario would be measured with a colder JIT than Tessera.
+  const h = startChild('peer', [
+    path.join(BENCH_DIR, 'peer-oidc-provider.mjs'),
+    '--port', String(port), '--format', 'all',
+  ], { env, cpu: SERVER_CPU });
+  const ready = await new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ timeout: true }), PEER_START_TIMEOUT_MS);
+    h.proc.on('message', (m) => {
+      if (m?.type === 'ready') { clearTimeout(timer); resolve({ info: m.info }); }
+    });
+    h.exited.then(() => { clearTimeout(timer); resolve({ exited: true }); });
+  });
+  if (!ready.info) {
+    await stopChild(h);
+    throw new BenchError(`peer (oidc-provider) ${ready.timeout ? `did not become ready within ${PEER_START_TIMEOUT_MS / 1000} s` : describeExit(h.exitInfo)}. Its last output:\n${tail(h)}`);
+  }
+  return { h, base: `http://127.0.0.1:${port}`, clientId, clientSecret };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Tessera setup through its admin API
+
+async function scimPost(url, bearer, obj) {
+  // RFC 7644 §3.1: application/scim+json is the SCIM media type; fall back to application/json on 415.
+  let r;
+  for (const ct of ['application/scim+json', 'application/json']) {
+    r = await http('POST', url, {
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': ct, accept: 'application/scim+json, application/json' },
+      body: JSON.stringify(obj),
+    });
+    if (r.status !== 415) break;
+  }
+  return r;
+}
+
+const APP_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:App';
+
+async function setupTessera(t) {
+  const tok = await http('POST', `${t.base}/oauth2/v1/token`, {
+    headers: { authorization: basicAuth(t.adminId, t.adminSecret), 'content-type': FORM, accept: 'application/json' },
+    body: form({ grant_type: 'client_credentials', scope: 'urn:opc:idm:__myscopes__' }),
+  });
+  if (tok.status !== 200 || typeof tok.json?.access_token !== 'string') {
+    throw new BenchError(`Tessera setup: admin token request (bootstrap client bench-admin, scope urn:opc:idm:__myscopes__) answered ${snippet(tok)}`);
+  }
+  const admin = tok.json.access_token;
+
+  const resourceServers = [
+    { displayName: 'bench-rs-rs256', audience: 'https://rs-rs256.bench.example', scope: 'bench.rs256', accessTokenFormat: 'jwt', accessTokenSigningAlg: 'RS256' },
+    { displayName: 'bench-rs-es256', audience: 'https://rs-es256.bench.example', scope: 'bench.es256', accessTokenFormat: 'jwt', accessTokenSigningAlg: 'ES256' },
+    { displayName: 'bench-rs-opaque', audience: 'https://rs-opaque.bench.example', scope: 'bench.opaque', accessTokenFormat: 'opaque' },
+  ];
+  for (const rs of resourceServers) {
+    const body = {
+      schemas: [APP_SCHEMA],
+      displayName: rs.displayName,
+      isOAuthResource: true,
+      audience: rs.audience,
+      scopes: [{ value: rs.scope }],
+      accessTokenFormat: rs.accessTokenFormat,
+      ...(rs.accessTokenSigningAlg ? { accessTokenSigningAlg: rs.accessTokenSigningAlg } : {}),
+    };
+    const r = await scimPost(`${t.base}/admin/v1/Apps`, admin, body);
+    if (r.status !== 201 && r.status !== 200) {
+      throw new BenchError(`Tessera setup: creating resource server ${rs.displayName} (POST /admin/v1/Apps) answered ${snippet(r)}`);
+    }
+  }
+
+  const r = await scimPost(`${t.base}/admin/v1/Apps`, admin, {
+    schemas: [APP_SCHEMA],
+    displayName: 'bench-client',
+    isOAuthClient: true,
+    clientType: 'confidential',
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    allowedGrants: ['client_credentials'],
+    allowedScopes: resourceServers.map((rs) => ({ fqs: rs.scope })),
+  });
+  if ((r.status !== 201 && r.status !== 200) || typeof r.json?.name !== 'string' || typeof r.json?.clientSecret !== 'string') {
+    throw new BenchError(`Tessera setup: creating the client app (POST /admin/v1/Apps) must answer 201 with "name" (client_id) and "clientSecret"; got ${snippet(r)}`);
+  }
+  t.clientId = r.json.name;
+  t.clientSecret = r.json.clientSecret;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Requests per server and scenario, verified once before they are measured
+
+function endpoints(server) {
+  return server === 'tessera'
+    ? { token: '/oauth2/v1/token', introspect: '/oauth2/v1/introspect' }
+    : { token: '/token', introspect: '/token/introspection' };
+}
+
+function tokenRequest(server, s, scenario) {
+  return {
+    method: 'POST',
+    url: `${s.base}${endpoints(server).token}`,
+    headers: { authorization: basicAuth(s.clientId, s.clientSecret), 'content-type': FORM, accept: 'application/json' },
+    body: form({ grant_type: 'client_credentials', scope: scenario.scope }),
+  };
+}
+
+async function send(req) {
+  return http(req.method, req.url, { headers: req.headers, body: req.body });
+}
+
+const LABEL = { tessera: 'Tessera', peer: 'peer (oidc-provider)' };
+
+async function getToken(server, s, scenario) {
+  const label = `${LABEL[server]}, ${scenario.title}`;
+  const r = await send(tokenRequest(server, s, scenario));
+  if (r.status !== 200) throw new BenchError(`${label}: token request answered ${snippet(r)}`);
+  const at = r.json?.access_token;
+  if (typeof at !== 'string' || at.length === 0) throw new BenchError(`${label}: no access_token in ${snippet(r)}`);
+  if (typeof r.json.token_type !== 'string' || r.json.token_type.toLowerCase() !== 'bearer') {
+    throw new BenchError(`${label}: token_type should be Bearer: ${snippet(r)}`);
+  }
+  return { at, response: r.json };
+}
+
+/** Returns the request to measure for this server and scenario, after checking its answer once. */
+async function prepare(server, s, scenario) {
+  const label = `${LABEL[server]}, ${scenario.title}`;
+  const { at } = await getToken(server, s, scenario);
+  const header = jwtHeader(at);
+  if (scenario.kind === 'token') {
+    if (!header) throw new BenchError(`${label}: the access token is not a JWT: ${at.slice(0, 60)}...`);
+    if (header.alg !== scenario.alg) throw new BenchError(`${label}: JWT alg is ${header.alg}, expected ${scenario.alg} (header ${JSON.stringify(header)})`);
+    if (typeof header.typ !== 'string' || !/^(application\/)?at\+jwt$/i.test(header.typ)) {
+      console.warn(`  warning: ${label}: JWT typ is ${JSON.stringify(header.typ)}, RFC 9068 §2.1 wants "at+jwt"`);
+    }
+    return tokenRequest(server, s, scenario);
+  }
+  // introspection of an opaque token issued by the same server
+  if (header) throw new BenchError(`${label}: expected an opaque access token for scope ${scenario.scope}, got a JWT (alg ${header.alg})`);
+  const req = {
+    method: 'POST',
+    url: `${s.base}${endpoints(server).introspect}`,
+    headers: { authorization: basicAuth(s.clientId, s.clientSecret), 'content-type': FORM, accept: 'application/json' },
+    body: form({ token: at }),
+  };
+  const r = await send(req);
+  if (r.status !== 200 || r.json?.active !== true) {
+    throw new BenchError(`${label}: introspection should answer 200 {"active":true,...}; got ${snippet(r)}`);
+  }
+  return req;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Load
+
+async function runLoad(label, req, connections) {
+  const spec = { url: req.url, method: req.method, headers: req.headers, body: req.body, connections, duration: DURATION, warmup: WARMUP, timeout: 10 };
+  const h = startChild(`load ${label}`, [path.join(BENCH_DIR, 'load.mjs'), JSON.stringify(spec)], { env: cleanEnv({}), cpu: LOAD_CPU });
+  const limitMs = (WARMUP + DURATION + 60) * 1000;
+  const outcome = await new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ timeout: true }), limitMs);
+    h.proc.on('message', (m) => {
+      if (m?.type === 'result') { clearTimeout(timer); resolve({ result: m.result }); }
+    });
+    h.exited.then(() => { clearTimeout(timer); resolve({ exited: true }); });
+  });
+  await stopChild(h, 2_000);
+  if (!outcome.result) {
+    throw new BenchError(`load generator for ${label} ${outcome.timeout ? `did not finish within ${limitMs / 1000} s` : describeExit(h.exitInfo)}. Its last output:\n${tail(h)}`);
+  }
+  return outcome.result;
+}
+
+function flagsOf(r) {
+  const f = [];
+  if (r.non2xx) f.push(`${r.non2xx} non-2xx`);
+  if (r.errors) f.push(`${r.errors} errors`);
+  if (r.timeouts) f.push(`${r.timeouts} timeouts`);
+  const w = r.warmup;
+  if (w && (w.non2xx || w.errors || w.timeouts)) f.push(`warm-up: ${w.non2xx} non-2xx, ${w.errors} errors, ${w.timeouts} timeouts`);
+  return f;
+}
+
+function median(results) {
+  const sorted = [...results].sort((a, b) => a.okPerSec - b.okPerSec);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Report
+
+const fmtInt = (n) => (n == null ? '—' : Math.round(n).toLocaleString('en-US'));
+// autocannon reports whole milliseconds; show decimals only when there are some.
+const fmtMs = (n) => (n == null ? '—' : Number.isInteger(n) || n >= 100 ? String(Math.round(n)) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+
+function cpuModel() {
+  try {
+    const m = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m);
+    if (m) return m[1].trim();
+  } catch { /* not Linux */ }
+  return os.cpus()[0]?.model ?? 'unknown';
+}
+
+function pkgVersion(name) {
+  try {
+    return JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function gitCommit() {
+  // Read-only.
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', timeout: 5_000 });
+  return r.status === 0 ? r.stdout.trim() : 'unknown';
+}
+
+function table(rows) {
+  const head = '| scenario | conns | Tessera req/s | p50 ms | p99 ms | peer req/s | p50 ms | p99 ms | Tessera/peer | flags |';
+  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|';
+  const lines = rows.map((row) => {
+    const t = row.tessera;
+    const p = row.peer;
+    const ratio = t && p && p.okPerSec > 0 ? (t.okPerSec / p.okPerSec).toFixed(2) : '—';
+    const flags = [];
+    if (t) { const f = flagsOf(t); if (f.length) flags.push(`Tessera: ${f.join(', ')}`); }
+    if (p) { const f = flagsOf(p); if (f.length) flags.push(`peer: ${f.join(', ')}`); }
+    const warn = (r) => (r && flagsOf(r).length ? ' ⚠' : '');
+    return `| ${row.scenario.title} | ${row.connections} | ${fmtInt(t?.okPerSec)}${warn(t)} | ${fmtMs(t?.latency.p50)} | ${fmtMs(t?.latency.p99)} | ${fmtInt(p?.okPerSec)}${warn(p)} | ${fmtMs(p?.latency.p50)} | ${fmtMs(p?.latency.p99)} | ${ratio} | ${flags.join('; ')} |`;
+  });
+  return [head, sep, ...lines].join('\n');
+}
+
+function report(rows, meta) {
+  const md = [
+    '# Tessera benchmark',
+    '',
+    `- Date: ${meta.date}`,
+    `- Node ${process.version} (OpenSSL ${process.versions.openssl}), ${os.platform()} ${os.release()}`,
+    `- CPU: ${meta.cpu} (${meta.cpus} logical CPUs)`,
+    `- Tessera commit ${meta.commit}; peer: oidc-provider ${pkgVersion('oidc-provider')}; load: autocannon ${pkgVersion('autocannon')}`,
+    `- Pinning: ${PIN.pin ? `servers on core ${SERVER_CPU} (taskset -c ${SERVER_CPU}), autocannon on core ${LOAD_CPU} (taskset -c ${LOAD_CPU})` : `NONE (${PIN.why}): numbers are not comparable with pinned runs`}`,
+    `- Per cell: ${WARMUP} s warm-up, then ${REPEAT > 1 ? `${REPEAT} measured runs of ${DURATION} s (median by req/s shown)` : `${DURATION} s measured`}; loopback, keep-alive, pipelining 1${QUICK ? '; BENCH_QUICK smoke run' : ''}`,
+    `- Servers: ${[RUN_TESSERA && 'Tessera', RUN_PEER && 'peer'].filter(Boolean).join(' and ')}; scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}; connections: ${CONNECTIONS.join(', ')}`,
+    '',
+    'req/s = 2xx responses per measured second. p50/p99 = autocannon latency percentiles (ms).',
+    'Compare ratios from one run; absolute numbers drift 5-25 % between runs on shared machines.',
+    '',
+    table(rows),
+    '',
+  ].join('\n');
+  return md;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Main
+
+async function main() {
+  if (!PIN.pin) console.warn(`bench: WARNING: running unpinned (${PIN.why}); servers and load generator share cores, numbers are not comparable with pinned runs.`);
+  tmpDir = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'));
+
+  const servers = [RUN_TESSERA && 'tessera', RUN_PEER && 'peer'].filter(Boolean);
+  const cells = SCENARIOS.length * CONNECTIONS.length * servers.length;
+  const est = cells * (WARMUP + DURATION * REPEAT);
+  console.log(`bench: ${SCENARIOS.length} scenario(s) x ${CONNECTIONS.length} connection count(s) x ${servers.length} server(s), ` +
+    `${WARMUP} s warm-up + ${REPEAT} x ${DURATION} s each: about ${Math.ceil(est / 60)} min of load.`);
+
+  let tessera;
+  if (RUN_TESSERA) {
+    console.log('bench: starting Tessera...');
+    tessera = await startTessera();
+    console.log(`bench: Tessera is up on ${tessera.base}; setting up apps through /admin/v1/Apps`);
+    await setupTessera(tessera);
+  }
+
+  let peer;
+  if (RUN_PEER) {
+    console.log('bench: starting the peer (oidc-provider)...');
+    peer = await startPeer();
+    console.log(`bench: peer is up on ${peer.base}`);
+  }
+
+  // Verify every scenario on both servers before anything is measured.
+  const reqs = {};
+  for (const scenario of SCENARIOS) {
+    reqs[scenario.id] = {};
+    if (tessera) reqs[scenario.id].tessera = await prepare('tessera', tessera, scenario);
+    if (peer) reqs[scenario.id].peer = await prepare('peer', peer, scenario);
+  }
+  console.log('bench: responses verified on every scenario');
+
+  const rows = [];
+  for (const scenario of SCENARIOS) {
+    for (const connections of CONNECTIONS) {
+      const runs = { tessera: [], peer: [] };
+      for (let i = 0; i < REPEAT; i++) {
+        // Alternate which server goes first so slow drift of the machine does not favour one.
+        const order = i % 2 === 0 ? servers : [...servers].reverse();
+        for (const server of order) {
+          const s = server === 'tessera' ? tessera : peer;
+          const label = `${LABEL[server]} ${scenario.id} c${connections}${REPEAT > 1 ? ` #${i + 1}` : ''}`;
+          process.stdout.write(`  ${label}: `);
+          const r = await runLoad(label, reqs[scenario.id][server], connections);
+          if (s.h.exitInfo) throw new BenchError(`${LABEL[server]} ${describeExit(s.h.exitInfo)} during the run. Its last output:\n${tail(s.h)}`);
+          const f = flagsOf(r);
+          console.log(`${fmtInt(r.okPerSec)} req/s, p50 ${fmtMs(r.latency.p50)} ms, p99 ${fmtMs(r.latency.p99)} ms${f.length ? `  ⚠ ${f.join(', ')}` : ''}`);
+          runs[server].push(r);
+        }
+      }
+      rows.push({
+        scenario,
+        connections,
+        tessera: runs.tessera.length ? median(runs.tessera) : null,
+        peer: runs.peer.length ? median(runs.peer) : null,
+      });
+    }
+  }
+
+  if (peer) await stopChild(peer.h);
+  if (tessera) await stopChild(tessera.h);
+
+  const meta = { date: new Date().toISOString(), cpu: cpuModel(), cpus: os.cpus().length, commit: gitCommit() };
+  const md = report(rows, meta);
+  console.log(`\n${table(rows)}\n`);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(path.join(RESULTS_DIR, 'latest.md'), md);
+  writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify({
+    meta: { ...meta, node: process.version, openssl: process.versions.openssl, pinned: PIN.pin, warmup: WARMUP, duration: DURATION, repeat: REPEAT, quick: QUICK },
+    rows: rows.map((r) => ({ scenario: r.scenario.id, connections: r.connections, tessera: r.tessera, peer: r.peer })),
+  }, null, 2)}\n`);
+  console.log(`bench: written ${path.relative(ROOT, path.join(RESULTS_DIR, 'latest.md'))} and latest.json`);
+
+  const flagged = rows.some((r) => (r.tessera && flagsOf(r.tessera).length) || (r.peer && flagsOf(r.peer).length));
+  if (flagged) console.warn('bench: WARNING: some runs had non-2xx responses, errors or timeouts (see the flags column).');
+}
+
+main().then(
+  () => shutdown(0),
+  (err) => {
+    console.error(err instanceof BenchError ? `\nbench: FAILED: ${err.message}` : `\nbench: FAILED: ${err?.stack ?? err}`);
+    shutdown(1);
+  },
+);
