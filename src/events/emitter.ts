@@ -27,8 +27,9 @@ export type Listener = (e: AuditEventRecord) => void;
 
 /**
  * Typed emitter with a batched audit sink: events are queued and written in one multi-row insert
- * per tick, so the audit trail costs the token endpoint no extra round trip per request.
- * `flush()` is awaited at shutdown; writes that fail are logged and retried once at the next flush.
+ * every `flushMs` (or sooner when 1000 are waiting), so the audit trail costs the token endpoint no
+ * round trip per request. `flush()` runs at shutdown and before audit reads; a crash loses at most
+ * the last `flushMs` of events. Failed writes are logged and kept for the next flush.
  */
 export class SecurityEvents {
   private queue: AuditEventRecord[] = [];
@@ -36,7 +37,9 @@ export class SecurityEvents {
   private flushing: Promise<void> = Promise.resolve();
   private listeners = new Set<Listener>();
 
-  constructor(private audit: AuditRepository, private clock: Clock, private log: FastifyBaseLogger, private maxQueue = 50_000) {}
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private audit: AuditRepository, private clock: Clock, private log: FastifyBaseLogger, private flushMs = 50, private maxQueue = 50_000) {}
 
   on(l: Listener): () => void { this.listeners.add(l); return () => this.listeners.delete(l); }
 
@@ -49,14 +52,17 @@ export class SecurityEvents {
       return;
     }
     this.queue.push(rec);
-    if (!this.scheduled) {
+    if (this.queue.length >= 1000) void this.flush();
+    else if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => { void this.flush(); });
+      this.timer = setTimeout(() => { void this.flush(); }, this.flushMs);
+      this.timer.unref();
     }
   }
 
   flush(): Promise<void> {
     this.scheduled = false;
+    clearTimeout(this.timer);
     this.flushing = this.flushing.then(async () => {
       while (this.queue.length) {
         const batch = this.queue.splice(0, 1000);

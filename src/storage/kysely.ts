@@ -317,8 +317,15 @@ class KyselyAuditRepository implements AuditRepository {
       actor_id: e.actorId ?? null, actor_name: e.actorName ?? null, client_ip: e.clientIp ?? null, target_type: e.targetType ?? null,
       target_id: e.targetId ?? null, message: e.message ?? null, details: e.details ? json(e.details) : null,
     }));
-    // Bounded statement size (SQLite allows 32766 variables; 13 columns per row).
-    for (let i = 0; i < rows.length; i += 500) await this.db.insertInto('audit_events').values(rows.slice(i, i + 500)).execute();
+    // Fixed-size chunks keep the SQL text (and so the prepared statement) the same from batch to
+    // batch, within SQLite's 32766-variable limit (13 columns per row). One transaction per batch.
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < rows.length; i += 100) {
+        const chunk = rows.slice(i, i + 100);
+        if (chunk.length === 100) await trx.insertInto('audit_events').values(chunk).execute();
+        else for (const r of chunk) await trx.insertInto('audit_events').values(r).execute();
+      }
+    });
   }
   async get(domainId: string, id: string) {
     const r = await this.db.selectFrom('audit_events').selectAll().where('domain_id', '=', domainId).where('id', '=', id).executeTakeFirst();

@@ -1,0 +1,114 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+
+const CLI = join(import.meta.dirname, '../../src/cli/index.ts');
+
+function run(args: string[], env: Record<string, string>) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
+}
+
+describe('tessera CLI', () => {
+  let dir: string;
+  let env: Record<string, string>;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
+    env = { TESSERA_DATA_DIR: dir, TESSERA_LOG_LEVEL: 'error' };
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('migrate creates the database and a master key (with a warning); a second run has nothing to do', () => {
+    const first = run(['migrate'], env);
+    assert.equal(first.code, 0, first.err);
+    assert.match(first.out, /applied: 0001_initial/);
+    assert.ok(existsSync(join(dir, 'tessera.db')));
+    const again = run(['migrate'], env);
+    assert.match(again.out, /up to date/);
+    run(['domain', 'list'], env);
+    assert.ok(existsSync(join(dir, 'master.key')));
+    assert.equal(Buffer.from(readFileSync(join(dir, 'master.key'), 'utf8').trim(), 'base64').length, 32);
+  });
+
+  test('a bad setting stops start-up with a message naming the key', () => {
+    for (const [k, v] of [['PORT', 'eighty'], ['TESSERA_PUBLIC_URL', 'not a url'], ['TESSERA_DATABASE_URL', 'mysql://x'], ['TESSERA_MASTER_KEY', 'short'],
+      ['TESSERA_BOOTSTRAP_CLIENT_SECRET', 'tooshort']] as const) {
+      const r = run(['migrate'], { ...env, [k]: v, TESSERA_BOOTSTRAP_CLIENT_ID: 'x' });
+      assert.equal(r.code, 2, `${k}: ${r.err}`);
+      assert.match(r.err, new RegExp(k));
+    }
+    const half = run(['migrate'], { ...env, TESSERA_BOOTSTRAP_CLIENT_ID: 'only-id' });
+    assert.equal(half.code, 2);
+    assert.match(half.err, /TESSERA_BOOTSTRAP_CLIENT_SECRET/);
+  });
+
+  test('config lists every setting', () => {
+    const r = run(['config'], env);
+    assert.equal(r.code, 0);
+    for (const k of ['PORT', 'TESSERA_PUBLIC_URL', 'TESSERA_DATABASE_URL', 'TESSERA_MASTER_KEY', 'TESSERA_BOOTSTRAP_CLIENT_ID']) assert.match(r.out, new RegExp(k));
+  });
+
+  test('domain create/list, client create/list/delete, keys list/rotate; then serve issues tokens and stops on SIGTERM', async () => {
+    assert.equal(run(['domain', 'create', 'acme'], env).code, 0);
+    assert.equal(run(['domain', 'create', 'acme'], env).code, 1, 'duplicate');
+    assert.equal(run(['domain', 'create', 'Bad Name'], env).code, 1);
+    assert.match(run(['domain', 'list'], env).out, /acme\thttp:\/\/localhost:8080\/domains\/acme/);
+
+    const created = run(['client', 'create', '--name', 'ci', '--role', 'Identity Domain Administrator'], env);
+    assert.equal(created.code, 0, created.err);
+    const id = /client_id=(\S+)/.exec(created.out)?.[1];
+    const secret = /client_secret=(\S+)/.exec(created.out)?.[1];
+    assert.ok(id && secret);
+    assert.match(run(['client', 'list'], env).out, new RegExp(id!));
+    assert.equal(run(['client', 'create', '--name', 'x', '--role', 'No Such Role'], env).code, 1);
+    const other = /client_id=(\S+)/.exec(run(['client', 'create', '--name', 'gone', '--domain', 'acme'], env).out)?.[1];
+    assert.equal(run(['client', 'delete', other!, '--domain', 'acme'], env).code, 0);
+    assert.equal(run(['client', 'delete', other!, '--domain', 'acme'], env).code, 1);
+
+    const before = run(['keys', 'list'], env).out.trim().split('\n');
+    assert.equal(before.length, 2);
+    const nextKid = before.find((l) => l.includes('\tnext\t'))!.split('\t')[0];
+    const rot = run(['keys', 'rotate'], env);
+    assert.equal(rot.code, 0, rot.err);
+    assert.match(rot.out, new RegExp(`active ${nextKid}`));
+    const after = run(['keys', 'list'], env).out;
+    assert.match(after, /\tretired\t.*published until/);
+    assert.equal(run(['keys', 'rotate', '--alg', 'HS256'], env).code, 1);
+
+    const port = await freePort();
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+      env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), TESSERA_PUBLIC_URL: `http://127.0.0.1:${port}` }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d) => { stderr += d; });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      let up = false;
+      for (let i = 0; i < 100 && !up; i++) {
+        up = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+        if (!up) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(up, `server did not start: ${stderr}`);
+      const r = await fetch(`http://127.0.0.1:${port}/oauth2/v1/token`, {
+        method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'urn:opc:idm:__myscopes__' }),
+        headers: { authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') },
+      });
+      assert.equal(r.status, 200);
+      const jwt = (await r.json()).access_token as string;
+      const kid = JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()).kid;
+      assert.equal(kid, nextKid, 'the key published as next before the rotation signs after it');
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
