@@ -1,5 +1,4 @@
 import { InvalidClient } from '../core/errors.js';
-import { verifySecret } from '../crypto/secrets.js';
 import type { ClientAuthenticator, RequestParts, AuthDeps } from './types.js';
 import { usableClient } from './util.js';
 
@@ -34,7 +33,7 @@ export class ClientSecretBasicAuthenticator implements ClientAuthenticator {
     // RFC 6749 §2.3.1: a client_id in the body must agree with the authenticated one.
     if (req.params.client_id !== undefined && req.params.client_id !== id) throw err('client_id parameter does not match Basic credentials');
     const client = await deps.findClient(id);
-    const ok = verifySecret(deps.masterKey, secret, client?.secretHash);
+    const ok = deps.secrets.verify(secret, client?.secretHash);
     if (!ok || !usableClient(client, this.method)) throw err(`basic authentication failed for ${id}`);
     return { client, method: this.method };
   }

@@ -1,4 +1,3 @@
-import { verifySecret } from '../crypto/secrets.js';
 import type { AuthDeps, ClientAuthenticator, RequestParts } from './types.js';
 import { fail, usableClient } from './util.js';
 
@@ -11,7 +10,7 @@ export class ClientSecretPostAuthenticator implements ClientAuthenticator {
     const secret = req.params.client_secret!;
     if (!id) throw fail('client_secret without client_id');
     const client = await deps.findClient(id);
-    const ok = verifySecret(deps.masterKey, secret, client?.secretHash);
+    const ok = deps.secrets.verify(secret, client?.secretHash);
     if (!ok || !usableClient(client, this.method)) throw fail(`post authentication failed for ${id}`);
     return { client, method: this.method };
   }

@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { AppRecord, DomainRecord, TokenEndpointAuthMethod } from '../core/types.js';
 import type { MasterKey } from '../crypto/masterkey.js';
+import type { SecretVerifier } from '../crypto/secrets.js';
 import type { AssertionJtiRepository } from '../storage/ports.js';
 import type { JwksFetcher } from './jwks_fetcher.js';
 
@@ -15,6 +16,7 @@ export interface AuthDeps {
   tokenEndpoint: string;
   clock: Clock;
   masterKey: MasterKey;
+  secrets: SecretVerifier;
   findClient(clientId: string): Promise<AppRecord | undefined>;
   assertionJtis: AssertionJtiRepository;
   jwksFetcher: JwksFetcher;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { MasterKey } from './masterkey.js';
 
 /**
@@ -30,4 +30,31 @@ export function safeEqual(a: string, b: string): boolean {
   const x = createHash('sha256').update(a).digest();
   const y = createHash('sha256').update(b).digest();
   return timingSafeEqual(x, y) && a.length === b.length;
+}
+
+/**
+ * Secret verification with a small cache of recently verified secrets: after one successful keyed
+ * check, the SHA-256 of the secret is remembered against the stored hash, so repeat requests of a
+ * busy client cost a one-shot hash instead of an HMAC set-up. A changed secret changes the stored
+ * hash and misses the cache. Only digests of high-entropy secrets are kept, never the secrets.
+ */
+export class SecretVerifier {
+  private cache = new Map<string, Buffer>();
+  constructor(private mk: MasterKey, private max = 10_000) {}
+
+  verify(secret: string, stored: string | undefined): boolean {
+    if (stored !== undefined) {
+      const known = this.cache.get(stored);
+      if (known) {
+        const d = hash('sha256', secret, 'buffer') as unknown as Buffer;
+        return timingSafeEqual(d, known);
+      }
+    }
+    const ok = verifySecret(this.mk, secret, stored);
+    if (ok && stored !== undefined) {
+      if (this.cache.size >= this.max) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(stored, hash('sha256', secret, 'buffer') as unknown as Buffer);
+    }
+    return ok;
+  }
 }

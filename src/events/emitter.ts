@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AuditEventRecord } from '../core/types.js';
-import { newId } from '../core/ids.js';
+import { newOrderedId } from '../core/ids.js';
 import type { Clock } from '../core/clock.js';
 import type { AuditRepository } from '../storage/ports.js';
 
@@ -44,7 +44,8 @@ export class SecurityEvents {
   on(l: Listener): () => void { this.listeners.add(l); return () => this.listeners.delete(l); }
 
   emit(e: SecurityEvent): void {
-    const rec: AuditEventRecord = { ...e, id: newId(), ts: this.clock.now() };
+    const ts = this.clock.now();
+    const rec: AuditEventRecord = { ...e, id: newOrderedId(ts), ts };
     for (const l of this.listeners) l(rec);
     if (e.outcome === 'failure') this.log.info({ event: rec.eventId, actor: rec.actorId, domain: rec.domainId, msg: rec.message }, 'security event');
     if (this.queue.length >= this.maxQueue) {

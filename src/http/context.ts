@@ -45,7 +45,7 @@ export function ctx(req: FastifyRequest): DomainContext {
 
 export function authDeps(s: Services, c: DomainContext): AuthDeps {
   return {
-    domain: c.domain, issuer: c.issuer, tokenEndpoint: c.endpoints.token, clock: s.clock, masterKey: s.masterKey,
+    domain: c.domain, issuer: c.issuer, tokenEndpoint: c.endpoints.token, clock: s.clock, masterKey: s.masterKey, secrets: s.secrets,
     findClient: (id) => s.catalogs.client(c.domain.id, id), assertionJtis: s.repos.assertionJtis, jwksFetcher: s.jwksFetcher,
     clockSkewSeconds: s.config.clockSkewSeconds, assertionMaxLifetime: s.config.clientAssertionMaxLifetime,
     acceptTokenEndpointAudience: s.config.clientAssertionAcceptTokenEndpointAudience,

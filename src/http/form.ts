@@ -1,13 +1,19 @@
+import { parse } from 'node:querystring';
 import { InvalidRequest } from '../core/errors.js';
 
-/** A parsed application/x-www-form-urlencoded body that remembers repeated parameters. */
+/**
+ * A parsed application/x-www-form-urlencoded body that remembers repeated parameters.
+ * node:querystring is several times faster than URLSearchParams on small bodies; like it, it decodes
+ * `+` as a space and leaves malformed %-sequences as they are (the value is then refused downstream).
+ */
 export class FormBody {
   readonly values: Record<string, string> = Object.create(null);
   readonly repeated = new Set<string>();
   constructor(raw: string) {
-    for (const [k, v] of new URLSearchParams(raw)) {
-      if (k in this.values) this.repeated.add(k);
-      else this.values[k] = v;
+    const parsed = parse(raw, '&', '=', { maxKeys: 200 });
+    for (const k of Object.keys(parsed)) {
+      const v = parsed[k];
+      if (Array.isArray(v)) { this.repeated.add(k); this.values[k] = v[0] ?? ''; } else this.values[k] = v ?? '';
     }
   }
 }

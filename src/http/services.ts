@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.js';
 import { DEFAULT_DOMAIN, type AppRecord, type DomainRecord } from '../core/types.js';
 import { KeyStore } from '../crypto/keystore.js';
 import type { MasterKey } from '../crypto/masterkey.js';
+import { SecretVerifier } from '../crypto/secrets.js';
 import { JwksFetcher } from '../clientauth/jwks_fetcher.js';
 import { SecurityEvents } from '../events/emitter.js';
 import { grantHandlers, type GrantHandler } from '../grants/index.js';
@@ -20,6 +21,7 @@ export interface Services {
   log: FastifyBaseLogger;
   repos: Repositories;
   masterKey: MasterKey;
+  secrets: SecretVerifier;
   keys: KeyStore;
   catalogs: Catalogs;
   domains: DomainService;
@@ -45,7 +47,7 @@ export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogg
     return c !== undefined && c.active;
   };
   return {
-    config, clock, log, repos, masterKey, keys, catalogs, issuerOf,
+    config, clock, log, repos, masterKey, keys, catalogs, issuerOf, secrets: new SecretVerifier(masterKey),
     domains: new DomainService(repos, clock),
     events: new SecurityEvents(repos.audit, clock, log),
     accessTokens: new AccessTokenIssuer({ keys, tokens: repos.tokens, clock, defaultTtl: config.accessTokenTtl, defaultAlg: config.defaultSigningAlg }),

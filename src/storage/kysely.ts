@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { CompiledQuery, Kysely, Selectable } from 'kysely';
 import type {
   AppRecord, AppRoleRecord, AuditEventRecord, DomainRecord, GrantRecord, GranteeType, SigningKeyRecord, TokenRecord,
 } from '../core/types.js';
@@ -18,6 +18,17 @@ function strip<T extends object>(o: T): T {
   return o;
 }
 const changed = (r: { numUpdatedRows?: bigint; numDeletedRows?: bigint }): number => Number(r.numUpdatedRows ?? r.numDeletedRows ?? 0n);
+
+/**
+ * A query compiled once with marker parameters and executed with real ones: the hot point lookups
+ * (token by hash, revoked jti) skip Kysely's builder and compiler on every request. The SQL text is
+ * the dialect's own, so this works on SQLite and PostgreSQL alike.
+ */
+function precompiled<R>(db: Kysely<DB>, q: { compile(): CompiledQuery<R> }) {
+  const compiled = q.compile();
+  return async (...parameters: unknown[]): Promise<R[]> =>
+    (await db.executeQuery<R>({ ...compiled, parameters })).rows;
+}
 
 class KyselyDomainRepository implements DomainRepository {
   constructor(private db: Kysely<DB>) {}
@@ -236,7 +247,10 @@ class KyselyGrantRepository implements GrantRepository {
 }
 
 class KyselyTokenRepository implements TokenRepository {
-  constructor(private db: Kysely<DB>) {}
+  private byHash;
+  constructor(private db: Kysely<DB>) {
+    this.byHash = precompiled(db, db.selectFrom('tokens').selectAll().where('hash', '=', '?hash'));
+  }
   private map(r: Selectable<TokensTable>): TokenRecord {
     return strip({
       hash: r.hash, domainId: r.domain_id, kind: r.kind as TokenRecord['kind'], clientId: r.client_id, sub: r.sub, subType: r.sub_type as TokenRecord['subType'],
@@ -252,7 +266,7 @@ class KyselyTokenRepository implements TokenRepository {
     }).execute();
   }
   async find(hash: string) {
-    const r = await this.db.selectFrom('tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
+    const [r] = await this.byHash(hash);
     return r && this.map(r);
   }
   async revoke(hash: string, now: number) {
@@ -271,14 +285,16 @@ class KyselyTokenRepository implements TokenRepository {
 }
 
 class KyselyRevocationRepository implements RevocationRepository {
-  constructor(private db: Kysely<DB>) {}
+  private lookup;
+  constructor(private db: Kysely<DB>) {
+    this.lookup = precompiled(db, db.selectFrom('revoked_jtis').select('jti').where('jti', '=', '?jti').where('domain_id', '=', '?domain'));
+  }
   async revokeJti(domainId: string, jti: string, expiresAt: number) {
     await this.db.insertInto('revoked_jtis').values({ jti, domain_id: domainId, expires_at: expiresAt })
       .onConflict((oc) => oc.column('jti').doNothing()).execute();
   }
   async isRevoked(domainId: string, jti: string) {
-    const r = await this.db.selectFrom('revoked_jtis').select('jti').where('jti', '=', jti).where('domain_id', '=', domainId).executeTakeFirst();
-    return r !== undefined;
+    return (await this.lookup(jti, domainId)).length > 0;
   }
   async purgeExpired(now: number) {
     return changed(await this.db.deleteFrom('revoked_jtis').where('expires_at', '<', now).executeTakeFirst());
@@ -301,8 +317,19 @@ class KyselyAssertionJtiRepository implements AssertionJtiRepository {
   }
 }
 
+const AUDIT_COLUMNS = ['id', 'domain_id', 'ts', 'event_id', 'outcome', 'actor_type', 'actor_id', 'actor_name', 'client_ip',
+  'target_type', 'target_id', 'message', 'details'] as const satisfies readonly (keyof AuditEventsTable)[];
+const AUDIT_CHUNK = 100;
+
 class KyselyAuditRepository implements AuditRepository {
-  constructor(private db: Kysely<DB>) {}
+  // Building and compiling a 100-row insert costs more than running it: compile the two shapes once.
+  private insertChunk: CompiledQuery;
+  private insertOne: CompiledQuery;
+  constructor(private db: Kysely<DB>) {
+    const marker = Object.fromEntries(AUDIT_COLUMNS.map((c) => [c, `?${c}`])) as unknown as AuditEventsTable;
+    this.insertChunk = db.insertInto('audit_events').values(Array.from({ length: AUDIT_CHUNK }, () => marker)).compile();
+    this.insertOne = db.insertInto('audit_events').values(marker).compile();
+  }
   private map(r: Selectable<AuditEventsTable>): AuditEventRecord {
     return strip({
       id: r.id, domainId: r.domain_id, ts: r.ts, eventId: r.event_id, outcome: r.outcome as AuditEventRecord['outcome'],
@@ -312,19 +339,17 @@ class KyselyAuditRepository implements AuditRepository {
   }
   async insertMany(events: AuditEventRecord[]) {
     if (!events.length) return;
-    const rows = events.map((e) => ({
-      id: e.id, domain_id: e.domainId, ts: e.ts, event_id: e.eventId, outcome: e.outcome, actor_type: e.actorType ?? null,
-      actor_id: e.actorId ?? null, actor_name: e.actorName ?? null, client_ip: e.clientIp ?? null, target_type: e.targetType ?? null,
-      target_id: e.targetId ?? null, message: e.message ?? null, details: e.details ? json(e.details) : null,
-    }));
-    // Fixed-size chunks keep the SQL text (and so the prepared statement) the same from batch to
-    // batch, within SQLite's 32766-variable limit (13 columns per row). One transaction per batch.
+    const values = (e: AuditEventRecord): unknown[] => [
+      e.id, e.domainId, e.ts, e.eventId, e.outcome, e.actorType ?? null, e.actorId ?? null, e.actorName ?? null, e.clientIp ?? null,
+      e.targetType ?? null, e.targetId ?? null, e.message ?? null, e.details ? json(e.details) : null,
+    ];
+    // One transaction per batch; full chunks in one statement each (within SQLite's variable limit).
     await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < rows.length; i += 100) {
-        const chunk = rows.slice(i, i + 100);
-        if (chunk.length === 100) await trx.insertInto('audit_events').values(chunk).execute();
-        else for (const r of chunk) await trx.insertInto('audit_events').values(r).execute();
+      let i = 0;
+      for (; i + AUDIT_CHUNK <= events.length; i += AUDIT_CHUNK) {
+        await trx.executeQuery({ ...this.insertChunk, parameters: events.slice(i, i + AUDIT_CHUNK).flatMap(values) });
       }
+      for (; i < events.length; i++) await trx.executeQuery({ ...this.insertOne, parameters: values(events[i]!) });
     });
   }
   async get(domainId: string, id: string) {
