@@ -102,7 +102,7 @@ describe('tessera CLI', () => {
         headers: { authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') },
       });
       assert.equal(r.status, 200);
-      const jwt = (await r.json()).access_token as string;
+      const jwt = ((await r.json()) as { access_token: string }).access_token;
       const kid = JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()).kid;
       assert.equal(kid, nextKid, 'the key published as next before the rotation signs after it');
       child.kill('SIGTERM');
