@@ -71,6 +71,8 @@ function summary(r) {
 try {
   let warm;
   if (spec.warmup > 0) warm = summary(await run(spec.warmup));
+  // Tell the harness the measured phase starts, so it can read the server's CPU time now.
+  if (process.send) await new Promise((res) => process.send({ type: 'measuring' }, res));
   const result = summary(await run(spec.duration));
   result.warmup = warm ? { duration: warm.duration, ok: warm.ok, non2xx: warm.non2xx, errors: warm.errors, timeouts: warm.timeouts } : null;
   if (process.send) await new Promise((res) => process.send({ type: 'result', result }, res));

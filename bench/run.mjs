@@ -486,14 +486,40 @@ async function prepare(server, s, scenario) {
 // ---------------------------------------------------------------------------------------------------
 // Load
 
-async function runLoad(label, req, connections) {
+const CLK_TCK = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  return Number(r.stdout?.trim()) || 100;
+})();
+
+/** utime + stime of a process (all its threads), in seconds; undefined off Linux. */
+function cpuSeconds(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+async function runLoad(label, req, connections, serverPid) {
   const spec = { url: req.url, method: req.method, headers: req.headers, body: req.body, connections, duration: DURATION, warmup: WARMUP, timeout: 10 };
   const h = startChild(`load ${label}`, [path.join(BENCH_DIR, 'load.mjs'), JSON.stringify(spec)], { env: cleanEnv({}), cpu: LOAD_CPU });
   const limitMs = (WARMUP + DURATION + 60) * 1000;
+  let cpuStart;
   const outcome = await new Promise((resolve) => {
     const timer = setTimeout(() => resolve({ timeout: true }), limitMs);
     h.proc.on('message', (m) => {
-      if (m?.type === 'result') { clearTimeout(timer); resolve({ result: m.result }); }
+      if (m?.type === 'measuring') cpuStart = cpuSeconds(serverPid);
+      if (m?.type === 'result') {
+        clearTimeout(timer);
+        // Server CPU per request over the measured phase: steadier than req/s on a shared machine,
+        // because time the host gives to other tenants is not counted.
+        const cpuEnd = cpuSeconds(serverPid);
+        const n = m.result.ok + (m.result.non2xx ?? 0);
+        if (cpuStart !== undefined && cpuEnd !== undefined && n > 0) m.result.cpuUsPerReq = ((cpuEnd - cpuStart) * 1e6) / n;
+        resolve({ result: m.result });
+      }
     });
     h.exited.then(() => { clearTimeout(timer); resolve({ exited: true }); });
   });
@@ -549,17 +575,19 @@ function gitCommit() {
 }
 
 function table(rows) {
-  const head = '| scenario | conns | Tessera req/s | p50 ms | p99 ms | peer req/s | p50 ms | p99 ms | Tessera/peer | flags |';
-  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|';
+  const head = '| scenario | conns | Tessera req/s | p50 ms | p99 ms | peer req/s | p50 ms | p99 ms | Tessera/peer | CPU µs/req Tessera / peer | CPU peer/Tessera | flags |';
+  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|';
   const lines = rows.map((row) => {
     const t = row.tessera;
     const p = row.peer;
     const ratio = t && p && p.okPerSec > 0 ? (t.okPerSec / p.okPerSec).toFixed(2) : '—';
+    const cpu = `${fmtInt(t?.cpuUsPerReq)} / ${fmtInt(p?.cpuUsPerReq)}`;
+    const cpuRatio = t?.cpuUsPerReq && p?.cpuUsPerReq ? (p.cpuUsPerReq / t.cpuUsPerReq).toFixed(2) : '—';
     const flags = [];
     if (t) { const f = flagsOf(t); if (f.length) flags.push(`Tessera: ${f.join(', ')}`); }
     if (p) { const f = flagsOf(p); if (f.length) flags.push(`peer: ${f.join(', ')}`); }
     const warn = (r) => (r && flagsOf(r).length ? ' ⚠' : '');
-    return `| ${row.scenario.title} | ${row.connections} | ${fmtInt(t?.okPerSec)}${warn(t)} | ${fmtMs(t?.latency.p50)} | ${fmtMs(t?.latency.p99)} | ${fmtInt(p?.okPerSec)}${warn(p)} | ${fmtMs(p?.latency.p50)} | ${fmtMs(p?.latency.p99)} | ${ratio} | ${flags.join('; ')} |`;
+    return `| ${row.scenario.title} | ${row.connections} | ${fmtInt(t?.okPerSec)}${warn(t)} | ${fmtMs(t?.latency.p50)} | ${fmtMs(t?.latency.p99)} | ${fmtInt(p?.okPerSec)}${warn(p)} | ${fmtMs(p?.latency.p50)} | ${fmtMs(p?.latency.p99)} | ${ratio} | ${cpu} | ${cpuRatio} | ${flags.join('; ')} |`;
   });
   return [head, sep, ...lines].join('\n');
 }
@@ -577,6 +605,7 @@ function report(rows, meta) {
     `- Servers: ${[RUN_TESSERA && 'Tessera', RUN_PEER && 'peer'].filter(Boolean).join(' and ')}; scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}; connections: ${CONNECTIONS.join(', ')}`,
     '',
     'req/s = 2xx responses per measured second. p50/p99 = autocannon latency percentiles (ms).',
+    'CPU µs/req = the server process\'s user+system CPU time (all threads) over the measured phase, divided by the requests answered; CPU peer/Tessera above 1 means Tessera does the same work with less CPU.',
     'Compare ratios from one run; absolute numbers drift 5-25 % between runs on shared machines.',
     '',
     table(rows),
@@ -633,10 +662,10 @@ async function main() {
           const s = server === 'tessera' ? tessera : peer;
           const label = `${LABEL[server]} ${scenario.id} c${connections}${REPEAT > 1 ? ` #${i + 1}` : ''}`;
           process.stdout.write(`  ${label}: `);
-          const r = await runLoad(label, reqs[scenario.id][server], connections);
+          const r = await runLoad(label, reqs[scenario.id][server], connections, s.h.proc.pid);
           if (s.h.exitInfo) throw new BenchError(`${LABEL[server]} ${describeExit(s.h.exitInfo)} during the run. Its last output:\n${tail(s.h)}`);
           const f = flagsOf(r);
-          console.log(`${fmtInt(r.okPerSec)} req/s, p50 ${fmtMs(r.latency.p50)} ms, p99 ${fmtMs(r.latency.p99)} ms${f.length ? `  ⚠ ${f.join(', ')}` : ''}`);
+          console.log(`${fmtInt(r.okPerSec)} req/s, p50 ${fmtMs(r.latency.p50)} ms, p99 ${fmtMs(r.latency.p99)} ms, CPU ${fmtInt(r.cpuUsPerReq)} µs/req${f.length ? `  ⚠ ${f.join(', ')}` : ''}`);
           runs[server].push(r);
         }
       }
