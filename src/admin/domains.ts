@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_DOMAIN, SIGNING_ALGS_LIST, type SigningAlg } from '../core/types.js';
+import { DEFAULT_DOMAIN, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME, SIGNING_ALGS_LIST, type SigningAlg } from '../core/types.js';
 import type { Services } from '../http/services.js';
 import { DOMAIN_NAME } from '../identity/domains.js';
 import { newClientId, newSecret } from '../core/ids.js';
@@ -52,6 +52,38 @@ export function domainAdminRoutes(app: FastifyInstance, s: Services): void {
     s.events.emit({ eventId: 'domain.created', outcome: 'success', domainId: req.tessera.domain.id, actorType: req.adminCaller!.actorType,
       actorId: req.adminCaller!.actorId, clientIp: req.ip, targetType: 'IdentityDomain', targetId: d.id });
     return reply.status(201).send({ ...render(d), adminClient: { client_id: adminId, client_secret: adminSecret } });
+  });
+
+  // Domain settings: JWKS visibility and the default access-token lifetime.
+  const settingsView = (d: { settings: { jwksPublic?: boolean; accessTokenTtl?: number } }) => ({
+    jwksPublic: d.settings.jwksPublic ?? s.config.jwksPublic,
+    accessTokenTtl: d.settings.accessTokenTtl ?? s.config.accessTokenTtl,
+  });
+  app.get('/Settings', async (req) => {
+    requireScope(req, PERMISSIONS.IdentityDomains.read);
+    return settingsView(req.tessera.domain);
+  });
+  app.patch('/Settings', async (req) => {
+    requireScope(req, PERMISSIONS.IdentityDomains.write);
+    const b = req.body;
+    if (!b || typeof b !== 'object' || Array.isArray(b)) throw new ScimError(400, 'invalidSyntax', 'a JSON object is required');
+    const next = { ...req.tessera.domain.settings };
+    for (const [k, v] of Object.entries(b as Record<string, unknown>)) {
+      if (k === 'jwksPublic') {
+        if (typeof v !== 'boolean') throw new ScimError(400, 'invalidValue', 'jwksPublic must be a boolean');
+        next.jwksPublic = v;
+      } else if (k === 'accessTokenTtl') {
+        if (!Number.isInteger(v) || (v as number) < MIN_ACCESS_TOKEN_LIFETIME || (v as number) > MAX_ACCESS_TOKEN_LIFETIME) {
+          throw new ScimError(400, 'invalidValue', `accessTokenTtl must be an integer between ${MIN_ACCESS_TOKEN_LIFETIME} and ${MAX_ACCESS_TOKEN_LIFETIME}`);
+        }
+        next.accessTokenTtl = v as number;
+      } else throw new ScimError(400, 'invalidValue', `unknown setting ${k.slice(0, 64)}`);
+    }
+    await s.repos.domains.updateSettings(req.tessera.domain.id, next, s.clock.now());
+    s.catalogs.invalidateDomains();
+    s.events.emit({ eventId: 'admin.patched', outcome: 'success', domainId: req.tessera.domain.id, actorType: req.adminCaller!.actorType,
+      actorId: req.adminCaller!.actorId, clientIp: req.ip, targetType: 'Settings', targetId: req.tessera.domain.id, details: next as Record<string, unknown> });
+    return settingsView({ settings: next });
   });
 
   app.get('/SigningKeys', async (req) => {

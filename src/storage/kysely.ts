@@ -53,6 +53,9 @@ class KyselyDomainRepository implements DomainRepository {
       }).execute();
     } catch (e) { throw asConflict(e, { name: 'name' }) ?? e; }
   }
+  async updateSettings(id: string, settings: DomainRecord['settings'], now: number) {
+    await this.db.updateTable('domains').set({ settings: json(settings), updated_at: now }).where('id', '=', id).execute();
+  }
 }
 
 class KyselySigningKeyRepository implements SigningKeyRepository {

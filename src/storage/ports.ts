@@ -14,6 +14,7 @@ export interface DomainRepository {
   getByName(name: string): Promise<DomainRecord | undefined>;
   list(): Promise<DomainRecord[]>;
   create(rec: DomainRecord): Promise<void>;
+  updateSettings(id: string, settings: DomainRecord['settings'], now: number): Promise<void>;
 }
 
 export interface SigningKeyRepository {

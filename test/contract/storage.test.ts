@@ -39,6 +39,11 @@ function contract(name: string, open: () => Promise<{ db: Database_; cleanup: ()
       assert.equal(await r.domains.getByName('nope'), undefined);
       await assert.rejects(r.domains.create({ ...d, id: newId() }), (e: unknown) => e instanceof Conflict && e.what === 'name');
       assert.deepEqual((await r.domains.list()).map((x) => x.name), ['one', 'two']);
+      await r.domains.updateSettings(d2.id, { jwksPublic: false, accessTokenTtl: 600 }, now + 5);
+      const d2b = await r.domains.get(d2.id);
+      assert.deepEqual(d2b?.settings, { jwksPublic: false, accessTokenTtl: 600 });
+      assert.equal(d2b?.updatedAt, now + 5);
+      assert.deepEqual((await r.domains.get(d.id))?.settings, d.settings, 'other domains untouched');
     });
 
     test('apps: round trip with JSON fields, client_id lookup scoped by domain', async () => {

@@ -107,3 +107,37 @@ describe('identity domains: separate issuers, keys, apps; nothing crosses', () =
     assert.equal((await scim(h, 'GET', `${P}/admin/v1/Apps/${someRootApp}`, acmeAdmin)).statusCode, 404);
   });
 });
+
+describe('domain settings and request headers', () => {
+  let h: Harness;
+  let admin: string;
+  before(async () => { h = await harness(); admin = await adminToken(h); });
+  after(() => h.close());
+
+  test('Settings: read, make the JWKS private, change the default token lifetime', async () => {
+    const g = await scim(h, 'GET', '/admin/v1/Settings', admin);
+    assert.equal(g.statusCode, 200, g.body);
+    assert.deepEqual(g.json(), { jwksPublic: true, accessTokenTtl: 3600 });
+    const p = await scim(h, 'PATCH', '/admin/v1/Settings', admin, { jwksPublic: false, accessTokenTtl: 600 });
+    assert.equal(p.statusCode, 200, p.body);
+    assert.deepEqual(p.json(), { jwksPublic: false, accessTokenTtl: 600 });
+    const anon = await h.inject({ url: '/admin/v1/SigningCert/jwk' });
+    assertOAuthError(anon, 401, 'invalid_token');
+    assert.match(String(anon.headers['www-authenticate']), /^Bearer /);
+    const withToken = await h.inject({ url: '/admin/v1/SigningCert/jwk', headers: { authorization: `Bearer ${admin}` } });
+    assert.equal(withToken.statusCode, 200);
+    assert.ok(withToken.json().keys.length >= 2);
+    const c = await setupClient(h, { admin, scopes: ['ttl.read'] });
+    assert.equal((await clientToken(h, c.clientId, c.secret, 'ttl.read')).json().expires_in, 600);
+    for (const bad of [{ jwksPublic: 'no' }, { accessTokenTtl: 5 }, { accessTokenTtl: 1.5 }, { unknown: 1 }, [1]]) {
+      const r = await scim(h, 'PATCH', '/admin/v1/Settings', admin, bad);
+      assert.equal(r.statusCode, 400, JSON.stringify(bad));
+    }
+  });
+
+  test('forged Host / X-Forwarded-Host never change the issuer or endpoints (RFC 9700 §4.13)', async () => {
+    const r = await h.inject({ url: '/.well-known/openid-configuration', headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' } });
+    assert.equal(r.json().issuer, ISSUER);
+    assert.doesNotMatch(r.body, /evil/);
+  });
+});
