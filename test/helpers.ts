@@ -27,9 +27,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   });
 }
 
-export async function harness(o: { config?: Partial<Config>; clock?: Clock; database?: Database_ } = {}): Promise<Harness> {
+export async function harness(o: { config?: Partial<Config>; clock?: Clock; database?: Database_; masterKey?: MasterKey } = {}): Promise<Harness> {
   const clock = o.clock ?? new FixedClock(Date.now());
-  const t = await buildApp({ config: testConfig(o.config), clock, masterKey: new MasterKey(randomBytes(32)), logger: false, database: o.database });
+  const t = await buildApp({ config: testConfig(o.config), clock, masterKey: o.masterKey ?? new MasterKey(randomBytes(32)), logger: false, database: o.database });
   return { t, clock, inject: t.app.inject.bind(t.app), close: () => t.close() };
 }
 
