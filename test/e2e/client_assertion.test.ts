@@ -100,6 +100,40 @@ describe('client authentication with JWTs (RFC 7523 §2.2)', () => {
     });
   }
 
+  // RFC 8725 §2.9, §3.10 (JW-4): kid is an opaque lookup key, never a path or query.
+  for (const kid of ['../../dev/null', "' OR 1=1--", 'k'.repeat(10_000), 42]) {
+    test(`refused: kid ${JSON.stringify(kid).slice(0, 30)}`, async () => {
+      const a = await assertion({ header: { kid } as Record<string, unknown> });
+      assertOAuthError(await tokenWith(a), 401, 'invalid_client');
+    });
+  }
+
+  // RFC 8725 §2.6, §3.7 (JW-8): malformed compact serialisations are a clean 401, never a 500 or a hang.
+  const b64 = (o: unknown) => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
+  const malformed: [string, () => Promise<string> | string][] = [
+    ['four segments', async () => `${await assertion()}.extra`],
+    ['five segments (a JWE)', () => `${b64({ alg: 'RSA-OAEP', enc: 'A256GCM' })}.a.b.c.d`],
+    ['bad base64url in the header', async () => `@@@.${(await assertion()).split('.')[1]}.sig`],
+    ['header is not JSON', async () => `${b64('not json')}.${(await assertion()).split('.')[1]}.sig`],
+    ['payload is a JSON array', () => `${b64({ alg: 'ES256' })}.${b64([1, 2])}.sig`],
+    ['duplicate keys in the payload', () => `${b64({ alg: 'ES256' })}.${b64(`{"sub":"${pk.clientId}","sub":"other","iss":"other"}`)}.sig`],
+    ['non-UTF-8 bytes', () => `${Buffer.from([0xff, 0xfe, 0xfd]).toString('base64url')}.${Buffer.from([0xc3, 0x28]).toString('base64url')}.sig`],
+    ['crit header with an unknown extension', async () => {
+      // jose refuses to produce this, so sign it by hand (ES256 over WebCrypto is already IEEE P1363).
+      const input = `${b64({ alg: 'ES256', crit: ['x-unknown'], 'x-unknown': 1 })}.${b64({ iss: pk.clientId, sub: pk.clientId, aud: ISSUER, exp: now() + 60, jti: `crit-${Math.random()}` })}`;
+      const sig = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pk.key as never, new TextEncoder().encode(input));
+      return `${input}.${Buffer.from(sig).toString('base64url')}`;
+    }],
+    ['a 40 KB header', () => assertion({ header: { pad: 'x'.repeat(40_000) } })],
+  ];
+  for (const [name, make] of malformed) {
+    test(`refused: ${name}`, async () => {
+      const r = await tokenWith(await make());
+      assert.ok(r.statusCode === 401 || r.statusCode === 400 || r.statusCode === 413, `${r.statusCode} ${r.body}`);
+      assert.ok(['invalid_client', 'invalid_request'].includes(r.json().error), r.body);
+    });
+  }
+
   test('client_id in the body must match the assertion', async () => {
     assertOAuthError(await tokenWith(await assertion(), { client_id: hs.clientId }), 401, 'invalid_client');
   });
