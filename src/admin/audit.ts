@@ -18,6 +18,9 @@ export function auditQuery(q: ListQuery): AuditQuery {
   const out: AuditQuery = { offset: q.startIndex - 1, limit: q.count, descending: q.sortOrder !== 'ascending' || q.sortBy === undefined };
   if (q.sortBy !== undefined && q.sortBy.toLowerCase() !== 'timestamp') throw new ScimError(400, 'invalidValue', 'AuditEvents can be sorted by timestamp only');
   if (q.sortBy !== undefined) out.descending = q.sortOrder === 'descending';
+  // `a eq x and a eq y` (x != y) matches nothing (RFC 7644 §3.4.2.2); applied after the walk, so a
+  // later term cannot overwrite it.
+  let contradiction = false;
   const walk = (f: Filter): void => {
     if (f.op === 'and') { for (const x of f.filters) walk(x); return; }
     if (f.op === 'eq' || f.op === 'gt' || f.op === 'ge' || f.op === 'lt' || f.op === 'le') {
@@ -25,7 +28,7 @@ export function auditQuery(q: ListQuery): AuditQuery {
       const v = f.compValue;
       if (f.op === 'eq' && typeof v === 'string' && (attr === 'eventid' || attr === 'actorid' || attr === 'outcome')) {
         const key = attr === 'eventid' ? 'eventId' : attr === 'actorid' ? 'actorId' : 'outcome';
-        if (out[key] !== undefined && out[key] !== v) { out.limit = 0; out.eventId = '\0'; }
+        if (out[key] !== undefined && out[key] !== v) contradiction = true;
         out[key] = v;
         return;
       }
@@ -41,6 +44,7 @@ export function auditQuery(q: ListQuery): AuditQuery {
     throw new ScimError(400, 'invalidFilter', UNSUPPORTED);
   };
   if (q.filter) walk(q.filter);
+  if (contradiction) { out.limit = 0; out.eventId = '\0'; }
   return out;
 }
 

@@ -100,6 +100,10 @@ export function domainAdminRoutes(app: FastifyInstance, s: Services): void {
 
   app.post('/SigningKeys/rotate', async (req) => {
     requireScope(req, PERMISSIONS.SigningKeys.write);
+    // RFC 7644 §3.12: a body that is not a JSON object is invalidSyntax (a `["RS256"]` must not rotate the default alg).
+    if (req.body !== undefined && req.body !== null && (typeof req.body !== 'object' || Array.isArray(req.body))) {
+      throw new ScimError(400, 'invalidSyntax', 'the body must be a JSON object such as {"alg":"RS256"}');
+    }
     const b = (req.body ?? {}) as Record<string, unknown>;
     const alg = (b.alg ?? s.config.defaultSigningAlg) as SigningAlg;
     if (!SIGNING_ALGS_LIST.includes(alg)) throw new ScimError(400, 'invalidValue', `alg must be one of ${SIGNING_ALGS_LIST.join(', ')}`);

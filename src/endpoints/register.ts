@@ -5,7 +5,7 @@ import { newClientId, newSecret } from '../core/ids.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS, type AppRecord, type TokenEndpointAuthMethod } from '../core/types.js';
 import { secretAad } from '../clientauth/assertion.js';
 import { isPublicAddress } from '../clientauth/jwks_fetcher.js';
-import { hashSecret, lookupHash, safeEqual } from '../crypto/secrets.js';
+import { hashSecret, lookupHash, safeEqual, verifySecret } from '../crypto/secrets.js';
 import { assertNoEscalation, checkClientFields, type ClientFields } from '../admin/apps.js';
 import { bearerToken } from '../admin/auth.js';
 import { ADMIN_SCOPES } from '../identity/builtins.js';
@@ -16,6 +16,7 @@ import { splitScope } from '../identity/scopes.js';
 import { ScimError } from '../scim/errors.js';
 import { Conflict } from '../storage/ports.js';
 import { ctx, noStore, type DomainContext } from '../http/context.js';
+import { oauthErrorHandler } from '../http/errors.js';
 import type { Services } from '../http/services.js';
 
 /** Grant types a client may register for itself; password and implicit are legacy, admin-only (RFC 9700 §2.1.2, §2.4). */
@@ -47,7 +48,10 @@ const strList = (b: Record<string, unknown>, k: string, max = 50): string[] | un
 
 /** RFC 7591 §2 metadata -> client fields, with the consistency rules of §2.1. */
 function parseMetadata(s: Services, body: unknown): { fields: ClientFields; extra: Record<string, unknown>; responseTypes: string[] } {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new InvalidClientMetadata('the body must be a JSON object');
+  // RFC 7591 §3.1: the metadata is a JSON object (a parsed form body is an object too, but not JSON).
+  if (!body || typeof body !== 'object' || Array.isArray(body) || Object.getPrototypeOf(body) !== Object.prototype) {
+    throw new InvalidClientMetadata('the body must be a JSON object');
+  }
   const b = body as Record<string, unknown>;
   const method = (strOpt(b, 'token_endpoint_auth_method') ?? 'client_secret_basic') as TokenEndpointAuthMethod;
   if (!TOKEN_ENDPOINT_AUTH_METHODS.includes(method)) throw new InvalidClientMetadata(`token_endpoint_auth_method ${method} is not supported`);
@@ -111,6 +115,17 @@ function render(c: DomainContext, a: AppRecord): Record<string, unknown> {
   return { ...a.metadata, ...out };
 }
 
+/**
+ * RFC 7591 §3.1 / §3.2.2: the request carries JSON metadata; a body that cannot be read as such (broken
+ * JSON, another media type) is refused as invalid_client_metadata, not with the generic invalid_request.
+ * An oversized body keeps its 413.
+ */
+function registrationErrorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
+  const fe = err as { code?: unknown; statusCode?: unknown };
+  const unreadable = typeof fe?.code === 'string' && fe.code.startsWith('FST_ERR_CTP_') && fe.code !== 'FST_ERR_CTP_BODY_TOO_LARGE';
+  oauthErrorHandler(unreadable ? new InvalidClientMetadata('the body must be a JSON object (application/json)') : err, req, reply);
+}
+
 /** POST /oauth2/v1/register (RFC 7591) and the RFC 7592 management endpoints. */
 export function registerEndpoints(app: FastifyInstance, s: Services): void {
   const checkScopes = async (c: DomainContext, f: ClientFields, callerScopes: Set<string> | undefined) => {
@@ -125,7 +140,7 @@ export function registerEndpoints(app: FastifyInstance, s: Services): void {
     }
   };
 
-  app.post('/oauth2/v1/register', async (req, reply) => {
+  app.post('/oauth2/v1/register', { errorHandler: registrationErrorHandler }, async (req, reply) => {
     noStore(reply);
     const c = ctx(req);
     const raw = bearerToken(req.headers.authorization);
@@ -175,18 +190,29 @@ export function registerEndpoints(app: FastifyInstance, s: Services): void {
     return render(ctx(req), await managed(req));
   });
 
-  app.put('/oauth2/v1/register/:clientId', async (req, reply: FastifyReply) => {
+  app.put('/oauth2/v1/register/:clientId', { errorHandler: registrationErrorHandler }, async (req, reply: FastifyReply) => {
     noStore(reply);
     const c = ctx(req);
     const a = await managed(req);
     const b = req.body as Record<string, unknown> | undefined;
     // RFC 7592 §2.2: the body carries the client_id, which must match.
     if (!b || typeof b !== 'object' || b.client_id !== a.clientId) throw new OAuthError('invalid_client_metadata', 'client_id in the body must match');
-    if (b.client_secret !== undefined) throw new OAuthError('invalid_client_metadata', 'client_secret cannot be set by the client');
-    const { fields, extra } = parseMetadata(s, Object.fromEntries(Object.entries(b).filter(([k]) => !['client_id', 'registration_access_token', 'registration_client_uri', 'client_id_issued_at', 'client_secret_expires_at'].includes(k))));
+    // RFC 7592 §2.2: "If the client includes the client_secret in its request, the value of this field
+    // MUST match the currently issued client secret"; it can never choose its own.
+    if (b.client_secret !== undefined && !(typeof b.client_secret === 'string' && verifySecret(s.masterKey, b.client_secret, a.secretHash))) {
+      throw new OAuthError('invalid_client_metadata', 'client_secret must be the currently issued secret; a client cannot set its own');
+    }
+    const { fields, extra } = parseMetadata(s, Object.fromEntries(Object.entries(b).filter(([k]) => !['client_id', 'client_secret', 'registration_access_token', 'registration_client_uri', 'client_id_issued_at', 'client_secret_expires_at'].includes(k))));
     if (fields.tokenEndpointAuthMethod !== a.tokenEndpointAuthMethod) throw new OAuthError('invalid_client_metadata', 'token_endpoint_auth_method cannot change');
     await checkScopes(c, { ...fields, allowedScopes: fields.allowedScopes.filter((x) => !a.allowedScopes.includes(x)) }, undefined);
-    const next = await s.repos.apps.update({ ...a, ...fields, metadata: extra, updatedAt: s.clock.now() }, a.version);
+    // RFC 7592 §2.2 replaces the client's metadata (RFC 7591 §2), nothing else: whether the client is
+    // enabled and what an administrator set beyond that metadata (resource-server settings, default
+    // scopes) are not the client's to reset; a disabled client must not re-enable itself.
+    const next = await s.repos.apps.update({
+      ...a, ...fields, active: a.active, defaultScopes: a.defaultScopes, isOAuthResource: a.isOAuthResource, audience: a.audience,
+      scopes: a.scopes, accessTokenFormat: a.accessTokenFormat, accessTokenSigningAlg: a.accessTokenSigningAlg,
+      metadata: extra, updatedAt: s.clock.now(),
+    }, a.version);
     s.catalogs.invalidate(c.domain.id);
     s.events.emit({ eventId: 'client.registration_updated', outcome: 'success', domainId: c.domain.id, actorType: 'client', actorId: a.clientId,
       clientIp: req.ip, targetType: 'App', targetId: a.id });
