@@ -55,6 +55,17 @@ function checkIfMatch(req: FastifyRequest, version: number): number | undefined 
   throw new ScimError(412, undefined, 'the resource was modified (If-Match does not name the current version)');
 }
 
+/**
+ * RFC 7232 §3.2 (RFC 7644 §3.14): If-None-Match is `*` or a list of entity tags compared weakly, so
+ * `W/"3"` and `"3"` both name version 3.
+ */
+function noneMatch(req: FastifyRequest, version: number): boolean {
+  const h = req.headers['if-none-match'];
+  if (h === undefined) return false;
+  const tags = String(h).split(',').map((t) => t.trim().replace(/^W\//, ''));
+  return tags.includes('*') || tags.includes(`"${version}"`);
+}
+
 const storeError = (e: unknown, ifMatch: boolean): never => {
   if (e instanceof Conflict) throw new ScimError(409, 'uniqueness', `${e.what} is already in use`);
   if (e instanceof StaleVersion) {
@@ -64,6 +75,13 @@ const storeError = (e: unknown, ifMatch: boolean): never => {
 };
 
 const idParam = (req: FastifyRequest): string => (req.params as { id: string }).id;
+
+/** `attributes` / `excludedAttributes` of a request (RFC 7644 §3.4.2.5, §3.9). */
+const projection = (req: FastifyRequest): { attributes?: string[]; excluded?: string[] } => {
+  const q = (req.query ?? {}) as Record<string, unknown>;
+  const split = (v: unknown) => (typeof v === 'string' && v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+  return { attributes: split(q.attributes), excluded: split(q.excludedAttributes) };
+};
 
 export function registerResource<R extends Versioned, V>(app: FastifyInstance, s: Services, rt: ResourceType<R, V>): void {
   const base = `/${rt.name}`;
@@ -79,6 +97,12 @@ export function registerResource<R extends Versioned, V>(app: FastifyInstance, s
     const r = await rt.get(req.tessera, idParam(req));
     if (!r) throw new ScimError(404, undefined, `${rt.resourceType} ${idParam(req).slice(0, 64)} not found`);
     return r;
+  };
+  // RFC 7643 §7 "returned": a POST, PUT or PATCH response carries the resource as a GET would:
+  // `request` attributes (AppRole.members) only when named in `attributes`, never `never` ones.
+  const rendered = async (req: FastifyRequest, r: R): Promise<Scim> => {
+    const p = projection(req);
+    return projectResource(rt.render(req.tessera, r, await rt.view(req.tessera)), rt.schema, p.attributes, p.excluded);
   };
   const send = (reply: FastifyReply, status: number, body: Scim, r: Versioned, c: DomainContext) => {
     void reply.status(status).header('etag', etag(r.version)).type('application/scim+json');
@@ -117,11 +141,8 @@ export function registerResource<R extends Versioned, V>(app: FastifyInstance, s
   app.get(`${base}/:id`, async (req, reply) => {
     requireScope(req, perm.read);
     const r = await load(req);
-    if (req.headers['if-none-match'] === etag(r.version)) return reply.status(304).header('etag', etag(r.version)).send();
-    const q = req.query as Record<string, unknown>;
-    const split = (v: unknown) => (typeof v === 'string' && v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
-    const body = projectResource(rt.render(req.tessera, r, await rt.view(req.tessera)), rt.schema, split(q.attributes), split(q.excludedAttributes));
-    return send(reply, 200, body, r, req.tessera);
+    if (noneMatch(req, r.version)) return reply.status(304).header('etag', etag(r.version)).send();
+    return send(reply, 200, await rendered(req, r), r, req.tessera);
   });
 
   if (rt.create) {
@@ -133,8 +154,8 @@ export function registerResource<R extends Versioned, V>(app: FastifyInstance, s
       try { out = await create(req.tessera, body, req.adminCaller!); } catch (e) { return storeError(e, false); }
       s.catalogs.invalidate(req.tessera.domain.id);
       audit(req, 'admin.created', out.rec.id);
-      const rendered = rt.render(req.tessera, out.rec, await rt.view(req.tessera));
-      return send(reply, 201, { ...rendered, ...(out.extra ?? {}) }, out.rec, req.tessera);
+      // `extra` (the new client secret, shown once) is added after the projection, which would drop it.
+      return send(reply, 201, { ...(await rendered(req, out.rec)), ...(out.extra ?? {}) }, out.rec, req.tessera);
     });
   }
 
@@ -146,7 +167,7 @@ export function registerResource<R extends Versioned, V>(app: FastifyInstance, s
       try { rec = await replace(req.tessera, existing, body, req.adminCaller!); } catch (e) { return storeError(e, ifMatch); }
       s.catalogs.invalidate(req.tessera.domain.id);
       audit(req, event, rec.id);
-      return send(reply, 200, rt.render(req.tessera, rec, await rt.view(req.tessera)), rec, req.tessera);
+      return send(reply, 200, await rendered(req, rec), rec, req.tessera);
     };
     app.put(`${base}/:id`, async (req, reply) => {
       requireScope(req, perm.write);
