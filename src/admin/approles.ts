@@ -5,7 +5,7 @@ import type { Services } from '../http/services.js';
 import { ScimError } from '../scim/errors.js';
 import { AppRoleSchema } from '../scim/resources.js';
 import type { AdminCaller } from './auth.js';
-import { assertNoEscalation } from './apps.js';
+import { adminScopesOf, assertNoEscalation } from './apps.js';
 import { compact, meta, type ResourceType, type Scim } from './resource.js';
 
 interface RoleView { appNames: Map<string, string>; adminAppId?: string; grants: GrantRecord[] }
@@ -44,6 +44,18 @@ export class AppRolesResource implements ResourceType<AppRoleRecord, RoleView> {
     if (app.isBuiltIn) assertNoEscalation(caller, defined, scopes.filter((x) => !previous.includes(x)));
   }
 
+  /**
+   * RFC 7643 §2.1 / §7: displayName is not caseExact and its uniqueness is "server", so two roles
+   * may not differ in case only. (The store's constraint is case-sensitive; role scopes
+   * `urn:opc:idm:role.NAME` are looked up case-insensitively, where a case variant would shadow the
+   * real role, e.g. a custom "identity domain administrator".)
+   */
+  private async checkUniqueName(c: DomainContext, name: string, selfId?: string) {
+    const lower = name.toLowerCase();
+    const clash = (await this.s.repos.appRoles.list(c.domain.id)).some((r) => r.id !== selfId && r.displayName.toLowerCase() === lower);
+    if (clash) throw new ScimError(409, 'uniqueness', 'displayName is already in use');
+  }
+
   private scopesOf(b: Scim): string[] {
     return Array.isArray(b.scopes) ? (b.scopes as Scim[]).map((x) => String(x.value ?? '')) : [];
   }
@@ -52,6 +64,7 @@ export class AppRolesResource implements ResourceType<AppRoleRecord, RoleView> {
     const appId = String((b.app as Scim | undefined)?.value ?? '');
     const scopes = this.scopesOf(b);
     await this.check(c, appId, scopes, caller);
+    await this.checkUniqueName(c, String(b.displayName));
     const now = this.s.clock.now();
     const rec: AppRoleRecord = {
       id: newId(), domainId: c.domain.id, appId, displayName: String(b.displayName), description: typeof b.description === 'string' ? b.description : undefined,
@@ -65,16 +78,25 @@ export class AppRolesResource implements ResourceType<AppRoleRecord, RoleView> {
     if (existing.isBuiltIn) throw new ScimError(400, 'mutability', 'built-in roles cannot be modified');
     const appId = String((b.app as Scim | undefined)?.value ?? existing.appId);
     if (appId !== existing.appId) throw new ScimError(400, 'mutability', 'app is immutable');
+    await this.assertMayManage(c, existing, caller);
     const scopes = this.scopesOf(b);
     await this.check(c, appId, scopes, caller, existing.scopes);
+    await this.checkUniqueName(c, String(b.displayName), existing.id);
     return this.s.repos.appRoles.update({
       ...existing, displayName: String(b.displayName), description: typeof b.description === 'string' ? b.description : undefined,
       scopes, updatedAt: this.s.clock.now(),
     }, existing.version);
   }
 
-  async remove(c: DomainContext, existing: AppRoleRecord) {
+  /** Changing or deleting a role of the identity domain API needs every admin scope it carries. */
+  private async assertMayManage(c: DomainContext, role: AppRoleRecord, caller: AdminCaller) {
+    const cat = await this.s.catalogs.catalog(c.domain);
+    if (role.appId === cat.adminAppId) assertNoEscalation(caller, adminScopesOf(cat), role.scopes);
+  }
+
+  async remove(c: DomainContext, existing: AppRoleRecord, caller: AdminCaller) {
     if (existing.isBuiltIn) throw new ScimError(400, 'mutability', 'built-in roles cannot be deleted');
+    await this.assertMayManage(c, existing, caller);
     if (!(await this.s.repos.appRoles.delete(c.domain.id, existing.id, existing.version))) throw new ScimError(412, undefined, 'the resource was modified');
   }
 }

@@ -7,7 +7,7 @@ import { secretAad, ASYMMETRIC_ALGS, HMAC_ALGS } from '../clientauth/assertion.j
 import { hashSecret } from '../crypto/secrets.js';
 import type { DomainContext } from '../http/context.js';
 import type { Services } from '../http/services.js';
-import { adminAudience } from '../identity/catalog.js';
+import { adminAudience, type DomainCatalog } from '../identity/catalog.js';
 import { newApp } from '../identity/domains.js';
 import { redirectUriProblem } from '../identity/redirect_uris.js';
 import { ScimError } from '../scim/errors.js';
@@ -21,30 +21,11 @@ const RESERVED_SCOPE = /^urn:opc:(idm|resource):/;
 
 interface AppView { rolesById: Map<string, { displayName: string; appId: string }>; grantsByApp: Map<string, string[]>; adminAppId?: string }
 
-/** Client metadata as a partial AppRecord; shared by the admin API and dynamic client registration. */
-export interface ClientFields {
-  displayName: string;
-  description?: string;
-  active: boolean;
-  isOAuthClient: boolean;
-  clientType: ClientType;
-  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
-  tokenEndpointAuthSigningAlg?: string;
-  allowedGrants: string[];
-  redirectUris: string[];
-  postLogoutRedirectUris: string[];
-  jwks?: { keys: Jwk[] };
-  jwksUri?: string;
-  allowedScopes: string[];
-  defaultScopes: string[];
-  accessTokenExpiry?: number;
-  refreshTokenExpiry?: number;
-  isOAuthResource: boolean;
-  audience?: string;
-  scopes: ScopeDef[];
-  accessTokenFormat: 'jwt' | 'opaque';
-  accessTokenSigningAlg?: SigningAlg;
-}
+/** The client and resource-server settings of an App; shared by the admin API and dynamic client registration. */
+export type ClientFields = Pick<AppRecord,
+  | 'displayName' | 'description' | 'active' | 'isOAuthClient' | 'clientType' | 'tokenEndpointAuthMethod' | 'tokenEndpointAuthSigningAlg'
+  | 'allowedGrants' | 'redirectUris' | 'postLogoutRedirectUris' | 'jwks' | 'jwksUri' | 'allowedScopes' | 'defaultScopes'
+  | 'accessTokenExpiry' | 'refreshTokenExpiry' | 'isOAuthResource' | 'audience' | 'scopes' | 'accessTokenFormat' | 'accessTokenSigningAlg'>;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
@@ -117,6 +98,21 @@ export function assertNoEscalation(caller: AdminCaller | undefined, adminScopes:
       throw new ScimError(403, undefined, `only a caller holding ${sc} may grant it`);
     }
   }
+}
+
+/** Scopes of the built-in identity domain API in this domain. */
+export const adminScopesOf = (cat: DomainCatalog): Set<string> => new Set([...cat.scopes].filter(([, rs]) => rs.builtIn).map(([k]) => k));
+
+/**
+ * A caller may change, re-key, disable or delete only an app whose admin scopes (allowed directly or
+ * through its app roles) it holds itself: otherwise an Application Administrator could register its
+ * own keys on an Identity Domain Administrator client (RFC 7523 §3: the registered keys are the
+ * credential) or lock the administrators out by disabling or deleting their client.
+ */
+export function assertMayManage(caller: AdminCaller, cat: DomainCatalog, app: AppRecord): void {
+  const held = [...app.allowedScopes];
+  for (const roleId of cat.appRoleGrants.get(app.id) ?? []) held.push(...(cat.rolesById.get(roleId)?.scopes ?? []));
+  assertNoEscalation(caller, adminScopesOf(cat), held);
 }
 
 export class AppsResource implements ResourceType<AppRecord, AppView> {
@@ -202,8 +198,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
     for (const sc of [...f.allowedScopes, ...f.defaultScopes]) {
       if (!cat.scopes.has(sc) && !own.has(sc)) throw bad(`scope ${sc} is not defined by any resource server of this domain`);
     }
-    const adminScopes = new Set([...cat.scopes].filter(([, rs]) => rs.builtIn).map(([k]) => k));
-    assertNoEscalation(caller, adminScopes, f.allowedScopes.filter((x) => !existing?.allowedScopes.includes(x)));
+    assertNoEscalation(caller, adminScopesOf(cat), f.allowedScopes.filter((x) => !existing?.allowedScopes.includes(x)));
     return f;
   }
 
@@ -229,6 +224,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
 
   async replace(c: DomainContext, existing: AppRecord, b: Scim, caller: AdminCaller) {
     if (existing.isBuiltIn) throw new ScimError(400, 'mutability', 'the built-in identity domain API app cannot be modified');
+    assertMayManage(caller, await this.s.catalogs.catalog(c.domain), existing);
     const f = await this.fields(c, b, caller, existing);
     const next: AppRecord = { ...existing, ...f, updatedAt: this.s.clock.now() };
     if (f.isOAuthClient && !existing.clientId) next.clientId = newClientId();
@@ -239,8 +235,9 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
     return saved;
   }
 
-  async remove(c: DomainContext, existing: AppRecord) {
+  async remove(c: DomainContext, existing: AppRecord, caller: AdminCaller) {
     if (existing.isBuiltIn) throw new ScimError(400, 'mutability', 'the built-in identity domain API app cannot be deleted');
+    assertMayManage(caller, await this.s.catalogs.catalog(c.domain), existing);
     if (!(await this.s.repos.apps.delete(c.domain.id, existing.id, existing.version))) throw new ScimError(412, undefined, 'the resource was modified');
     await this.s.repos.grants.deleteForGrantee(c.domain.id, 'App', existing.id);
   }

@@ -5,7 +5,7 @@ import type { Services } from '../http/services.js';
 import { ScimError } from '../scim/errors.js';
 import { GrantSchema } from '../scim/resources.js';
 import type { AdminCaller } from './auth.js';
-import { assertNoEscalation } from './apps.js';
+import { adminScopesOf, assertNoEscalation } from './apps.js';
 import { compact, meta, type ResourceType, type Scim } from './resource.js';
 
 interface GrantView { names: Map<string, string> }
@@ -68,7 +68,11 @@ export class GrantsResource implements ResourceType<GrantRecord, GrantView> {
     return { rec };
   }
 
-  async remove(c: DomainContext, existing: GrantRecord) {
+  async remove(c: DomainContext, existing: GrantRecord, caller: AdminCaller) {
+    // Taking an admin role away needs the role's scopes, as giving it does (no locking administrators out).
+    const cat = await this.s.catalogs.catalog(c.domain);
+    const role = cat.rolesById.get(existing.appRoleId);
+    if (role && role.appId === cat.adminAppId) assertNoEscalation(caller, adminScopesOf(cat), role.scopes);
     if (!(await this.s.repos.grants.delete(c.domain.id, existing.id, existing.version))) throw new ScimError(412, undefined, 'the resource was modified');
   }
 }

@@ -14,8 +14,8 @@ import { registerResource } from './resource.js';
 
 const PUBLIC = new Set(['ServiceProviderConfig', 'ResourceTypes', 'Schemas']);
 
-/** Errors in the SCIM shape (RFC 7644 §3.12), with the RFC 6750 challenge on 401/403. */
-function scimErrorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
+/** Errors in the SCIM shape (RFC 7644 §3.12), with the RFC 6750 challenge on 401/403; denials are audited. */
+const scimErrorHandler = (s: Services) => (err: unknown, req: FastifyRequest, reply: FastifyReply): void => {
   let e: ScimError;
   if (err instanceof ScimError) e = err;
   else {
@@ -23,16 +23,27 @@ function scimErrorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply
     const scimType = o.status === 400 && o.error === 'invalid_request' ? 'invalidSyntax' : undefined;
     e = new ScimError(o.status, scimType, o.status >= 500 ? o.description : o.description);
   }
-  if (e instanceof AdminAuthError) reply.header('www-authenticate', e.challenge);
+  if (e instanceof AdminAuthError) {
+    reply.header('www-authenticate', e.challenge);
+  }
+  if ((e.status === 401 || e.status === 403) && req.tessera) {
+    const caller = req.adminCaller;
+    s.events.emit({
+      eventId: 'admin.access_denied', outcome: 'failure', domainId: req.tessera.domain.id, actorType: caller?.actorType,
+      actorId: caller?.actorId, clientIp: req.ip, targetType: 'endpoint', targetId: `${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`,
+      message: e.detail,
+    });
+  }
   void reply.status(e.status).type('application/scim+json').send(scimErrorBody(e));
-}
+};
 
 /** The identity domain REST API, mounted at ISSUER/admin/v1. */
 export function adminPlugin(s: Services) {
   return async (app: FastifyInstance) => {
     app.decorateRequest('adminCaller', null);
-    app.setErrorHandler(scimErrorHandler);
-    app.setNotFoundHandler((_req, reply) => scimErrorHandler(new ScimError(404, undefined, 'no such admin endpoint'), _req, reply));
+    const onError = scimErrorHandler(s);
+    app.setErrorHandler(onError);
+    app.setNotFoundHandler((req, reply) => onError(new ScimError(404, undefined, 'no such admin endpoint'), req, reply));
     app.addHook('onRequest', async (req) => {
       const first = req.url.split('?')[0]!.split('/admin/v1/')[1]?.split('/')[0] ?? '';
       if (PUBLIC.has(first)) return;
