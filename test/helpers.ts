@@ -95,3 +95,16 @@ export function assertOAuthError(r: LightMyRequestResponse, status: number, erro
   assert.equal(r.headers['cache-control'], 'no-store');
   assert.equal(r.headers.pragma, 'no-cache');
 }
+
+export const SCIM_ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
+
+/** A SCIM error (RFC 7644 §3.12): status, content type, body shape and scimType. */
+export function assertScimError(r: LightMyRequestResponse, status: number, scimType?: string): void {
+  assert.equal(r.statusCode, status, `expected ${status} ${scimType ?? ''}, got ${r.statusCode} ${r.body}`);
+  assert.match(String(r.headers['content-type']), /^application\/scim\+json/);
+  const b = r.json();
+  assert.deepEqual(b.schemas, [SCIM_ERROR_SCHEMA]);
+  assert.equal(b.status, String(status));
+  assert.equal(typeof b.detail, 'string');
+  assert.equal(b.scimType, scimType, r.body);
+}
