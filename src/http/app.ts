@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
-import { DEFAULT_DOMAIN } from '../core/types.js';
+import { DEFAULT_DOMAIN, type DomainRecord } from '../core/types.js';
 import { MasterKey } from '../crypto/masterkey.js';
 import { adminPlugin } from '../admin/plugin.js';
 import { discoveryEndpoints, metadata } from '../endpoints/discovery.js';
@@ -85,12 +85,22 @@ async function bootstrap(s: Services): Promise<void> {
   }
 }
 
+// One context object per loaded domain record, so the hot path builds no URLs.
+const contexts = new WeakMap<DomainRecord, DomainContext>();
+function contextFor(s: Services, domain: DomainRecord): DomainContext {
+  let c = contexts.get(domain);
+  if (!c) {
+    const issuer = s.issuerOf(domain);
+    contexts.set(domain, (c = { domain, issuer, endpoints: endpointsFor(issuer) }));
+  }
+  return c;
+}
+
 async function resolveDomain(s: Services, name: string): Promise<DomainContext> {
   if (!DOMAIN_NAME.test(name)) throw new UnknownDomain();
   const domain = await s.catalogs.domainByName(name);
   if (!domain) throw new UnknownDomain();
-  const issuer = s.issuerOf(domain);
-  return { domain, issuer, endpoints: endpointsFor(issuer) };
+  return contextFor(s, domain);
 }
 
 function registerRoutes(app: FastifyInstance, s: Services): void {
@@ -99,8 +109,10 @@ function registerRoutes(app: FastifyInstance, s: Services): void {
     done(null, new FormBody(body as string));
   });
   app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
-  app.addHook('onSend', async (_req, reply) => {
+  // Callback-style hooks: no promise per request on the hot path.
+  app.addHook('onSend', (_req, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
+    done(null, payload);
   });
   app.setErrorHandler(oauthErrorHandler);
   app.setNotFoundHandler((req, reply) => {
@@ -108,9 +120,15 @@ function registerRoutes(app: FastifyInstance, s: Services): void {
   });
 
   const domainScope = (fixed?: string) => async (scope: FastifyInstance) => {
-    scope.addHook('onRequest', async (req: FastifyRequest) => {
+    scope.addHook('onRequest', (req: FastifyRequest, _reply, done) => {
       const name = fixed ?? (req.params as { domainName?: string }).domainName ?? '';
-      req.tessera = await resolveDomain(s, name);
+      const cached = s.catalogs.peekDomain(name);
+      if (cached) {
+        req.tessera = contextFor(s, cached);
+        done();
+        return;
+      }
+      resolveDomain(s, name).then((c) => { req.tessera = c; done(); }, (e: Error) => done(e));
     });
     // OAuth endpoints: errors as RFC 6749 §5.2 JSON.
     await scope.register(async (oauth) => {

@@ -51,6 +51,12 @@ export class Catalogs {
     return q;
   }
 
+  /** The cached domain if it is fresh, without touching the store (hot-path fast lane). */
+  peekDomain(name: string): DomainRecord | undefined {
+    const c = this.domains.get(name);
+    return this.fresh(c) ? c.value : undefined;
+  }
+
   async domainByName(name: string): Promise<DomainRecord | undefined> {
     const c = this.domains.get(name);
     if (this.fresh(c)) return c.value;
