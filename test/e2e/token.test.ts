@@ -217,3 +217,23 @@ describe('token endpoint: malformed requests always get a 4xx in OAuth JSON', ()
     assert.doesNotMatch(r.body, /at .*\.ts:\d+|node_modules/);
   });
 });
+
+describe('client_secret_basic: encoded (RFC 6749 §2.3.1) and raw (curl -u) credentials', () => {
+  const SECRET = 'aB+cD/eF=gH+iJ/kL=mN+oP/qR==';
+  let h: Harness;
+  before(async () => { h = await harness({ config: { bootstrapClientSecret: SECRET } }); });
+  after(() => h.close());
+
+  test('both forms authenticate; a wrong secret does not', async () => {
+    const raw = 'Basic ' + Buffer.from(`${BOOT_ID}:${SECRET}`).toString('base64');
+    const scope = 'urn:opc:idm:__myscopes__';
+    for (const authorization of [raw, basic(BOOT_ID, SECRET)]) {
+      const r = await post(h, '/oauth2/v1/token', { grant_type: 'client_credentials', scope }, { authorization });
+      assert.equal(r.statusCode, 200, r.body);
+    }
+    // a secret that differs only where form decoding would change it is still wrong
+    const spaced = 'Basic ' + Buffer.from(`${BOOT_ID}:${SECRET.replaceAll('+', ' ')}`).toString('base64');
+    assertOAuthError(await post(h, '/oauth2/v1/token', { grant_type: 'client_credentials', scope }, { authorization: spaced }), 401, 'invalid_client');
+    assertOAuthError(await post(h, '/oauth2/v1/token', { grant_type: 'client_credentials', scope }, { authorization: basic(BOOT_ID, SECRET + 'x') }), 401, 'invalid_client');
+  });
+});
