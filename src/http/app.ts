@@ -41,7 +41,13 @@ export async function buildApp(opts: BuildOptions): Promise<Tessera> {
   const { config } = opts;
   const clock = opts.clock ?? systemClock;
   const app = Fastify({
-    logger: opts.logger === false ? false : { level: config.logLevel, ...(typeof opts.logger === 'object' ? opts.logger : {}) },
+    logger: opts.logger === false ? false : {
+      level: config.logLevel,
+      // RFC 9700 §4.3.2 / RFC 6750 §5.3: tokens must not reach logs, and tokeninfo accepts
+      // ?access_token=... (Axway GET form), so request logs carry the path only, never the query.
+      serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }) },
+      ...(typeof opts.logger === 'object' ? opts.logger : {}),
+    },
     logController: new LogController({ disableRequestLogging: !config.logRequests }),
     // A pino child per request costs measurable time on the token endpoint; without request logging
     // the request id it would carry is not needed, so requests share the app logger.
