@@ -8,6 +8,7 @@ import {
   type DomainRepository, type GrantRepository, type Repositories, type RevocationRepository, type SigningKeyRepository, type TokenRepository,
 } from './ports.js';
 import { asConflict } from './errors.js';
+import { KyselyGroupRepository, KyselyUserRepository } from './kysely_users.js';
 
 const json = (v: unknown): string => JSON.stringify(v ?? {});
 const parse = <T>(s: string | null | undefined, d: T): T => (s ? (JSON.parse(s) as T) : d);
@@ -282,6 +283,10 @@ class KyselyTokenRepository implements TokenRepository {
     return changed(await this.db.updateTable('tokens').set({ revoked_at: now }).where('domain_id', '=', domainId)
       .where('grant_id', '=', grantId).where('revoked_at', 'is', null).executeTakeFirst());
   }
+  async revokeForSubject(domainId: string, subType: TokenRecord['subType'], sub: string, now: number) {
+    return changed(await this.db.updateTable('tokens').set({ revoked_at: now }).where('domain_id', '=', domainId)
+      .where('sub_type', '=', subType).where('sub', '=', sub).where('revoked_at', 'is', null).where('expires_at', '>', now).executeTakeFirst());
+  }
   async purgeExpired(now: number) {
     return changed(await this.db.deleteFrom('tokens').where('expires_at', '<', now).executeTakeFirst());
   }
@@ -387,5 +392,7 @@ export function kyselyRepositories(db: Kysely<DB>): Repositories {
     revocations: new KyselyRevocationRepository(db),
     assertionJtis: new KyselyAssertionJtiRepository(db),
     audit: new KyselyAuditRepository(db),
+    users: new KyselyUserRepository(db),
+    groups: new KyselyGroupRepository(db),
   };
 }

@@ -1,3 +1,4 @@
+import type { SqlColumn, SqlColumnMap, SqlOrder, SqlWhere } from '../scim/sql.js';
 import type {
   AppRecord, AppRoleRecord, AuditEventRecord, DomainRecord, GrantRecord, SigningKeyRecord, TokenRecord,
 } from '../core/types.js';
@@ -65,6 +66,8 @@ export interface TokenRepository {
   revoke(hash: string, now: number): Promise<TokenRecord | undefined>;
   /** Revokes every token of a grant (refresh families, code reuse). */
   revokeGrant(domainId: string, grantId: string, now: number): Promise<number>;
+  /** Revokes every live token issued to one subject (a user deactivated or deleted); returns how many. */
+  revokeForSubject(domainId: string, subType: TokenRecord['subType'], sub: string, now: number): Promise<number>;
   purgeExpired(now: number): Promise<number>;
 }
 
@@ -99,6 +102,110 @@ export interface AuditRepository {
   purgeBefore(ts: number): Promise<number>;
 }
 
+/** A user (RFC 7643 §4.1). `attributes` holds the rest of the SCIM resource (name, emails, ...). */
+export interface UserRecord {
+  id: string;
+  domainId: string;
+  userName: string;
+  externalId?: string;
+  active: boolean;
+  /** Every other stored attribute, SCIM-shaped; never id, userName, externalId, active, password, groups, meta, schemas. */
+  attributes: Record<string, unknown>;
+  /** Argon2id PHC string; absent until a password is set (the user cannot sign in). */
+  passwordHash?: string;
+  /** The most recent password hashes, newest first (the current one included), for the history rule. */
+  passwordHistory: string[];
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A group (RFC 7643 §4.2); members are stored apart and passed alongside. */
+export interface GroupRecord {
+  id: string;
+  domainId: string;
+  displayName: string;
+  externalId?: string;
+  attributes: Record<string, unknown>;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type MemberType = 'User' | 'Group';
+export interface GroupMember { type: MemberType; id: string }
+/** A member as rendered: with the member's display name (user displayName or userName, group displayName). */
+export interface GroupMemberView extends GroupMember { display?: string }
+/** A group a member belongs to directly. */
+export interface MembershipView { groupId: string; displayName: string }
+
+/** Filter, order and page for SQL-paged listings (the SCIM translation is src/scim/sql.ts). */
+export interface PageQuery {
+  where?: SqlWhere;
+  order?: SqlOrder;
+  offset: number;
+  limit: number;
+}
+
+const col = (table: string, name: string, type: SqlColumn['type'] = 'string', caseExact = false): SqlColumn => ({ table, name, type, caseExact });
+
+/**
+ * The User attributes the store filters and sorts on in SQL (RFC 7643 §4.1 names -> columns). Strings
+ * that are not caseExact are held lower-cased. `emails.value` matches any of the user's addresses.
+ */
+export const USER_COLUMNS: SqlColumnMap = {
+  id: { column: col('users', 'id', 'string', true), sortable: true },
+  externalId: { column: col('users', 'external_id', 'string', true), sortable: true },
+  userName: { column: col('users', 'user_name_lower'), sortable: true },
+  active: { column: col('users', 'active', 'boolean'), sortable: true },
+  displayName: { column: col('users', 'display_name_lower'), sortable: true },
+  'name.givenName': { column: col('users', 'given_name_lower'), sortable: true },
+  'name.familyName': { column: col('users', 'family_name_lower'), sortable: true },
+  'emails.value': { column: col('user_emails', 'value_lower'), child: { table: 'user_emails', fk: 'user_id' } },
+  'meta.created': { column: col('users', 'created_at', 'dateTime'), sortable: true },
+  'meta.lastModified': { column: col('users', 'updated_at', 'dateTime'), sortable: true },
+};
+
+/** The Group attributes the store filters and sorts on in SQL (RFC 7643 §4.2). */
+export const GROUP_COLUMNS: SqlColumnMap = {
+  id: { column: col('groups', 'id', 'string', true), sortable: true },
+  externalId: { column: col('groups', 'external_id', 'string', true), sortable: true },
+  displayName: { column: col('groups', 'display_name_lower'), sortable: true },
+  'members.value': { column: col('group_members', 'member_id', 'string', true), child: { table: 'group_members', fk: 'group_id' } },
+  'meta.created': { column: col('groups', 'created_at', 'dateTime'), sortable: true },
+  'meta.lastModified': { column: col('groups', 'updated_at', 'dateTime'), sortable: true },
+};
+
+export interface UserRepository {
+  get(domainId: string, id: string): Promise<UserRecord | undefined>;
+  /** RFC 7643 §4.1.1: userName is matched case-insensitively. */
+  getByUserName(domainId: string, userName: string): Promise<UserRecord | undefined>;
+  /** Users of the domain among `ids` (for display names); unknown ids are left out. */
+  getMany(domainId: string, ids: readonly string[]): Promise<UserRecord[]>;
+  query(domainId: string, q: PageQuery): Promise<{ total: number; items: UserRecord[] }>;
+  /** Conflict('userName') when the name is taken case-insensitively in the domain. */
+  create(rec: UserRecord): Promise<void>;
+  update(rec: UserRecord, expectedVersion: number): Promise<UserRecord>;
+  /** Also removes the user's group memberships. */
+  delete(domainId: string, id: string, expectedVersion?: number): Promise<boolean>;
+}
+
+export interface GroupRepository {
+  get(domainId: string, id: string): Promise<GroupRecord | undefined>;
+  getMany(domainId: string, ids: readonly string[]): Promise<GroupRecord[]>;
+  query(domainId: string, q: PageQuery): Promise<{ total: number; items: GroupRecord[] }>;
+  /** Conflict('displayName') when the name is taken case-insensitively in the domain. */
+  create(rec: GroupRecord, members: readonly GroupMember[]): Promise<void>;
+  /** Replaces the group and its member list (stored as a difference, so a large group is not rewritten). */
+  update(rec: GroupRecord, expectedVersion: number, members: readonly GroupMember[]): Promise<GroupRecord>;
+  /** Also removes the group from the groups it is a member of. */
+  delete(domainId: string, id: string, expectedVersion?: number): Promise<boolean>;
+  /** Members of each of `groupIds`, with display names. */
+  members(domainId: string, groupIds: readonly string[]): Promise<Map<string, GroupMemberView[]>>;
+  /** The groups each of `memberIds` (of one type) belongs to directly. */
+  groupsOf(domainId: string, type: MemberType, memberIds: readonly string[]): Promise<Map<string, MembershipView[]>>;
+}
+
 export interface Repositories {
   domains: DomainRepository;
   keys: SigningKeyRepository;
@@ -109,4 +216,6 @@ export interface Repositories {
   revocations: RevocationRepository;
   assertionJtis: AssertionJtiRepository;
   audit: AuditRepository;
+  users: UserRepository;
+  groups: GroupRepository;
 }

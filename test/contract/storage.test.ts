@@ -7,6 +7,10 @@ import { newApp } from '../../src/identity/domains.js';
 import type { DomainRecord, SigningKeyRecord, TokenRecord } from '../../src/core/types.js';
 import { newId } from '../../src/core/ids.js';
 import { dropSchema, pgAvailable, PG_URL, schemaName } from './pg.js';
+import { GROUP_COLUMNS, USER_COLUMNS, type GroupRecord, type UserRecord } from '../../src/storage/ports.js';
+import { filterToSql, sortToSql } from '../../src/scim/sql.js';
+import { parseFilter } from '../../src/scim/filter.js';
+import { GroupSchema, UserSchema } from '../../src/scim/resources.js';
 
 /** One storage contract, run against every backend (DESIGN habit 7). */
 function contract(name: string, open: () => Promise<{ db: Database_; cleanup: () => Promise<void> }>, skip: () => string | boolean = () => false) {
@@ -173,6 +177,142 @@ function contract(name: string, open: () => Promise<{ db: Database_; cleanup: ()
       assert.deepEqual((await r.audit.get(d.id, 'ev-7'))?.details, { i: 7 });
       assert.equal(await r.audit.get(d.id, 'other'), undefined);
       assert.equal(await r.audit.purgeBefore(now + 600), 600);
+    });
+
+    const user = (domainId: string, userName: string, o: Partial<UserRecord> = {}): UserRecord => ({
+      id: newId(), domainId, userName, active: true, attributes: {}, passwordHistory: [], version: 1, createdAt: now, updatedAt: now, ...o,
+    });
+    const group = (domainId: string, displayName: string, o: Partial<GroupRecord> = {}): GroupRecord => ({
+      id: newId(), domainId, displayName, attributes: {}, version: 1, createdAt: now, updatedAt: now, ...o,
+    });
+
+    test('users: round trip, userName unique case-insensitively per domain, optimistic update', async () => {
+      const u = user(d.id, 'Alice@Example.com', { externalId: 'ext-1', passwordHash: '$argon2id$x', passwordHistory: ['$argon2id$x'],
+        attributes: { name: { givenName: 'Alice', familyName: 'Liddell' }, emails: [{ value: 'Alice@Example.com', primary: true }] } });
+      await r.users.create(u);
+      assert.deepEqual(await r.users.get(d.id, u.id), u);
+      assert.deepEqual(await r.users.getByUserName(d.id, 'alice@example.COM'), u);
+      assert.equal(await r.users.get(d2.id, u.id), undefined, 'ids do not cross domains');
+      await assert.rejects(r.users.create(user(d.id, 'ALICE@example.com')), (e: unknown) => e instanceof Conflict && e.what === 'userName');
+      await r.users.create(user(d2.id, 'alice@example.com')); // another domain may reuse it
+      const noPw = user(d.id, 'nopw');
+      await r.users.create(noPw);
+      assert.equal((await r.users.get(d.id, noPw.id))?.passwordHash, undefined);
+      const up = await r.users.update({ ...u, active: false, attributes: { displayName: 'Al' } }, u.version);
+      assert.equal(up.version, 2);
+      assert.deepEqual(await r.users.get(d.id, u.id), up);
+      await assert.rejects(r.users.update({ ...u, active: true }, u.version), StaleVersion);
+      await assert.rejects(r.users.update({ ...up, id: noPw.id, userName: 'alice@EXAMPLE.com', version: 1 }, 1), (e: unknown) => e instanceof Conflict);
+      assert.deepEqual((await r.users.getMany(d.id, [u.id, noPw.id, 'nope'])).map((x) => x.id).sort(), [u.id, noPw.id].sort());
+      assert.equal(await r.users.delete(d.id, u.id, 1), false, 'stale delete refused');
+      assert.equal(await r.users.delete(d.id, u.id, 2), true);
+      assert.equal(await r.users.get(d.id, u.id), undefined);
+      await r.users.create(user(d.id, 'alice@example.com')); // the name is free again
+    });
+
+    test('users: SCIM filters and sortBy run in SQL, with the in-memory semantics', async () => {
+      const dom: DomainRecord = { id: newId(), name: `q-${newId().slice(0, 8)}`, displayName: 'Q', settings: {}, createdAt: now, updatedAt: now };
+      await r.domains.create(dom);
+      const mk = async (userName: string, i: number, o: Partial<UserRecord> = {}) => {
+        const u = user(dom.id, userName, { createdAt: now + i, updatedAt: now + i, ...o });
+        await r.users.create(u);
+        return u;
+      };
+      const a = await mk('Ann', 1, { externalId: 'EXT-a', attributes: { displayName: 'Ann A', name: { givenName: 'Ann', familyName: 'Zed' },
+        emails: [{ value: 'ann@work.example', type: 'work' }, { value: 'Ann@Home.example', primary: true }] } });
+      const b = await mk('bob_100%', 2, { active: false, externalId: 'ext-b', attributes: { name: { familyName: 'Young' }, emails: [{ value: 'b@x.example' }] } });
+      const c = await mk('carl\\x', 3, { attributes: { displayName: 'Carl' } });
+      const e = await mk('bobx1000', 4);
+      const q = async (filter: string, extra: { sortBy?: string; desc?: boolean; offset?: number; limit?: number } = {}) => {
+        const res = await r.users.query(dom.id, {
+          where: filterToSql(parseFilter(filter), UserSchema, USER_COLUMNS), order: sortToSql(extra.sortBy, extra.desc ?? false, UserSchema, USER_COLUMNS),
+          offset: extra.offset ?? 0, limit: extra.limit ?? 100,
+        });
+        return { total: res.total, names: res.items.map((x) => x.userName) };
+      };
+      const names = async (filter: string) => (await q(filter)).names;
+      assert.deepEqual(await names('userName eq "ANN"'), ['Ann'], 'userName is not caseExact');
+      assert.deepEqual(await names('userName sw "BOB"'), ['bob_100%', 'bobx1000']);
+      assert.deepEqual(await names('userName co "_1"'), ['bob_100%'], '_ is literal, not a wildcard');
+      assert.deepEqual(await names('userName ew "0%"'), ['bob_100%'], '% is literal');
+      assert.deepEqual(await names('userName co "\\\\"'), ['carl\\x'], 'backslash is literal');
+      assert.deepEqual(await names('externalId eq "ext-a"'), [], 'externalId is caseExact');
+      assert.deepEqual(await names('externalId sw "EXT"'), ['Ann']);
+      assert.deepEqual(await names('externalId co "xt-"'), ['bob_100%']);
+      assert.deepEqual(await names('externalId ew "-A"'), [], 'caseExact ew');
+      assert.deepEqual(await names('externalId ew "-a"'), ['Ann']);
+      assert.deepEqual(await names('externalId ew "-b"'), ['bob_100%']);
+      assert.deepEqual(await names('externalId pr'), ['Ann', 'bob_100%']);
+      assert.deepEqual(await names('not (externalId pr)'), ['carl\\x', 'bobx1000']);
+      assert.deepEqual(await names('externalId ne "EXT-a"'), ['bob_100%', 'carl\\x', 'bobx1000'], 'ne matches an unassigned value');
+      assert.deepEqual(await names('not (displayName eq "carl")'), ['Ann', 'bob_100%', 'bobx1000']);
+      assert.deepEqual(await names('active eq false'), ['bob_100%']);
+      assert.deepEqual(await names('emails.value eq "ANN@WORK.example"'), ['Ann'], 'any address, not only the primary');
+      assert.deepEqual(await names('emails co "home"'), ['Ann']);
+      assert.deepEqual(await names('emails[value ew ".example" and value sw "b@"]'), ['bob_100%']);
+      assert.deepEqual(await names('emails pr'), ['Ann', 'bob_100%']);
+      assert.deepEqual(await names('emails.value eq null'), ['carl\\x', 'bobx1000']);
+      assert.deepEqual(await names('name.familyName gt "y" or name.givenName eq "ann"'), ['Ann', 'bob_100%']);
+      assert.deepEqual(await names('userName gt "bob" and userName lt "c"'), ['bob_100%', 'bobx1000']);
+      assert.deepEqual(await names(`meta.created ge "${new Date(now + 3).toISOString()}"`), ['carl\\x', 'bobx1000']);
+      assert.deepEqual(await names(`meta.lastModified lt "${new Date(now + 2).toISOString()}"`), ['Ann']);
+      assert.deepEqual(await names(`id eq "${c.id}" or id eq "${e.id}"`), ['carl\\x', 'bobx1000']);
+      // sorting: unassigned values last in both directions; paging with a total
+      assert.deepEqual((await q('userName pr', { sortBy: 'name.familyName' })).names, ['bob_100%', 'Ann', 'carl\\x', 'bobx1000']);
+      assert.deepEqual((await q('userName pr', { sortBy: 'name.familyName', desc: true })).names, ['Ann', 'bob_100%', 'carl\\x', 'bobx1000']);
+      assert.deepEqual(await q('userName pr', { sortBy: 'userName', offset: 1, limit: 2 }), { total: 4, names: ['bob_100%', 'bobx1000'] });
+      assert.deepEqual(await q('userName pr', { sortBy: 'userName', offset: 10, limit: 2 }), { total: 4, names: [] });
+      assert.deepEqual(await q('userName pr', { limit: 0 }), { total: 4, names: [] });
+      assert.deepEqual((await q('userName pr')).names, ['Ann', 'bob_100%', 'carl\\x', 'bobx1000'], 'default order: creation');
+      void a; void b;
+    });
+
+    test('groups: members both ways, nested groups, diffed updates, cascades', async () => {
+      const u1 = user(d.id, 'member-one', { attributes: { displayName: 'Member One' } });
+      const u2 = user(d.id, 'member-two');
+      await r.users.create(u1);
+      await r.users.create(u2);
+      const inner = group(d.id, 'Inner');
+      await r.groups.create(inner, [{ type: 'User', id: u2.id }]);
+      const g = group(d.id, 'Engineers', { externalId: 'eng' });
+      await r.groups.create(g, [{ type: 'User', id: u1.id }, { type: 'User', id: u2.id }, { type: 'Group', id: inner.id }, { type: 'User', id: u1.id }]);
+      assert.deepEqual(await r.groups.get(d.id, g.id), g);
+      await assert.rejects(r.groups.create(group(d.id, 'ENGINEERS'), []), (e: unknown) => e instanceof Conflict && e.what === 'displayName');
+      const members = (await r.groups.members(d.id, [g.id])).get(g.id)!;
+      assert.deepEqual(members.map((m) => [m.type, m.display]).sort(), [['Group', 'Inner'], ['User', 'Member One'], ['User', 'member-two']].sort());
+      const of = await r.groups.groupsOf(d.id, 'User', [u1.id, u2.id, 'nobody']);
+      assert.deepEqual(of.get(u1.id), [{ groupId: g.id, displayName: 'Engineers' }]);
+      assert.deepEqual(of.get(u2.id)?.map((x) => x.displayName), ['Engineers', 'Inner']);
+      assert.deepEqual(of.get('nobody'), []);
+      const where = filterToSql(parseFilter(`members.value eq "${u1.id}"`), GroupSchema, GROUP_COLUMNS);
+      assert.deepEqual((await r.groups.query(d.id, { where, offset: 0, limit: 10 })).items.map((x) => x.id), [g.id]);
+      const g2 = await r.groups.update({ ...g, displayName: 'Engineering' }, g.version, [{ type: 'User', id: u2.id }]);
+      assert.equal(g2.version, 2);
+      await assert.rejects(r.groups.update(g, g.version, []), StaleVersion);
+      assert.deepEqual((await r.groups.members(d.id, [g.id])).get(g.id), [{ type: 'User', id: u2.id, display: 'member-two' }]);
+      assert.equal(await r.users.delete(d.id, u2.id), true);
+      assert.deepEqual((await r.groups.members(d.id, [g.id, inner.id])).get(inner.id), [], 'a deleted user leaves every group');
+      await r.groups.update(g2, g2.version, [{ type: 'Group', id: inner.id }]);
+      assert.equal(await r.groups.delete(d.id, inner.id, 7), false, 'stale delete refused');
+      assert.equal(await r.groups.delete(d.id, inner.id), true);
+      assert.deepEqual((await r.groups.members(d.id, [g.id])).get(g.id), [], 'a deleted group leaves the groups it was in');
+      assert.equal(await r.groups.get(d2.id, g.id), undefined);
+    });
+
+    test('tokens: revoke every live token of one subject', async () => {
+      const t: TokenRecord = { hash: 'u-1', domainId: d.id, kind: 'refresh', clientId: 'c', sub: 'user-1', subType: 'user', scope: 'openid', aud: [],
+        jti: 'uj1', issuedAt: now, expiresAt: now + 3600_000, data: {} };
+      await r.tokens.insert(t);
+      await r.tokens.insert({ ...t, hash: 'u-2', jti: 'uj2', kind: 'access' });
+      await r.tokens.insert({ ...t, hash: 'u-3', jti: 'uj3', sub: 'user-2' });
+      await r.tokens.insert({ ...t, hash: 'u-4', jti: 'uj4', domainId: d2.id });
+      await r.tokens.insert({ ...t, hash: 'u-5', jti: 'uj5', subType: 'client' });
+      assert.equal(await r.tokens.revokeForSubject(d.id, 'user', 'user-1', now + 1), 2);
+      assert.equal((await r.tokens.find('u-1'))?.revokedAt, now + 1);
+      assert.equal((await r.tokens.find('u-3'))?.revokedAt, undefined, 'other users untouched');
+      assert.equal((await r.tokens.find('u-4'))?.revokedAt, undefined, 'other domains untouched');
+      assert.equal((await r.tokens.find('u-5'))?.revokedAt, undefined, 'clients with the same sub untouched');
+      assert.equal(await r.tokens.revokeForSubject(d.id, 'user', 'user-1', now + 2), 0, 'already revoked');
     });
   });
 }
