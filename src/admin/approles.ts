@@ -6,9 +6,10 @@ import { ScimError } from '../scim/errors.js';
 import { AppRoleSchema } from '../scim/resources.js';
 import type { AdminCaller } from './auth.js';
 import { adminScopesOf, assertNoEscalation } from './apps.js';
+import { granteeNames } from './grants.js';
 import { compact, meta, type ResourceType, type Scim } from './resource.js';
 
-interface RoleView { appNames: Map<string, string>; adminAppId?: string; grants: GrantRecord[] }
+interface RoleView { appNames: Map<string, string>; adminAppId?: string; grants: GrantRecord[]; grantees: Map<string, string> }
 
 export class AppRolesResource implements ResourceType<AppRoleRecord, RoleView> {
   readonly name = 'AppRoles' as const;
@@ -18,7 +19,10 @@ export class AppRolesResource implements ResourceType<AppRoleRecord, RoleView> {
 
   async view(c: DomainContext): Promise<RoleView> {
     const [apps, grants] = await Promise.all([this.s.repos.apps.list(c.domain.id), this.s.repos.grants.list(c.domain.id)]);
-    return { appNames: new Map(apps.map((a) => [a.id, a.displayName])), adminAppId: apps.find((a) => a.isBuiltIn)?.id, grants };
+    return {
+      appNames: new Map(apps.map((a) => [a.id, a.displayName])), adminAppId: apps.find((a) => a.isBuiltIn)?.id, grants,
+      grantees: await granteeNames(this.s, c.domain.id, grants),
+    };
   }
 
   render(c: DomainContext, r: AppRoleRecord, view: RoleView): Scim {
@@ -26,7 +30,11 @@ export class AppRolesResource implements ResourceType<AppRoleRecord, RoleView> {
       schemas: [AppRoleSchema.id], id: r.id, displayName: r.displayName, description: r.description, isBuiltIn: r.isBuiltIn,
       app: { value: r.appId, display: view.appNames.get(r.appId), $ref: `${c.endpoints.admin}/Apps/${r.appId}` },
       scopes: r.scopes.map((value) => ({ value })),
-      members: view.grants.filter((g) => g.appRoleId === r.id).map((g) => ({ value: g.granteeId, type: g.granteeType })),
+      // Apps, users and groups the role is granted to, with their display names.
+      members: view.grants.filter((g) => g.appRoleId === r.id).map((g) => compact({
+        value: g.granteeId, type: g.granteeType,
+        display: g.granteeType === 'App' ? view.appNames.get(g.granteeId) : view.grantees.get(`${g.granteeType}:${g.granteeId}`),
+      })),
       meta: meta(c, 'AppRole', 'AppRoles', r),
     });
   }

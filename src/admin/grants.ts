@@ -8,7 +8,17 @@ import type { AdminCaller } from './auth.js';
 import { adminScopesOf, assertNoEscalation } from './apps.js';
 import { compact, meta, type ResourceType, type Scim } from './resource.js';
 
-interface GrantView { names: Map<string, string> }
+interface GrantView { names: Map<string, string>; grantees: Map<string, string> }
+
+/** Display names of the user and group grantees of `grants` (`Type:id` -> name), loaded in two queries. */
+export async function granteeNames(s: Services, domainId: string, grants: readonly GrantRecord[]): Promise<Map<string, string>> {
+  const ids = (t: string) => grants.filter((g) => g.granteeType === t).map((g) => g.granteeId);
+  const [users, groups] = await Promise.all([s.repos.users.getMany(domainId, ids('User')), s.repos.groups.getMany(domainId, ids('Group'))]);
+  const out = new Map<string, string>();
+  for (const u of users) out.set(`User:${u.id}`, typeof u.attributes.displayName === 'string' ? u.attributes.displayName : u.userName);
+  for (const g of groups) out.set(`Group:${g.id}`, g.displayName);
+  return out;
+}
 
 /** Grants assign an AppRole to an App, a User or a Group (Oracle `grant_approles_to_groups`). Immutable once made. */
 export class GrantsResource implements ResourceType<GrantRecord, GrantView> {
@@ -18,8 +28,8 @@ export class GrantsResource implements ResourceType<GrantRecord, GrantView> {
   constructor(private s: Services) {}
 
   async view(c: DomainContext): Promise<GrantView> {
-    const apps = await this.s.repos.apps.list(c.domain.id);
-    return { names: new Map(apps.map((a) => [a.id, a.displayName])) };
+    const [apps, grants] = await Promise.all([this.s.repos.apps.list(c.domain.id), this.s.repos.grants.list(c.domain.id)]);
+    return { names: new Map(apps.map((a) => [a.id, a.displayName])), grantees: await granteeNames(this.s, c.domain.id, grants) };
   }
 
   render(c: DomainContext, g: GrantRecord, view: GrantView): Scim {
@@ -28,7 +38,10 @@ export class GrantsResource implements ResourceType<GrantRecord, GrantView> {
       app: { value: g.appId, display: view.names.get(g.appId) },
       entitlement: { attributeName: 'appRoles', attributeValue: g.appRoleId },
       grantMechanism: g.mechanism,
-      grantee: compact({ value: g.granteeId, type: g.granteeType, display: g.granteeType === 'App' ? view.names.get(g.granteeId) : undefined }),
+      grantee: compact({
+        value: g.granteeId, type: g.granteeType,
+        display: g.granteeType === 'App' ? view.names.get(g.granteeId) : view.grantees.get(`${g.granteeType}:${g.granteeId}`),
+      }),
       meta: meta(c, 'Grant', 'Grants', g),
     });
   }
@@ -51,12 +64,11 @@ export class GrantsResource implements ResourceType<GrantRecord, GrantView> {
     const role = await this.s.repos.appRoles.get(c.domain.id, roleId);
     if (!role) throw new ScimError(400, 'invalidValue', `app role ${roleId.slice(0, 64)} does not exist`);
     if (role.appId !== appId) throw new ScimError(400, 'invalidValue', 'the app role does not belong to app.value');
-    if (type === 'App') {
-      if (!(await this.s.repos.apps.get(c.domain.id, granteeId))) throw new ScimError(400, 'invalidValue', `grantee app ${granteeId.slice(0, 64)} does not exist`);
-    } else {
-      // Users and groups arrive with the sign-in work (issue 3); until then nothing can be granted to them.
-      throw new ScimError(400, 'invalidValue', `grantee type ${type} is not available in this version`);
-    }
+    // The grantee must exist in this identity domain (ids never cross domains).
+    const exists = type === 'App' ? await this.s.repos.apps.get(c.domain.id, granteeId)
+      : type === 'User' ? await this.s.repos.users.get(c.domain.id, granteeId)
+        : await this.s.repos.groups.get(c.domain.id, granteeId);
+    if (!exists) throw new ScimError(400, 'invalidValue', `grantee ${type.toLowerCase()} ${granteeId.slice(0, 64)} does not exist`);
     const app = await this.s.repos.apps.get(c.domain.id, appId);
     if (app?.isBuiltIn) assertNoEscalation(caller, new Set(app.scopes.map((x) => x.value)), role.scopes);
     const now = this.s.clock.now();

@@ -10,6 +10,8 @@ import { AppsResource } from './apps.js';
 import { AuditEventsResource } from './audit.js';
 import { domainAdminRoutes } from './domains.js';
 import { GrantsResource } from './grants.js';
+import { GroupsResource } from './groups.js';
+import { UsersResource } from './users.js';
 import { registerResource } from './resource.js';
 
 const PUBLIC = new Set(['ServiceProviderConfig', 'ResourceTypes', 'Schemas']);
@@ -55,6 +57,8 @@ export function adminPlugin(s: Services) {
     registerResource(app, s, new AppRolesResource(s));
     registerResource(app, s, new GrantsResource(s));
     registerResource(app, s, new AuditEventsResource(s));
+    registerResource(app, s, new UsersResource(s));
+    registerResource(app, s, new GroupsResource(s));
     domainAdminRoutes(app, s);
 
     // RFC 7644 §4: discovery of the service provider's configuration, resource types and schemas.

@@ -10,6 +10,8 @@ import { SecurityEvents } from '../events/emitter.js';
 import { grantHandlers, type GrantHandler } from '../grants/index.js';
 import { Catalogs } from '../identity/catalog.js';
 import { DomainService } from '../identity/domains.js';
+import { CommonPasswords, PasswordHasher, PasswordPolicyChecker } from '../identity/passwords.js';
+import { DeleteUserGrantsHook, RevokeUserTokensHook, UserService } from '../identity/users.js';
 import type { Repositories } from '../storage/ports.js';
 import { AccessTokenIssuer } from '../tokens/issuer.js';
 import { AccessTokenValidator } from '../tokens/validator.js';
@@ -30,6 +32,7 @@ export interface Services {
   validator: AccessTokenValidator;
   jwksFetcher: JwksFetcher;
   grants: Map<string, GrantHandler>;
+  users: UserService;
   issuerOf(d: Pick<DomainRecord, 'name'>): string;
 }
 
@@ -54,5 +57,15 @@ export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogg
     validator: new AccessTokenValidator({ keys, tokens: repos.tokens, revocations: repos.revocations, clock, clientActive }),
     jwksFetcher: new JwksFetcher(clock, { allowPrivate: config.unsafeAllowPrivateFetch }),
     grants: grantHandlers(),
+    users: userService(repos, clock),
   };
+}
+
+function userService(repos: Repositories, clock: Clock): UserService {
+  const hasher = new PasswordHasher();
+  return new UserService({
+    users: repos.users, clock, hasher, policy: new PasswordPolicyChecker(hasher, new CommonPasswords()),
+    // The hook point for user deactivation/deletion: sessions and consents add theirs here.
+    hooks: [new RevokeUserTokensHook(repos.tokens), new DeleteUserGrantsHook(repos.grants)],
+  });
 }

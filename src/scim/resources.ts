@@ -6,8 +6,8 @@
  * ALL_RESOURCE_TYPES; extension schemas go in `schemaExtensions` and are bundled with schemaBundle().
  */
 import {
-  defineAttribute as attr, defineSchema, EXTERNAL_ID_ATTRIBUTE, ID_ATTRIBUTE, META_ATTRIBUTE, type AttributeInit, type ResourceTypeDef,
-  type SchemaDef,
+  defineAttribute as attr, defineSchema, EXTERNAL_ID_ATTRIBUTE, ID_ATTRIBUTE, META_ATTRIBUTE, type AttributeDef, type AttributeInit,
+  type ResourceTypeDef, type SchemaDef,
 } from './schema.js';
 
 const GRANTEE_TYPES = ['App', 'User', 'Group'] as const;
@@ -293,9 +293,132 @@ export const AuditEventResourceType: ResourceTypeDef = {
 };
 
 // ---------------------------------------------------------------------------------------------
+// User (RFC 7643 §4.1) and Group (RFC 7643 §4.2): the SCIM core schemas.
 
-export const ALL_SCHEMAS: readonly SchemaDef[] = [AppSchema, AppRoleSchema, GrantSchema, AuditEventSchema];
-export const ALL_RESOURCE_TYPES: readonly ResourceTypeDef[] = [AppResourceType, AppRoleResourceType, GrantResourceType, AuditEventResourceType];
+export const USER_SCHEMA_ID = 'urn:ietf:params:scim:schemas:core:2.0:User';
+export const GROUP_SCHEMA_ID = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+
+/** RFC 7643 §2.4: the usual sub-attributes of a multi-valued attribute. */
+function multi(name: string, description: string, types: readonly string[], value: Partial<AttributeInit> = {}): AttributeDef {
+  return attr({
+    name, type: 'complex', multiValued: true, description,
+    subAttributes: [
+      { name: 'value', description: `The ${name} value.`, ...value },
+      { name: 'display', description: 'A human-readable name, primarily used for display purposes.' },
+      { name: 'type', ...(types.length ? { canonicalValues: types } : {}), description: 'A label indicating the attribute\'s function.' },
+      { name: 'primary', type: 'boolean', description: 'Whether this is the primary or preferred value.' },
+    ],
+  });
+}
+
+export const UserSchema: SchemaDef = defineSchema({
+  id: USER_SCHEMA_ID,
+  name: 'User',
+  description: 'User Account',
+  attributes: [
+    ID_ATTRIBUTE,
+    EXTERNAL_ID_ATTRIBUTE,
+    // RFC 7643 §4.1.1: unique, not caseExact (the store enforces uniqueness case-insensitively per domain).
+    attr({ name: 'userName', required: true, uniqueness: 'server', description: 'Unique identifier for the User, used to sign in.' }),
+    attr({
+      name: 'name', type: 'complex', description: 'The components of the user\'s real name.',
+      subAttributes: [
+        { name: 'formatted', description: 'The full name, formatted for display.' },
+        { name: 'familyName', description: 'The family name.' },
+        { name: 'givenName', description: 'The given name.' },
+        { name: 'middleName', description: 'The middle name(s).' },
+        { name: 'honorificPrefix', description: 'The honorific prefix(es), e.g. Ms.' },
+        { name: 'honorificSuffix', description: 'The honorific suffix(es), e.g. III.' },
+      ],
+    }),
+    attr({ name: 'displayName', description: 'The name of the User, suitable for display to end-users.' }),
+    attr({ name: 'nickName', description: 'The casual way to address the user.' }),
+    attr({ name: 'profileUrl', type: 'reference', referenceTypes: ['external'], description: 'A URI of the user\'s online profile.' }),
+    attr({ name: 'title', description: 'The user\'s title, such as "Vice President".' }),
+    attr({ name: 'userType', description: 'The relationship between the organization and the user.' }),
+    attr({ name: 'preferredLanguage', description: 'Preferred written or spoken language (RFC 7231 §5.3.5 Accept-Language).' }),
+    attr({ name: 'locale', description: 'Default location for localization (BCP 47 language tag).' }),
+    attr({ name: 'timezone', description: 'Time zone in the IANA Time Zone database format, e.g. Europe/Paris.' }),
+    attr({ name: 'active', type: 'boolean', description: 'Whether the user may sign in; false revokes the user\'s tokens.' }),
+    // RFC 7643 §4.1.1 / §7: write-only, never returned; never usable in a filter or sortBy.
+    attr({ name: 'password', mutability: 'writeOnly', returned: 'never', description: 'The user\'s clear-text password, to set it; hashed with Argon2id.', ...cs }),
+    multi('emails', 'Email addresses for the user.', ['work', 'home', 'other']),
+    multi('phoneNumbers', 'Phone numbers for the user.', ['work', 'home', 'mobile', 'fax', 'pager', 'other']),
+    multi('ims', 'Instant messaging addresses for the user.', ['aim', 'gtalk', 'icq', 'xmpp', 'msn', 'skype', 'qq', 'yahoo']),
+    multi('photos', 'URLs of images of the user.', ['photo', 'thumbnail'], { type: 'reference', referenceTypes: ['external'] }),
+    attr({
+      name: 'addresses', type: 'complex', multiValued: true, description: 'Physical mailing addresses for this user.',
+      subAttributes: [
+        { name: 'formatted', description: 'The full mailing address, formatted for display.' },
+        { name: 'streetAddress', description: 'The full street address component.' },
+        { name: 'locality', description: 'The city or locality component.' },
+        { name: 'region', description: 'The state or region component.' },
+        { name: 'postalCode', description: 'The zip code or postal code component.' },
+        { name: 'country', description: 'The country name component (ISO 3166-1 alpha-2).' },
+        { name: 'type', canonicalValues: ['work', 'home', 'other'], description: 'A label indicating the attribute\'s function.' },
+        { name: 'primary', type: 'boolean', description: 'Whether this is the primary address.' },
+      ],
+    }),
+    // RFC 7643 §4.1.2: read-only, derived from group memberships (managed on the Group).
+    attr(readOnlyComplex({
+      name: 'groups', type: 'complex', multiValued: true, description: 'Groups the user belongs to directly (manage them on the Group).',
+      subAttributes: [
+        { name: 'value', description: 'The id of the group.', ...cs },
+        { name: '$ref', type: 'reference', referenceTypes: ['Group'], description: 'The URI of the group.' },
+        { name: 'display', description: 'The display name of the group.' },
+        { name: 'type', canonicalValues: ['direct', 'indirect'], description: 'direct: the user is a member of the group itself.' },
+      ],
+    })),
+    multi('entitlements', 'Entitlements of the user.', []),
+    multi('roles', 'Roles of the user (free-form; app roles are granted through Grants).', []),
+    multi('x509Certificates', 'X.509 certificates of the user (DER, base64).', [], { type: 'binary' }),
+    META_ATTRIBUTE,
+  ],
+});
+
+export const UserResourceType: ResourceTypeDef = {
+  id: 'User',
+  name: 'User',
+  endpoint: '/Users',
+  description: 'User Account',
+  schema: USER_SCHEMA_ID,
+};
+
+export const GroupSchema: SchemaDef = defineSchema({
+  id: GROUP_SCHEMA_ID,
+  name: 'Group',
+  description: 'Group',
+  attributes: [
+    ID_ATTRIBUTE,
+    EXTERNAL_ID_ATTRIBUTE,
+    attr({ name: 'displayName', required: true, uniqueness: 'server', description: 'A human-readable name for the group; unique in the domain.' }),
+    attr({
+      name: 'members', type: 'complex', multiValued: true, description: 'Users and groups that are members of this group (RFC 7643 §4.2).',
+      subAttributes: [
+        { name: 'value', mutability: 'immutable', required: true, description: 'Id of the member.', ...cs },
+        { name: '$ref', type: 'reference', referenceTypes: ['User', 'Group'], mutability: 'immutable', description: 'The URI of the member.' },
+        { name: 'type', mutability: 'immutable', canonicalValues: ['User', 'Group'], description: 'The type of the member.' },
+        { name: 'display', mutability: 'readOnly', description: 'The display name of the member.' },
+      ],
+    }),
+    META_ATTRIBUTE,
+  ],
+});
+
+export const GroupResourceType: ResourceTypeDef = {
+  id: 'Group',
+  name: 'Group',
+  endpoint: '/Groups',
+  description: 'Group',
+  schema: GROUP_SCHEMA_ID,
+};
+
+// ---------------------------------------------------------------------------------------------
+
+export const ALL_SCHEMAS: readonly SchemaDef[] = [AppSchema, AppRoleSchema, GrantSchema, AuditEventSchema, UserSchema, GroupSchema];
+export const ALL_RESOURCE_TYPES: readonly ResourceTypeDef[] = [
+  AppResourceType, AppRoleResourceType, GrantResourceType, AuditEventResourceType, UserResourceType, GroupResourceType,
+];
 
 /** The schema of a resource type, by resource type id (e.g. `App`). */
 export function schemaForResourceType(id: string): SchemaDef | undefined {

@@ -9,7 +9,10 @@ const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 const AUDIT_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:AuditEvent';
 const ADMIN = `${ISSUER}/admin/v1`;
-const SCHEMA_IDS = ['App', 'AppRole', 'Grant', 'AuditEvent'].map((n) => `urn:ietf:params:scim:schemas:oracle:idcs:${n}`);
+const SCHEMA_IDS = [
+  ...['App', 'AppRole', 'Grant', 'AuditEvent'].map((n) => `urn:ietf:params:scim:schemas:oracle:idcs:${n}`),
+  ...['User', 'Group'].map((n) => `urn:ietf:params:scim:schemas:core:2.0:${n}`),
+];
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
 const q = (filter: string) => `filter=${encodeURIComponent(filter)}`;
@@ -44,15 +47,15 @@ describe('SCIM discovery: ServiceProviderConfig, ResourceTypes, Schemas', () => 
     assert.equal(b.meta.location, `${ADMIN}/ServiceProviderConfig`);
   });
 
-  test('ResourceTypes lists App, AppRole, Grant and AuditEvent; each is readable by id', async () => {
+  test('ResourceTypes lists App, AppRole, Grant, AuditEvent, User and Group; each is readable by id', async () => {
     const b = (await h.inject({ url: '/admin/v1/ResourceTypes' })).json();
     assert.deepEqual(b.schemas, [LIST_SCHEMA]);
     assert.equal(b.totalResults, b.Resources.length);
     const byId = Object.fromEntries(b.Resources.map((r: { id: string }) => [r.id, r]));
-    assert.deepEqual(Object.keys(byId).sort(), ['App', 'AppRole', 'AuditEvent', 'Grant']);
+    assert.deepEqual(Object.keys(byId).sort(), ['App', 'AppRole', 'AuditEvent', 'Grant', 'Group', 'User']);
     assert.deepEqual(
       Object.fromEntries(Object.entries(byId).map(([k, v]) => [k, (v as { endpoint: string }).endpoint])),
-      { App: '/Apps', AppRole: '/AppRoles', Grant: '/Grants', AuditEvent: '/AuditEvents' },
+      { App: '/Apps', AppRole: '/AppRoles', Grant: '/Grants', AuditEvent: '/AuditEvents', User: '/Users', Group: '/Groups' },
     );
     for (const [id, rt] of Object.entries(byId)) {
       const one = await h.inject({ url: `/admin/v1/ResourceTypes/${id}` });
@@ -63,7 +66,7 @@ describe('SCIM discovery: ServiceProviderConfig, ResourceTypes, Schemas', () => 
     }
   });
 
-  test('Schemas lists the four schemas; each is readable by id; clientSecret is returned never', async () => {
+  test('Schemas lists the six schemas; each is readable by id; clientSecret is returned never', async () => {
     const b = (await h.inject({ url: '/admin/v1/Schemas' })).json();
     assert.deepEqual(b.schemas, [LIST_SCHEMA]);
     assert.deepEqual(b.Resources.map((s: { id: string }) => s.id).sort(), [...SCHEMA_IDS].sort());
@@ -83,16 +86,16 @@ describe('SCIM discovery: ServiceProviderConfig, ResourceTypes, Schemas', () => 
   });
 
   test('unknown schema or resource type: 404 SCIM error, still without a token', async () => {
-    for (const url of ['/admin/v1/Schemas/urn:nope', '/admin/v1/Schemas/app', '/admin/v1/ResourceTypes/Nope', '/admin/v1/ResourceTypes/app', '/admin/v1/ResourceTypes/User']) {
+    for (const url of ['/admin/v1/Schemas/urn:nope', '/admin/v1/Schemas/app', '/admin/v1/ResourceTypes/Nope', '/admin/v1/ResourceTypes/app', '/admin/v1/ResourceTypes/Users']) {
       assertScimError(await h.inject({ url }), 404);
     }
   });
 
   test('an unknown admin endpoint is 404 for an authenticated caller (401 without a token)', async () => {
     const admin = await adminToken(h);
-    assertScimError(await scim(h, 'GET', '/admin/v1/Users', admin), 404);
+    assertScimError(await scim(h, 'GET', '/admin/v1/Nope', admin), 404);
     assertScimError(await scim(h, 'GET', '/admin/v1/Nope/x', admin), 404);
-    assertScimError(await h.inject({ url: '/admin/v1/Users' }), 401);
+    assertScimError(await h.inject({ url: '/admin/v1/Nope' }), 401);
   });
 });
 
