@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_DOMAIN, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME, SIGNING_ALGS_LIST, type SigningAlg } from '../core/types.js';
+import {
+  DEFAULT_DOMAIN, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME, SIGNING_ALGS_LIST, type DomainSettings, type PasswordPolicySettings, type SigningAlg,
+} from '../core/types.js';
+import { DEFAULT_PASSWORD_POLICY, passwordPolicyOf } from '../identity/passwords.js';
 import type { Services } from '../http/services.js';
 import { DOMAIN_NAME } from '../identity/domains.js';
 import { newClientId, newSecret } from '../core/ids.js';
@@ -9,6 +12,26 @@ import { Conflict } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 import { PERMISSIONS } from './permissions.js';
 import { iso } from './resource.js';
+
+/** NIST SP 800-63B §5.1.1.2: at least 8 characters; at least 64 must be allowed. */
+function checkPasswordPolicy(v: unknown): PasswordPolicySettings {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new ScimError(400, 'invalidValue', 'passwordPolicy must be an object');
+  const out: PasswordPolicySettings = {};
+  const intIn = (name: string, x: unknown, lo: number, hi: number): number => {
+    if (!Number.isInteger(x) || (x as number) < lo || (x as number) > hi) throw new ScimError(400, 'invalidValue', `passwordPolicy.${name} must be an integer between ${lo} and ${hi}`);
+    return x as number;
+  };
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (k === 'minLength') out.minLength = intIn(k, x, 8, 256);
+    else if (k === 'maxLength') out.maxLength = intIn(k, x, 64, 1024);
+    else if (k === 'historyCount') out.historyCount = intIn(k, x, 0, 24);
+    else if (k === 'rejectCommon') {
+      if (typeof x !== 'boolean') throw new ScimError(400, 'invalidValue', 'passwordPolicy.rejectCommon must be a boolean');
+      out.rejectCommon = x;
+    } else throw new ScimError(400, 'invalidValue', `unknown password policy setting ${k.slice(0, 64)}`);
+  }
+  return out;
+}
 
 /**
  * Identity domains (only through the default domain's API) and signing keys (per domain).
@@ -55,9 +78,10 @@ export function domainAdminRoutes(app: FastifyInstance, s: Services): void {
   });
 
   // Domain settings: JWKS visibility and the default access-token lifetime.
-  const settingsView = (d: { settings: { jwksPublic?: boolean; accessTokenTtl?: number } }) => ({
+  const settingsView = (d: { settings: DomainSettings }) => ({
     jwksPublic: d.settings.jwksPublic ?? s.config.jwksPublic,
     accessTokenTtl: d.settings.accessTokenTtl ?? s.config.accessTokenTtl,
+    passwordPolicy: passwordPolicyOf(d.settings),
   });
   app.get('/Settings', async (req) => {
     requireScope(req, PERMISSIONS.IdentityDomains.read);
@@ -77,6 +101,12 @@ export function domainAdminRoutes(app: FastifyInstance, s: Services): void {
           throw new ScimError(400, 'invalidValue', `accessTokenTtl must be an integer between ${MIN_ACCESS_TOKEN_LIFETIME} and ${MAX_ACCESS_TOKEN_LIFETIME}`);
         }
         next.accessTokenTtl = v as number;
+      } else if (k === 'passwordPolicy') {
+        next.passwordPolicy = { ...(next.passwordPolicy ?? {}), ...checkPasswordPolicy(v) };
+        // Compare what was asked for, not the clamped effective policy.
+        const min = next.passwordPolicy.minLength ?? DEFAULT_PASSWORD_POLICY.minLength;
+        const max = next.passwordPolicy.maxLength ?? DEFAULT_PASSWORD_POLICY.maxLength;
+        if (max < min) throw new ScimError(400, 'invalidValue', 'passwordPolicy.maxLength must not be below minLength');
       } else throw new ScimError(400, 'invalidValue', `unknown setting ${k.slice(0, 64)}`);
     }
     await s.repos.domains.updateSettings(req.tessera.domain.id, next, s.clock.now());

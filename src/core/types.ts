@@ -3,7 +3,18 @@ import { SIGNING_ALGS, type SigningAlg } from '../config/schema.js';
 export type { SigningAlg };
 export const SIGNING_ALGS_LIST: readonly SigningAlg[] = SIGNING_ALGS;
 
+/** A domain's password rules; every field optional (defaults in identity/passwords.ts). */
+export interface PasswordPolicySettings {
+  minLength?: number;
+  maxLength?: number;
+  /** How many previous passwords (the current one included) may not be reused; 0 turns the rule off. */
+  historyCount?: number;
+  /** Refuse passwords found in the common/breached password list. */
+  rejectCommon?: boolean;
+}
+
 export interface DomainSettings {
+  passwordPolicy?: PasswordPolicySettings;
   /** Overrides the JWKS visibility (config `jwksPublic`). */
   jwksPublic?: boolean;
   /** Default access-token lifetime for the domain, seconds. */

@@ -10,15 +10,9 @@ import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 const ARGON2ID = 2;
 import { dictionary } from '@zxcvbn-ts/language-common';
 
-/** A domain's password rules; every field optional, defaults in {@link DEFAULT_PASSWORD_POLICY}. */
-export interface PasswordPolicySettings {
-  minLength?: number;
-  maxLength?: number;
-  /** How many previous passwords (the current one included) may not be reused; 0 turns the rule off. */
-  historyCount?: number;
-  /** Refuse passwords found in the common/breached password list. */
-  rejectCommon?: boolean;
-}
+import type { PasswordPolicySettings } from '../core/types.js';
+
+export type { PasswordPolicySettings };
 export type PasswordPolicy = Required<PasswordPolicySettings>;
 
 /** NIST SP 800-63B §5.1.1.2: at least 8 characters, allow at least 64; check against breached lists. */

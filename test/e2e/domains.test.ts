@@ -117,10 +117,11 @@ describe('domain settings and request headers', () => {
   test('Settings: read, make the JWKS private, change the default token lifetime', async () => {
     const g = await scim(h, 'GET', '/admin/v1/Settings', admin);
     assert.equal(g.statusCode, 200, g.body);
-    assert.deepEqual(g.json(), { jwksPublic: true, accessTokenTtl: 3600 });
+    const defaultPolicy = { minLength: 8, maxLength: 256, historyCount: 5, rejectCommon: true };
+    assert.deepEqual(g.json(), { jwksPublic: true, accessTokenTtl: 3600, passwordPolicy: defaultPolicy });
     const p = await scim(h, 'PATCH', '/admin/v1/Settings', admin, { jwksPublic: false, accessTokenTtl: 600 });
     assert.equal(p.statusCode, 200, p.body);
-    assert.deepEqual(p.json(), { jwksPublic: false, accessTokenTtl: 600 });
+    assert.deepEqual(p.json(), { jwksPublic: false, accessTokenTtl: 600, passwordPolicy: defaultPolicy });
     const anon = await h.inject({ url: '/admin/v1/SigningCert/jwk' });
     assertOAuthError(anon, 401, 'invalid_token');
     assert.match(String(anon.headers['www-authenticate']), /^Bearer /);
@@ -129,10 +130,27 @@ describe('domain settings and request headers', () => {
     assert.ok(withToken.json().keys.length >= 2);
     const c = await setupClient(h, { admin, scopes: ['ttl.read'] });
     assert.equal((await clientToken(h, c.clientId, c.secret, 'ttl.read')).json().expires_in, 600);
-    for (const bad of [{ jwksPublic: 'no' }, { accessTokenTtl: 5 }, { accessTokenTtl: 1.5 }, { unknown: 1 }, [1]]) {
+    for (const bad of [{ jwksPublic: 'no' }, { accessTokenTtl: 5 }, { accessTokenTtl: 1.5 }, { unknown: 1 }, [1],
+      { passwordPolicy: { minLength: 4 } }, { passwordPolicy: { maxLength: 10 } }, { passwordPolicy: { historyCount: -1 } },
+      { passwordPolicy: { rejectCommon: 'yes' } }, { passwordPolicy: { other: 1 } }, { passwordPolicy: 'strict' },
+      { passwordPolicy: { minLength: 200, maxLength: 100 } }]) {
       const r = await scim(h, 'PATCH', '/admin/v1/Settings', admin, bad);
       assert.equal(r.statusCode, 400, JSON.stringify(bad));
     }
+  });
+
+  test('the password policy is a domain setting and applies to new passwords', async () => {
+    const p = await scim(h, 'PATCH', '/admin/v1/Settings', admin, { passwordPolicy: { minLength: 12, historyCount: 2 } });
+    assert.equal(p.statusCode, 200, p.body);
+    assert.deepEqual(p.json().passwordPolicy, { minLength: 12, maxLength: 256, historyCount: 2, rejectCommon: true });
+    const user = (password: string) => scim(h, 'POST', '/admin/v1/Users', admin, {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `u${Math.random().toString(36).slice(2, 8)}`, password,
+    });
+    const short = await user('Tr0ub4dor&3');
+    assert.equal(short.statusCode, 400, short.body);
+    assert.equal(short.json().scimType, 'invalidValue');
+    assert.doesNotMatch(short.body, /Tr0ub4dor/, 'the password never appears in errors');
+    assert.equal((await user('correct horse battery staple')).statusCode, 201);
   });
 
   test('forged Host / X-Forwarded-Host never change the issuer or endpoints (RFC 9700 §4.13)', async () => {
