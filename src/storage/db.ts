@@ -74,8 +74,12 @@ function cachingStatements(sqlite: Database.Database): Database.Database {
   const cache = new Map<string, Database.Statement>();
   const prepare = sqlite.prepare.bind(sqlite);
   return new Proxy(sqlite, {
-    get(target, prop, receiver) {
-      if (prop !== 'prepare') return Reflect.get(target, prop, receiver);
+    get(target, prop) {
+      if (prop !== 'prepare') {
+        // Native methods (close, pragma, transaction...) must run on the real instance, not the proxy.
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      }
       return (source: string) => {
         let st = cache.get(source);
         if (!st) {
