@@ -46,6 +46,21 @@ function roleScopes(cat: DomainCatalog, roleIds: Iterable<string>): Set<string> 
  * - nothing requested = the client's default scopes, else `invalid_scope`.
  */
 export function resolveClientScopes(cat: DomainCatalog, client: AppRecord, requested: string[]): ResolvedScopes {
+  return resolveScopes(cat, client, requested, undefined);
+}
+
+/**
+ * The same for a flow with a user (Oracle Scopes.htm): `__myscopes__` and `role.NAME` yield only
+ * roles that both the client and the user hold. A role held by one side only is dropped, not an
+ * error (client Role1-3 and user Role1, Role2, Role4 asking for Role1 and Role3 get Role1 only).
+ * A plain scope of the identity domain API also needs the user to hold it, so a client allowed
+ * admin scopes cannot make any signed-in user an administrator.
+ */
+export function resolveUserScopes(cat: DomainCatalog, client: AppRecord, userRoleIds: ReadonlySet<string>, requested: string[]): ResolvedScopes {
+  return resolveScopes(cat, client, requested, userRoleIds);
+}
+
+function resolveScopes(cat: DomainCatalog, client: AppRecord, requested: string[], userRoles: ReadonlySet<string> | undefined): ResolvedScopes {
   let expiry: number | undefined;
   let wanted: string[] = [];
   for (const s of requested) {
@@ -58,25 +73,31 @@ export function resolveClientScopes(cat: DomainCatalog, client: AppRecord, reque
   if (wanted.length === 0) wanted = [...client.defaultScopes];
   if (wanted.length === 0) throw new InvalidScope('no scope requested and the client has no default scopes');
 
-  const held = clientRoleIds(cat, client);
-  const fromRoles = roleScopes(cat, held);
-  const allowed = new Set([...client.allowedScopes, ...fromRoles]);
+  const clientRoles = clientRoleIds(cat, client);
+  // The roles that count for role expansion: the client's, or in a user flow the client's and the user's.
+  const held = userRoles ? new Set([...clientRoles].filter((r) => userRoles.has(r))) : clientRoles;
+  const allowed = new Set([...client.allowedScopes, ...roleScopes(cat, clientRoles)]);
+  const userHas = userRoles ? roleScopes(cat, userRoles) : undefined;
   const out = new Set<string>();
   for (const s of wanted) {
     if (s === MY_SCOPES) {
-      for (const x of fromRoles) out.add(x);
+      for (const x of roleScopes(cat, held)) out.add(x);
       continue;
     }
     if (s.startsWith(ROLE_SCOPE_PREFIX)) {
       let name: string;
       try { name = decodeURIComponent(s.slice(ROLE_SCOPE_PREFIX.length)); } catch { throw new InvalidScope('malformed role scope'); }
       const role = cat.rolesByName.get(name.toLowerCase());
-      if (!role || !held.has(role.id)) throw new InvalidScope(`the client does not hold the role "${name}"`);
+      if (!role || !held.has(role.id)) {
+        if (userRoles && role && clientRoles.has(role.id)) continue; // held by the client only: dropped in a user flow
+        throw new InvalidScope(`the client does not hold the role "${name}"`);
+      }
       for (const x of role.scopes) out.add(x);
       continue;
     }
     if (!cat.scopes.has(s)) throw new InvalidScope(`unknown scope: ${s}`);
     if (!allowed.has(s)) throw new InvalidScope(`the client may not request scope ${s}`);
+    if (userHas && cat.scopes.get(s)!.builtIn && !userHas.has(s)) throw new InvalidScope(`the user may not have scope ${s}`);
     out.add(s);
   }
   // Role scopes whose resource server was disabled or removed grant nothing.

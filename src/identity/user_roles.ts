@@ -1,0 +1,24 @@
+import type { Repositories } from '../storage/ports.js';
+
+/** How deep nested groups are followed; deeper nesting grants nothing more (and cycles end here). */
+const MAX_GROUP_DEPTH = 10;
+
+/**
+ * The app roles a user holds: granted to the user, or to any group the user belongs to, directly
+ * or through nested groups (grant mechanisms ADMINISTRATOR_TO_USER / ADMINISTRATOR_TO_GROUP).
+ */
+export async function userRoleIds(repos: Pick<Repositories, 'grants' | 'groups'>, domainId: string, userId: string): Promise<Set<string>> {
+  const roles = new Set((await repos.grants.listForGrantee(domainId, 'User', userId)).map((g) => g.appRoleId));
+  const seen = new Set<string>();
+  let frontier = ((await repos.groups.groupsOf(domainId, 'User', [userId])).get(userId) ?? []).map((m) => m.groupId);
+  for (let depth = 0; frontier.length > 0 && depth < MAX_GROUP_DEPTH; depth++) {
+    frontier = frontier.filter((g) => !seen.has(g));
+    for (const g of frontier) {
+      seen.add(g);
+      for (const grant of await repos.grants.listForGrantee(domainId, 'Group', g)) roles.add(grant.appRoleId);
+    }
+    const parents = await repos.groups.groupsOf(domainId, 'Group', frontier);
+    frontier = [...parents.values()].flat().map((m) => m.groupId);
+  }
+  return roles;
+}
