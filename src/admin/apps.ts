@@ -10,6 +10,7 @@ import type { Services } from '../http/services.js';
 import { adminAudience, type DomainCatalog } from '../identity/catalog.js';
 import { newApp } from '../identity/domains.js';
 import { redirectUriProblem } from '../identity/redirect_uris.js';
+import { clientRoleIds, roleScopes } from '../identity/scopes.js';
 import { ScimError } from '../scim/errors.js';
 import { AppSchema } from '../scim/resources.js';
 import type { AdminCaller } from './auth.js';
@@ -110,9 +111,7 @@ export const adminScopesOf = (cat: DomainCatalog): Set<string> => new Set([...ca
  * credential) or lock the administrators out by disabling or deleting their client.
  */
 export function assertMayManage(caller: AdminCaller, cat: DomainCatalog, app: AppRecord): void {
-  const held = [...app.allowedScopes];
-  for (const roleId of cat.appRoleGrants.get(app.id) ?? []) held.push(...(cat.rolesById.get(roleId)?.scopes ?? []));
-  assertNoEscalation(caller, adminScopesOf(cat), held);
+  assertNoEscalation(caller, adminScopesOf(cat), [...app.allowedScopes, ...roleScopes(cat, clientRoleIds(cat, app))]);
 }
 
 export class AppsResource implements ResourceType<AppRecord, AppView> {

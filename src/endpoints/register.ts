@@ -6,7 +6,7 @@ import { TOKEN_ENDPOINT_AUTH_METHODS, type AppRecord, type TokenEndpointAuthMeth
 import { secretAad } from '../clientauth/assertion.js';
 import { isPublicAddress } from '../clientauth/jwks_fetcher.js';
 import { hashSecret, lookupHash, safeEqual, verifySecret } from '../crypto/secrets.js';
-import { assertNoEscalation, checkClientFields, type ClientFields } from '../admin/apps.js';
+import { adminScopesOf, assertNoEscalation, checkClientFields, type ClientFields } from '../admin/apps.js';
 import { bearerToken } from '../admin/auth.js';
 import { ADMIN_SCOPES } from '../identity/builtins.js';
 import { adminAudience } from '../identity/catalog.js';
@@ -131,7 +131,7 @@ export function registerEndpoints(app: FastifyInstance, s: Services): void {
   const checkScopes = async (c: DomainContext, f: ClientFields, callerScopes: Set<string> | undefined) => {
     const cat = await s.catalogs.catalog(c.domain);
     for (const sc of f.allowedScopes) if (!cat.scopes.has(sc)) throw new OAuthError('invalid_client_metadata', `scope ${sc} is not defined in this domain`);
-    const adminScopes = new Set([...cat.scopes].filter(([, rs]) => rs.builtIn).map(([k]) => k));
+    const adminScopes = adminScopesOf(cat);
     try {
       assertNoEscalation(callerScopes ? { scopes: callerScopes } as never : undefined, adminScopes, f.allowedScopes);
     } catch (e) {

@@ -31,7 +31,8 @@ export function clientRoleIds(cat: DomainCatalog, client: AppRecord): Set<string
   return cat.appRoleGrants.get(client.id) ?? new Set();
 }
 
-function roleScopes(cat: DomainCatalog, roleIds: Iterable<string>): Set<string> {
+/** Every scope carried by the given roles. */
+export function roleScopes(cat: DomainCatalog, roleIds: Iterable<string>): Set<string> {
   const out = new Set<string>();
   for (const id of roleIds) for (const s of cat.rolesById.get(id)?.scopes ?? []) out.add(s);
   return out;
