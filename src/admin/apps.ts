@@ -1,6 +1,6 @@
 import { newClientId, newSecret } from '../core/ids.js';
 import {
-  ALL_GRANT_TYPES, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME, type AppRecord, type ClientType, type Jwk, type ScopeDef,
+  ALL_GRANT_TYPES, MFA_POLICIES, type MfaPolicy, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME, type AppRecord, type ClientType, type Jwk, type ScopeDef,
   type SigningAlg, type TokenEndpointAuthMethod,
 } from '../core/types.js';
 import { secretAad, ASYMMETRIC_ALGS, HMAC_ALGS } from '../clientauth/assertion.js';
@@ -26,7 +26,7 @@ interface AppView { rolesById: Map<string, { displayName: string; appId: string 
 export type ClientFields = Pick<AppRecord,
   | 'displayName' | 'description' | 'active' | 'isOAuthClient' | 'clientType' | 'tokenEndpointAuthMethod' | 'tokenEndpointAuthSigningAlg'
   | 'allowedGrants' | 'redirectUris' | 'postLogoutRedirectUris' | 'jwks' | 'jwksUri' | 'allowedScopes' | 'defaultScopes'
-  | 'accessTokenExpiry' | 'refreshTokenExpiry' | 'isOAuthResource' | 'audience' | 'scopes' | 'accessTokenFormat' | 'accessTokenSigningAlg'>;
+  | 'accessTokenExpiry' | 'refreshTokenExpiry' | 'pkceRequired' | 'bypassConsent' | 'allowOffline' | 'mfaPolicy' | 'isOAuthResource' | 'audience' | 'scopes' | 'accessTokenFormat' | 'accessTokenSigningAlg'>;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
@@ -76,6 +76,9 @@ export function checkClientFields(f: ClientFields, fail: (detail: string) => Err
       const p = redirectUriProblem(uri);
       if (p) throw fail(`redirect URI ${JSON.stringify(uri).slice(0, 100)} ${p}`);
     }
+    // RFC 9700 §2.1.1: PKCE may only be relaxed for a client that authenticates at the token endpoint.
+    if (f.pkceRequired === false && f.clientType === 'public') throw fail('a public client must use PKCE (pkceRequired cannot be false)');
+    if (f.mfaPolicy !== undefined && !MFA_POLICIES.includes(f.mfaPolicy)) throw fail(`mfaPolicy must be one of ${MFA_POLICIES.join(', ')}`);
     const redirecting = f.allowedGrants.includes('authorization_code') || f.allowedGrants.includes('implicit');
     if (redirecting && f.redirectUris.length === 0) throw fail('authorization_code and implicit need at least one redirect URI');
   }
@@ -146,6 +149,10 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
       defaultScopes: client && a.defaultScopes.length ? a.defaultScopes : undefined,
       accessTokenExpiry: a.accessTokenExpiry,
       refreshTokenExpiry: a.refreshTokenExpiry,
+      pkceRequired: client ? a.pkceRequired !== false : undefined,
+      bypassConsent: client ? a.bypassConsent === true : undefined,
+      allowOffline: client ? a.allowOffline === true : undefined,
+      mfaPolicy: client ? a.mfaPolicy : undefined,
       isOAuthResource: rs,
       audience: rs ? (a.isBuiltIn ? adminAudience(c.issuer) : a.audience) : undefined,
       scopes: rs ? a.scopes.map((sc) => compact({ ...sc })) : undefined,
@@ -181,6 +188,10 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
       defaultScopes: strs(b.defaultScopes),
       accessTokenExpiry: lifetime('accessTokenExpiry', num(b.accessTokenExpiry), MIN_ACCESS_TOKEN_LIFETIME, MAX_ACCESS_TOKEN_LIFETIME),
       refreshTokenExpiry: lifetime('refreshTokenExpiry', num(b.refreshTokenExpiry), 60, 31_536_000 * 5),
+      pkceRequired: b.pkceRequired === false ? false : undefined,
+      bypassConsent: b.bypassConsent === true ? true : undefined,
+      allowOffline: b.allowOffline === true ? true : undefined,
+      mfaPolicy: str(b.mfaPolicy) as MfaPolicy | undefined,
       isOAuthResource, audience: str(b.audience), scopes,
       accessTokenFormat: (str(b.accessTokenFormat) as 'jwt' | 'opaque' | undefined) ?? 'jwt',
       accessTokenSigningAlg: str(b.accessTokenSigningAlg) as SigningAlg | undefined,

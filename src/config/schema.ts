@@ -24,6 +24,14 @@ export interface Config {
   accessTokenTtl: number;
   refreshTokenTtl: number;
   codeTtl: number;
+  refreshTokenIdleSeconds: number;
+  refreshTokenGraceSeconds: number;
+  sessionTtlSeconds: number;
+  authFlowTtlSeconds: number;
+  loginMaxFailures: number;
+  loginLockoutSeconds: number;
+  loginIpMaxFailures: number;
+  loginFailureWindowSeconds: number;
   defaultSigningAlg: SigningAlg;
   clockSkewSeconds: number;
   clientAssertionMaxLifetime: number;
@@ -121,6 +129,20 @@ export const SETTINGS: SettingDef[] = [
   { key: 'accessTokenTtl', env: 'TESSERA_ACCESS_TOKEN_TTL', default: 3600, parse: int(60, 31536000), description: 'Default access token lifetime, seconds (apps may override).' },
   { key: 'refreshTokenTtl', env: 'TESSERA_REFRESH_TOKEN_TTL', default: 604800, parse: int(60, 31536000), description: 'Default refresh token lifetime, seconds.' },
   { key: 'codeTtl', env: 'TESSERA_CODE_TTL', default: 60, parse: int(10, 600), description: 'Authorization code lifetime, seconds.' },
+  { key: 'refreshTokenIdleSeconds', env: 'TESSERA_REFRESH_TOKEN_IDLE_SECONDS', default: 259200, parse: int(60, 31536000),
+    description: 'A refresh token unused for this long expires (idle lifetime); the family also ends at the absolute lifetime.' },
+  { key: 'refreshTokenGraceSeconds', env: 'TESSERA_REFRESH_TOKEN_GRACE_SECONDS', default: 0, parse: int(0, 60),
+    description: 'Seconds during which a just-rotated refresh token may be retried and gets the same new refresh token (0 = off: any reuse revokes the family).' },
+  { key: 'sessionTtlSeconds', env: 'TESSERA_SESSION_TTL_SECONDS', default: 28800, parse: int(60, 2592000), description: 'SSO session lifetime, seconds (8 h as in the seeds).' },
+  { key: 'authFlowTtlSeconds', env: 'TESSERA_AUTH_FLOW_TTL_SECONDS', default: 900, parse: int(60, 3600),
+    description: 'How long a sign-in in progress (requestState, login page) stays valid, seconds.' },
+  { key: 'loginMaxFailures', env: 'TESSERA_LOGIN_MAX_FAILURES', default: 5, parse: int(1, 1000),
+    description: 'Failed sign-ins (password or one-time code) of one account before it is locked.' },
+  { key: 'loginLockoutSeconds', env: 'TESSERA_LOGIN_LOCKOUT_SECONDS', default: 900, parse: int(1, 86400), description: 'How long a locked account stays locked, seconds.' },
+  { key: 'loginIpMaxFailures', env: 'TESSERA_LOGIN_IP_MAX_FAILURES', default: 50, parse: int(1, 100000),
+    description: 'Failed sign-ins from one source address (any account) before that address is refused for the lockout period.' },
+  { key: 'loginFailureWindowSeconds', env: 'TESSERA_LOGIN_FAILURE_WINDOW_SECONDS', default: 900, parse: int(1, 86400),
+    description: 'Failures are counted within this window, seconds.' },
   { key: 'defaultSigningAlg', env: 'TESSERA_DEFAULT_SIGNING_ALG', default: 'RS256', parse: oneOf(SIGNING_ALGS), description: 'Default JWT signing algorithm.' },
   { key: 'clockSkewSeconds', env: 'TESSERA_CLOCK_SKEW_SECONDS', default: 60, parse: int(0, 300), description: 'Clock skew tolerated on received JWTs (RFC 8725 §3.8).' },
   { key: 'clientAssertionMaxLifetime', env: 'TESSERA_CLIENT_ASSERTION_MAX_LIFETIME', default: 300, parse: int(30, 3600),

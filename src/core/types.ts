@@ -13,7 +13,17 @@ export interface PasswordPolicySettings {
   rejectCommon?: boolean;
 }
 
+/**
+ * When a second factor is required at sign-in. A user who has enrolled a factor is always asked for it;
+ * the policy decides whether a user without one must enrol first: `always`, `requested` (only when the
+ * app asks with acr_values=urn:tessera:acr:mfa) or `never`.
+ */
+export type MfaPolicy = 'never' | 'always' | 'requested';
+export const MFA_POLICIES: readonly MfaPolicy[] = ['never', 'always', 'requested'];
+
 export interface DomainSettings {
+  /** The domain's sign-on policy for second factors (default `requested`). */
+  mfaPolicy?: MfaPolicy;
   passwordPolicy?: PasswordPolicySettings;
   /** Overrides the JWKS visibility (config `jwksPublic`). */
   jwksPublic?: boolean;
@@ -82,6 +92,14 @@ export interface AppRecord {
   defaultScopes: string[];
   accessTokenExpiry?: number;
   refreshTokenExpiry?: number;
+  /** PKCE (S256) on the authorization code flow; default true. Only a confidential client may turn it off. */
+  pkceRequired?: boolean;
+  /** A first-party app whose users are not asked for consent (Oracle `bypassConsent`). */
+  bypassConsent?: boolean;
+  /** Issue a refresh token in user flows even without `offline_access` (Oracle `allowOffline`). */
+  allowOffline?: boolean;
+  /** When this app asks for a second factor; overrides the domain's sign-on policy. */
+  mfaPolicy?: MfaPolicy;
   // resource server
   isOAuthResource: boolean;
   audience?: string;
@@ -146,6 +164,8 @@ export interface TokenRecord {
   aud: string[];
   jti: string;
   grantId?: string;
+  /** The SSO session the token was issued in (user flows); logout revokes the session's refresh tokens. */
+  sessionId?: string;
   issuedAt: number;
   expiresAt: number;
   revokedAt?: number;

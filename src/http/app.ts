@@ -84,6 +84,7 @@ export async function buildApp(opts: BuildOptions): Promise<Tessera> {
 
 async function bootstrap(s: Services): Promise<void> {
   const domain = await s.domains.ensureDefault();
+  for (const d of await s.repos.domains.list()) await s.domains.upgradeBuiltins(d);
   await s.keys.ensure(domain.id, s.config.defaultSigningAlg);
   if (s.config.bootstrapClientId && s.config.bootstrapClientSecret) {
     await s.domains.upsertConfidentialClient(domain, s.masterKey, s.config.bootstrapClientId, s.config.bootstrapClientSecret);

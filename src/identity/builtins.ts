@@ -16,7 +16,17 @@ export const ADMIN_SCOPES = {
   apps: 'urn:opc:idm:t.apps',
   auditRead: 'urn:opc:idm:t.audit.read',
   settings: 'urn:opc:idm:t.settings',
+  /** Self-service: the signed-in user's own profile and password (/admin/v1/Me, MePasswordChanger). */
+  me: 'urn:opc:idm:t.user.me',
+  /** The Authenticate API (/sso/v1/sdk/authenticate) for custom sign-in pages. */
+  signin: 'urn:opc:idm:t.security.signin',
 } as const;
+
+/**
+ * Admin-API scopes a user needs no role for: they act on the signed-in user only. The client still
+ * needs them (through the Me role), so an app cannot reach them unless an administrator allowed it.
+ */
+export const SELF_SERVICE_SCOPES: ReadonlySet<string> = new Set([ADMIN_SCOPES.me]);
 
 export const ADMIN_SCOPE_DEFS: ScopeDef[] = [
   { value: ADMIN_SCOPES.users, description: 'Manage users' },
@@ -27,6 +37,8 @@ export const ADMIN_SCOPE_DEFS: ScopeDef[] = [
   { value: ADMIN_SCOPES.apps, description: 'Manage apps, app roles, grants and client registrations' },
   { value: ADMIN_SCOPES.auditRead, description: 'Read audit events' },
   { value: ADMIN_SCOPES.settings, description: 'Manage domain settings, signing keys and identity domains' },
+  { value: ADMIN_SCOPES.me, description: 'Read and change your own profile and password' },
+  { value: ADMIN_SCOPES.signin, description: 'Sign users in through the Authenticate API' },
 ];
 
 export const BUILTIN_ROLES: { name: string; description: string; scopes: string[] }[] = [
@@ -36,6 +48,9 @@ export const BUILTIN_ROLES: { name: string; description: string; scopes: string[
   { name: 'Application Administrator', description: 'Apps, app roles, grants and client registration', scopes: [ADMIN_SCOPES.apps, ADMIN_SCOPES.auditRead] },
   { name: 'Help Desk Administrator', description: 'Read users and groups, reset passwords', scopes: [ADMIN_SCOPES.usersRead, ADMIN_SCOPES.groupsRead, ADMIN_SCOPES.resetPassword] },
   { name: 'Audit Administrator', description: 'Read audit events', scopes: [ADMIN_SCOPES.auditRead] },
+  // Granted to client apps (Oracle AppRoleClientsUsers: "granted only to clients").
+  { name: 'Me', description: 'Lets an app act for the signed-in user on their own profile', scopes: [ADMIN_SCOPES.me] },
+  { name: 'Signin', description: 'Lets an app sign users in through the Authenticate API (custom sign-in pages)', scopes: [ADMIN_SCOPES.signin] },
 ];
 export const IDENTITY_DOMAIN_ADMINISTRATOR = 'Identity Domain Administrator';
 

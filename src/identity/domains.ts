@@ -41,6 +41,34 @@ export class DomainService {
     return domain;
   }
 
+  /**
+   * Brings a domain created by an older release up to the current built-ins: scopes added to the
+   * identity domain API app and built-in roles added since. Idempotent; safe on several nodes.
+   */
+  async upgradeBuiltins(domain: DomainRecord): Promise<void> {
+    const apps = await this.repos.apps.list(domain.id);
+    const admin = apps.find((a) => a.isBuiltIn && a.isOAuthResource);
+    if (!admin) return;
+    const have = new Set(admin.scopes.map((x) => x.value));
+    const missing = ADMIN_SCOPE_DEFS.filter((d) => !have.has(d.value));
+    if (missing.length > 0) {
+      try {
+        await this.repos.apps.update({ ...admin, scopes: [...admin.scopes, ...missing], updatedAt: this.clock.now() }, admin.version);
+      } catch { /* another node upgraded it first */ }
+    }
+    const roles = new Set((await this.repos.appRoles.list(domain.id)).filter((r) => r.isBuiltIn).map((r) => r.displayName));
+    for (const r of BUILTIN_ROLES) {
+      if (roles.has(r.name)) continue;
+      const now = this.clock.now();
+      try {
+        await this.repos.appRoles.create({
+          id: newId(), domainId: domain.id, appId: admin.id, displayName: r.name, description: r.description, scopes: r.scopes,
+          isBuiltIn: true, version: 1, createdAt: now, updatedAt: now,
+        });
+      } catch { /* another node created it first */ }
+    }
+  }
+
   async ensureDefault(): Promise<DomainRecord> {
     const d = await this.repos.domains.getByName(DEFAULT_DOMAIN);
     if (d) return d;

@@ -1,6 +1,6 @@
 import { InvalidScope } from '../core/errors.js';
 import type { AppRecord } from '../core/types.js';
-import { EXPIRY_SCOPE_PREFIX, MY_SCOPES, ROLE_SCOPE_PREFIX } from './builtins.js';
+import { EXPIRY_SCOPE_PREFIX, MY_SCOPES, ROLE_SCOPE_PREFIX, SELF_SERVICE_SCOPES } from './builtins.js';
 import type { DomainCatalog, ResourceServerInfo } from './catalog.js';
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -98,7 +98,7 @@ function resolveScopes(cat: DomainCatalog, client: AppRecord, requested: string[
     }
     if (!cat.scopes.has(s)) throw new InvalidScope(`unknown scope: ${s}`);
     if (!allowed.has(s)) throw new InvalidScope(`the client may not request scope ${s}`);
-    if (userHas && cat.scopes.get(s)!.builtIn && !userHas.has(s)) throw new InvalidScope(`the user may not have scope ${s}`);
+    if (userHas && cat.scopes.get(s)!.builtIn && !SELF_SERVICE_SCOPES.has(s) && !userHas.has(s)) throw new InvalidScope(`the user may not have scope ${s}`);
     out.add(s);
   }
   // Role scopes whose resource server was disabled or removed grant nothing.

@@ -96,6 +96,10 @@ export const AppSchema: SchemaDef = defineSchema({
     attr({ name: 'defaultScopes', multiValued: true, description: 'Scopes granted when the client requests none.', ...cs }),
     attr({ name: 'accessTokenExpiry', type: 'integer', description: 'Access token lifetime, seconds.' }),
     attr({ name: 'refreshTokenExpiry', type: 'integer', description: 'Refresh token lifetime, seconds.' }),
+    attr({ name: 'pkceRequired', type: 'boolean', description: 'Whether the authorization code flow requires PKCE (S256); default true, may be false for confidential clients only.' }),
+    attr({ name: 'bypassConsent', type: 'boolean', description: 'First-party app: users are not asked for consent.' }),
+    attr({ name: 'allowOffline', type: 'boolean', description: 'Issue refresh tokens in user flows even without the offline_access scope.' }),
+    attr({ name: 'mfaPolicy', description: 'When sign-in to this app needs a second factor: never, always or requested (acr_values); overrides the domain policy.', canonicalValues: ['never', 'always', 'requested'], ...cs }),
     attr({ name: 'isOAuthResource', type: 'boolean', description: 'Whether the app is an OAuth resource server.' }),
     attr({ name: 'audience', description: 'Audience (aud) of access tokens for this resource server.', ...cs }),
     attr({

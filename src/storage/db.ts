@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { DB } from './schema.js';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_users_groups.js';
+import * as m0003 from './migrations/0003_signin.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -19,6 +20,7 @@ export interface Database_ {
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_users_groups': m0002,
+  '0003_signin': m0003,
 };
 class StaticMigrations implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> { return MIGRATIONS; }

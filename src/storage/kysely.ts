@@ -9,6 +9,10 @@ import {
 } from './ports.js';
 import { asConflict } from './errors.js';
 import { KyselyGroupRepository, KyselyUserRepository } from './kysely_users.js';
+import {
+  KyselyAuthFlowRepository, KyselyAuthorizationCodeRepository, KyselyConsentRepository, KyselyLoginThrottleRepository, KyselyMfaRepository,
+  KyselySessionRepository,
+} from './kysely_signin.js';
 
 const json = (v: unknown): string => JSON.stringify(v ?? {});
 const parse = <T>(s: string | null | undefined, d: T): T => (s ? (JSON.parse(s) as T) : d);
@@ -258,16 +262,39 @@ class KyselyTokenRepository implements TokenRepository {
   private map(r: Selectable<TokensTable>): TokenRecord {
     return strip({
       hash: r.hash, domainId: r.domain_id, kind: r.kind as TokenRecord['kind'], clientId: r.client_id, sub: r.sub, subType: r.sub_type as TokenRecord['subType'],
-      scope: r.scope, aud: parse(r.aud, []), jti: r.jti, grantId: opt(r.grant_id), issuedAt: r.issued_at, expiresAt: r.expires_at,
+      scope: r.scope, aud: parse(r.aud, []), jti: r.jti, grantId: opt(r.grant_id), sessionId: opt(r.session_id), issuedAt: r.issued_at, expiresAt: r.expires_at,
       revokedAt: opt(r.revoked_at), data: parse(r.data, {}),
     });
   }
-  async insert(t: TokenRecord) {
-    await this.db.insertInto('tokens').values({
+  private row(t: TokenRecord) {
+    return {
       hash: t.hash, domain_id: t.domainId, kind: t.kind, client_id: t.clientId, sub: t.sub, sub_type: t.subType, scope: t.scope,
-      aud: json(t.aud), jti: t.jti, grant_id: t.grantId ?? null, issued_at: t.issuedAt, expires_at: t.expiresAt,
+      aud: json(t.aud), jti: t.jti, grant_id: t.grantId ?? null, session_id: t.sessionId ?? null, issued_at: t.issuedAt, expires_at: t.expiresAt,
       revoked_at: t.revokedAt ?? null, data: json(t.data),
-    }).execute();
+    };
+  }
+  async insert(t: TokenRecord) {
+    await this.db.insertInto('tokens').values(this.row(t)).execute();
+  }
+  async rotate(oldHash: string, oldData: Record<string, unknown>, next: TokenRecord, now: number) {
+    return this.db.transaction().execute(async (trx) => {
+      const won = changed(await trx.updateTable('tokens').set({ revoked_at: now, data: json(oldData) })
+        .where('hash', '=', oldHash).where('revoked_at', 'is', null).executeTakeFirst()) === 1;
+      if (won) await trx.insertInto('tokens').values(this.row(next)).execute();
+      return won;
+    });
+  }
+  private async revokeWhere(domainId: string, now: number, narrow: (q: any) => any): Promise<string[]> {
+    const grants = await narrow(this.db.selectFrom('tokens').select('grant_id').distinct().where('domain_id', '=', domainId)
+      .where('revoked_at', 'is', null).where('expires_at', '>', now)).execute() as { grant_id: string | null }[];
+    await narrow(this.db.updateTable('tokens').set({ revoked_at: now }).where('domain_id', '=', domainId).where('revoked_at', 'is', null)).execute();
+    return grants.map((g) => g.grant_id).filter((g): g is string => g !== null);
+  }
+  async revokeForSession(domainId: string, sessionId: string, now: number) {
+    return this.revokeWhere(domainId, now, (q) => q.where('session_id', '=', sessionId));
+  }
+  async revokeForClientUser(domainId: string, clientId: string, userId: string, now: number) {
+    return this.revokeWhere(domainId, now, (q) => q.where('client_id', '=', clientId).where('sub_type', '=', 'user').where('sub', '=', userId));
   }
   async find(hash: string) {
     const [r] = await this.byHash(hash);
@@ -394,5 +421,11 @@ export function kyselyRepositories(db: Kysely<DB>): Repositories {
     audit: new KyselyAuditRepository(db),
     users: new KyselyUserRepository(db),
     groups: new KyselyGroupRepository(db),
+    sessions: new KyselySessionRepository(db),
+    authFlows: new KyselyAuthFlowRepository(db),
+    codes: new KyselyAuthorizationCodeRepository(db),
+    consents: new KyselyConsentRepository(db),
+    throttle: new KyselyLoginThrottleRepository(db),
+    mfa: new KyselyMfaRepository(db),
   };
 }

@@ -68,6 +68,15 @@ export interface TokenRepository {
   revokeGrant(domainId: string, grantId: string, now: number): Promise<number>;
   /** Revokes every live token issued to one subject (a user deactivated or deleted); returns how many. */
   revokeForSubject(domainId: string, subType: TokenRecord['subType'], sub: string, now: number): Promise<number>;
+  /**
+   * Refresh rotation, atomic: marks `oldHash` used (revoked_at = now, data = `oldData`) only if it is still
+   * live, and then stores `next`. False when another request rotated or revoked it first (reuse).
+   */
+  rotate(oldHash: string, oldData: Record<string, unknown>, next: TokenRecord, now: number): Promise<boolean>;
+  /** Revokes the live tokens of one SSO session (logout); returns their grant ids. */
+  revokeForSession(domainId: string, sessionId: string, now: number): Promise<string[]>;
+  /** Revokes the live tokens one client holds for one user (consent withdrawn); returns their grant ids. */
+  revokeForClientUser(domainId: string, clientId: string, userId: string, now: number): Promise<string[]>;
   purgeExpired(now: number): Promise<number>;
 }
 
@@ -206,6 +215,118 @@ export interface GroupRepository {
   groupsOf(domainId: string, type: MemberType, memberIds: readonly string[]): Promise<Map<string, MembershipView[]>>;
 }
 
+/** An SSO session. The cookie value is never stored, only its hash; `sid` is the public id (ID token `sid`). */
+export interface SessionRecord {
+  hash: string;
+  sid: string;
+  domainId: string;
+  userId: string;
+  /** When the user last authenticated, epoch ms (OIDC auth_time). */
+  authTime: number;
+  /** RFC 8176 methods used (pwd, otp, ...), and the resulting acr. */
+  amr: string[];
+  acr: string;
+  createdAt: number;
+  expiresAt: number;
+}
+export interface SessionRepository {
+  create(rec: SessionRecord): Promise<void>;
+  find(hash: string): Promise<SessionRecord | undefined>;
+  findBySid(domainId: string, sid: string): Promise<SessionRecord | undefined>;
+  /** Ends one session; returns it as it was. */
+  delete(hash: string): Promise<SessionRecord | undefined>;
+  /** Ends every session of a user; returns their sids. */
+  deleteForUser(domainId: string, userId: string): Promise<string[]>;
+  purgeExpired(now: number): Promise<number>;
+}
+
+/** An authentication flow in progress (the Authenticate API's requestState; the login pages use it too). */
+export interface AuthFlowRecord {
+  /** SHA-256 of the requestState. */
+  hash: string;
+  domainId: string;
+  data: Record<string, unknown>;
+  version: number;
+  createdAt: number;
+  expiresAt: number;
+}
+export interface AuthFlowRepository {
+  create(rec: AuthFlowRecord): Promise<void>;
+  get(hash: string): Promise<AuthFlowRecord | undefined>;
+  /** Writes `data` if the stored version is `expectedVersion` (one step at a time); false if another step won. */
+  update(hash: string, data: Record<string, unknown>, expectedVersion: number, expiresAt: number): Promise<boolean>;
+  delete(hash: string): Promise<void>;
+  purgeExpired(now: number): Promise<number>;
+}
+
+export interface AuthorizationCodeRecord {
+  hash: string;
+  domainId: string;
+  clientId: string;
+  /** Every token issued from this code carries it, so a replayed code revokes them together. */
+  grantId: string;
+  data: Record<string, unknown>;
+  expiresAt: number;
+  consumedAt?: number;
+}
+export interface AuthorizationCodeRepository {
+  create(rec: AuthorizationCodeRecord): Promise<void>;
+  /** Atomic: exactly one caller gets firstUse=true; later callers get the record so the grant can be revoked. */
+  consume(hash: string, now: number): Promise<{ rec: AuthorizationCodeRecord; firstUse: boolean } | undefined>;
+  purgeExpired(now: number): Promise<number>;
+}
+
+/** Scopes a user consented to for one client. */
+export interface ConsentRecord {
+  domainId: string;
+  userId: string;
+  clientId: string;
+  scopes: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+export interface ConsentRepository {
+  get(domainId: string, userId: string, clientId: string): Promise<ConsentRecord | undefined>;
+  upsert(rec: ConsentRecord): Promise<void>;
+  listForUser(domainId: string, userId: string): Promise<ConsentRecord[]>;
+  delete(domainId: string, userId: string, clientId: string): Promise<boolean>;
+  deleteForUser(domainId: string, userId: string): Promise<number>;
+}
+
+export interface ThrottleState { failures: number; windowStart: number; lockedUntil?: number }
+/** Failed-attempt counters (per account, per source address), shared by every node. */
+export interface LoginThrottleRepository {
+  get(domainId: string, key: string): Promise<ThrottleState | undefined>;
+  /** Atomically counts one failure; a window older than `windowMs` starts over. Returns the state after. */
+  recordFailure(domainId: string, key: string, now: number, windowMs: number): Promise<ThrottleState>;
+  lock(domainId: string, key: string, until: number): Promise<void>;
+  reset(domainId: string, key: string): Promise<void>;
+}
+
+export interface MfaFactorRecord {
+  domainId: string;
+  userId: string;
+  type: 'totp';
+  /** The shared secret, encrypted under the master key. */
+  secretEnc: string;
+  /** The last time step accepted (RFC 6238 §5.2: a code is accepted once). */
+  lastStep?: number;
+  createdAt: number;
+}
+export interface MfaRepository {
+  getFactor(domainId: string, userId: string, type: MfaFactorRecord['type']): Promise<MfaFactorRecord | undefined>;
+  /** Enrols (or replaces) a factor. */
+  putFactor(rec: MfaFactorRecord): Promise<void>;
+  /** Atomic: true if `step` is later than every step accepted before (then it is recorded); false on replay. */
+  useStep(domainId: string, userId: string, type: MfaFactorRecord['type'], step: number): Promise<boolean>;
+  /** Removes every factor and recovery code of a user; returns how many factors went. */
+  deleteAll(domainId: string, userId: string): Promise<number>;
+  replaceRecoveryCodes(domainId: string, userId: string, hashes: readonly string[]): Promise<void>;
+  /** Atomic single use of a recovery code (by hash). */
+  useRecoveryCode(domainId: string, userId: string, hash: string, now: number): Promise<boolean>;
+  remainingRecoveryCodes(domainId: string, userId: string): Promise<number>;
+}
+
 export interface Repositories {
   domains: DomainRepository;
   keys: SigningKeyRepository;
@@ -218,4 +339,10 @@ export interface Repositories {
   audit: AuditRepository;
   users: UserRepository;
   groups: GroupRepository;
+  sessions: SessionRepository;
+  authFlows: AuthFlowRepository;
+  codes: AuthorizationCodeRepository;
+  consents: ConsentRepository;
+  throttle: LoginThrottleRepository;
+  mfa: MfaRepository;
 }

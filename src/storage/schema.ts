@@ -25,7 +25,7 @@ export interface GrantsTable {
 }
 export interface TokensTable {
   hash: string; domain_id: string; kind: string; client_id: string; sub: string; sub_type: string; scope: string;
-  aud: string; jti: string; grant_id: string | null; issued_at: number; expires_at: number; revoked_at: number | null; data: string;
+  aud: string; jti: string; grant_id: string | null; session_id: string | null; issued_at: number; expires_at: number; revoked_at: number | null; data: string;
 }
 export interface RevokedJtisTable { jti: string; domain_id: string; expires_at: number }
 export interface UsedJtisTable { domain_id: string; client_id: string; jti: string; expires_at: number }

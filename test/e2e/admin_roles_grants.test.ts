@@ -14,6 +14,7 @@ const ADMIN = `${ISSUER}/admin/v1`;
 const S = {
   users: 'urn:opc:idm:t.users', usersRead: 'urn:opc:idm:t.users.read', groups: 'urn:opc:idm:t.groups', groupsRead: 'urn:opc:idm:t.groups.read',
   resetPassword: 'urn:opc:idm:t.user.resetpassword', apps: 'urn:opc:idm:t.apps', auditRead: 'urn:opc:idm:t.audit.read', settings: 'urn:opc:idm:t.settings',
+  me: 'urn:opc:idm:t.user.me', signin: 'urn:opc:idm:t.security.signin',
 };
 const BUILTIN_ROLES: Record<string, string[]> = {
   'Identity Domain Administrator': Object.values(S),
@@ -21,6 +22,8 @@ const BUILTIN_ROLES: Record<string, string[]> = {
   'Application Administrator': [S.apps, S.auditRead],
   'Help Desk Administrator': [S.usersRead, S.groupsRead, S.resetPassword],
   'Audit Administrator': [S.auditRead],
+  Me: [S.me],
+  Signin: [S.signin],
 };
 
 const patchOp = (...Operations: Record<string, unknown>[]) => ({ schemas: [PATCH_SCHEMA], Operations });

@@ -1,0 +1,60 @@
+import type { Clock } from '../core/clock.js';
+import type { LoginThrottleRepository } from '../storage/ports.js';
+
+export interface ThrottleSettings {
+  /** Failures of one account (password or one-time code) before it is locked. */
+  maxFailures: number;
+  /** Failures from one source address, any account, before the address is refused. */
+  ipMaxFailures: number;
+  windowMs: number;
+  lockoutMs: number;
+}
+
+/**
+ * Brute-force defence for sign-in (RFC 6819 §4.4.3.6, RFC 4226 §7.3): failures are counted per account
+ * and per source address in the database, so every node sees them. Past the limit the account (or the
+ * address) is locked for a while. Callers answer a locked account exactly as a wrong password, so the
+ * lock does not tell an attacker that the guess was right or that the account exists.
+ */
+export class LoginThrottle {
+  constructor(private repo: LoginThrottleRepository, private clock: Clock, private cfg: ThrottleSettings) {}
+
+  private static userKey = (userId: string) => `u:${userId}`;
+  private static ipKey = (ip: string) => `ip:${ip}`;
+
+  /** True when sign-in must be refused without checking the credential. */
+  async locked(domainId: string, userId: string | undefined, ip: string): Promise<boolean> {
+    const now = this.clock.now();
+    const [ipState, userState] = await Promise.all([
+      this.repo.get(domainId, LoginThrottle.ipKey(ip)),
+      userId ? this.repo.get(domainId, LoginThrottle.userKey(userId)) : undefined,
+    ]);
+    return (ipState?.lockedUntil ?? 0) > now || (userState?.lockedUntil ?? 0) > now;
+  }
+
+  /** Counts one failure for the address and (if known) the account; locks either past its limit. Returns true if the account is now locked. */
+  async failure(domainId: string, userId: string | undefined, ip: string): Promise<boolean> {
+    const now = this.clock.now();
+    const ipKey = LoginThrottle.ipKey(ip);
+    const ipState = await this.repo.recordFailure(domainId, ipKey, now, this.cfg.windowMs);
+    if (ipState.failures >= this.cfg.ipMaxFailures) await this.repo.lock(domainId, ipKey, now + this.cfg.lockoutMs);
+    if (!userId) return false;
+    const key = LoginThrottle.userKey(userId);
+    const st = await this.repo.recordFailure(domainId, key, now, this.cfg.windowMs);
+    if (st.failures >= this.cfg.maxFailures) {
+      await this.repo.lock(domainId, key, now + this.cfg.lockoutMs);
+      return true;
+    }
+    return false;
+  }
+
+  /** A completed sign-in clears the account's counter (not the address's: one good account must not unlock a spraying source). */
+  async success(domainId: string, userId: string): Promise<void> {
+    await this.repo.reset(domainId, LoginThrottle.userKey(userId));
+  }
+
+  /** An administrator unlocks an account. */
+  async unlock(domainId: string, userId: string): Promise<void> {
+    await this.repo.reset(domainId, LoginThrottle.userKey(userId));
+  }
+}
