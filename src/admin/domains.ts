@@ -1,3 +1,4 @@
+import { MFA_POLICIES, type MfaPolicy } from '../core/types.js';
 import type { FastifyInstance } from 'fastify';
 import {
   DEFAULT_DOMAIN, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME, SIGNING_ALGS_LIST, type DomainSettings, type PasswordPolicySettings, type SigningAlg,
@@ -82,6 +83,7 @@ export function domainAdminRoutes(app: FastifyInstance, s: Services): void {
     jwksPublic: d.settings.jwksPublic ?? s.config.jwksPublic,
     accessTokenTtl: d.settings.accessTokenTtl ?? s.config.accessTokenTtl,
     passwordPolicy: passwordPolicyOf(d.settings),
+    mfaPolicy: d.settings.mfaPolicy ?? 'requested',
   });
   app.get('/Settings', async (req) => {
     requireScope(req, PERMISSIONS.IdentityDomains.read);
@@ -101,6 +103,9 @@ export function domainAdminRoutes(app: FastifyInstance, s: Services): void {
           throw new ScimError(400, 'invalidValue', `accessTokenTtl must be an integer between ${MIN_ACCESS_TOKEN_LIFETIME} and ${MAX_ACCESS_TOKEN_LIFETIME}`);
         }
         next.accessTokenTtl = v as number;
+      } else if (k === 'mfaPolicy') {
+        if (!MFA_POLICIES.includes(v as MfaPolicy)) throw new ScimError(400, 'invalidValue', `mfaPolicy must be one of ${MFA_POLICIES.join(', ')}`);
+        next.mfaPolicy = v as MfaPolicy;
       } else if (k === 'passwordPolicy') {
         next.passwordPolicy = { ...(next.passwordPolicy ?? {}), ...checkPasswordPolicy(v) };
         // Compare what was asked for, not the clamped effective policy.

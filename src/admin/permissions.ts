@@ -10,6 +10,7 @@ export const PERMISSIONS = {
   Grants: { read: [S.apps], write: [S.apps] },
   AuditEvents: { read: [S.auditRead], write: [] },
   Users: { read: [S.users, S.usersRead], write: [S.users] },
+  AuthenticationFactorsRemover: { read: [], write: [S.users] },
   Groups: { read: [S.groups, S.groupsRead], write: [S.groups] },
   SigningKeys: { read: [S.settings], write: [S.settings] },
   IdentityDomains: { read: [S.settings], write: [S.settings] },

@@ -9,8 +9,11 @@ import { AppRolesResource } from './approles.js';
 import { AppsResource } from './apps.js';
 import { AuditEventsResource } from './audit.js';
 import { domainAdminRoutes } from './domains.js';
+import { authenticationFactorsRemoverRoutes } from './factors.js';
 import { GrantsResource } from './grants.js';
 import { GroupsResource } from './groups.js';
+import { meRoutes } from './me.js';
+import { consentRoutes } from './consents.js';
 import { UsersResource } from './users.js';
 import { registerResource } from './resource.js';
 
@@ -60,6 +63,9 @@ export function adminPlugin(s: Services) {
     registerResource(app, s, new UsersResource(s));
     registerResource(app, s, new GroupsResource(s));
     domainAdminRoutes(app, s);
+    authenticationFactorsRemoverRoutes(app, s);
+    meRoutes(app, s);
+    consentRoutes(app, s);
 
     // RFC 7644 §4: discovery of the service provider's configuration, resource types and schemas.
     app.get('/ServiceProviderConfig', async (req, reply) => {

@@ -3,6 +3,8 @@ import { SUPPORTED_AUTH_METHODS } from '../clientauth/index.js';
 import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../clientauth/assertion.js';
 import { SIGNING_ALGS } from '../config/schema.js';
 import { MY_SCOPES } from '../identity/builtins.js';
+import { OIDC_SCOPES } from '../identity/scopes.js';
+import { ACR_MFA, ACR_PASSWORD, RESPONSE_MODES, RESPONSE_TYPES } from '../authorize/request.js';
 import type { DomainContext } from '../http/context.js';
 import type { Services } from '../http/services.js';
 
@@ -14,15 +16,31 @@ export async function metadata(s: Services, c: DomainContext): Promise<Record<st
   const e = c.endpoints;
   return {
     issuer: c.issuer,
+    authorization_endpoint: `${c.issuer}/oauth2/v1/authorize`,
     token_endpoint: e.token,
+    userinfo_endpoint: `${c.issuer}/oauth2/v1/userinfo`,
+    end_session_endpoint: `${c.issuer}/oauth2/v1/userlogout`,
     jwks_uri: e.jwks,
     registration_endpoint: e.register,
     introspection_endpoint: e.introspect,
     revocation_endpoint: e.revoke,
     tokeninfo_endpoint: e.tokeninfo,
-    scopes_supported: [MY_SCOPES, ...[...cat.scopes.keys()].sort()],
-    // RFC 8414 §2: REQUIRED. The authorization endpoint is not served yet, so no response type is offered.
-    response_types_supported: [],
+    scopes_supported: [...OIDC_SCOPES, MY_SCOPES, ...[...cat.scopes.keys()].sort()],
+    response_types_supported: [...RESPONSE_TYPES],
+    response_modes_supported: [...RESPONSE_MODES],
+    // RFC 7636 / RFC 9700 §2.1.1: S256 only.
+    code_challenge_methods_supported: ['S256'],
+    // RFC 9207 §3.
+    authorization_response_iss_parameter_supported: true,
+    acr_values_supported: [ACR_PASSWORD, ACR_MFA],
+    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'azp', 'sid', 'at_hash', 'name', 'given_name', 'family_name',
+      'middle_name', 'nickname', 'preferred_username', 'profile', 'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at',
+      'email', 'email_verified', 'phone_number', 'phone_number_verified', 'address', 'groups', 'approles'],
+    claims_parameter_supported: false,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+    frontchannel_logout_supported: false,
+    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
     grant_types_supported: grantTypes,
     token_endpoint_auth_methods_supported: [...SUPPORTED_AUTH_METHODS],
     token_endpoint_auth_signing_alg_values_supported: authAlgs,
@@ -33,7 +51,8 @@ export async function metadata(s: Services, c: DomainContext): Promise<Record<st
     // RFC 9068 access tokens are signed with these (per resource server).
     access_token_signing_alg_values_supported: [...SIGNING_ALGS],
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: [...SIGNING_ALGS],
+    id_token_signing_alg_values_supported: ['RS256'],
+    userinfo_signing_alg_values_supported: [],
   };
 }
 

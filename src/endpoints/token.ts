@@ -42,7 +42,8 @@ export function tokenEndpoint(app: FastifyInstance, s: Services): void {
     const c = ctx(req);
     return handler.handle({
       domain: c.domain, issuer: c.issuer, client, params: grantParams, catalogs: s.catalogs, accessTokens: s.accessTokens,
-      events: s.events, clientIp: req.ip,
+      events: s.events, clientIp: req.ip, clock: s.clock, repos: s.repos, userTokens: s.userTokens, users: s.users, totp: s.totp,
+      throttle: s.throttle, authn: s.authn, masterKey: s.masterKey, refreshGraceSeconds: s.config.refreshTokenGraceSeconds,
     });
   });
 }

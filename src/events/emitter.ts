@@ -20,7 +20,17 @@ export type SecurityEventId =
   | 'client.registration_updated'
   | 'client.registration_deleted'
   | 'keys.rotated'
-  | 'domain.created';
+  | 'domain.created'
+  | 'user.login.succeeded'
+  | 'user.login.failed'
+  | 'user.logout'
+  | 'user.mfa.enrolled'
+  | 'user.mfa.reset'
+  | 'user.password.changed'
+  | 'consent.granted'
+  | 'consent.revoked'
+  | 'authorization.denied'
+  | 'token.reuse_detected';
 
 export type SecurityEvent = Omit<AuditEventRecord, 'id' | 'ts' | 'eventId'> & { eventId: SecurityEventId };
 export type Listener = (e: AuditEventRecord) => void;

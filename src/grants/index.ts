@@ -1,4 +1,7 @@
+import { AuthorizationCodeGrant } from './authorization_code.js';
 import { ClientCredentialsGrant } from './client_credentials.js';
+import { PasswordGrant } from './password.js';
+import { RefreshTokenGrant } from './refresh_token.js';
 import type { GrantHandler } from './types.js';
 
 export * from './types.js';
@@ -7,6 +10,9 @@ export * from './types.js';
 export function grantHandlers(): Map<string, GrantHandler> {
   const handlers: GrantHandler[] = [
     new ClientCredentialsGrant(),
+    new AuthorizationCodeGrant(),
+    new RefreshTokenGrant(),
+    new PasswordGrant(),
   ];
   return new Map(handlers.map((h) => [h.grantType, h]));
 }

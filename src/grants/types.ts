@@ -2,6 +2,14 @@ import type { AppRecord, DomainRecord } from '../core/types.js';
 import type { SecurityEvents } from '../events/emitter.js';
 import type { Catalogs } from '../identity/catalog.js';
 import type { AccessTokenIssuer } from '../tokens/issuer.js';
+import type { Clock } from '../core/clock.js';
+import type { MasterKey } from '../crypto/masterkey.js';
+import type { Authenticator } from '../identity/authn.js';
+import type { LoginThrottle } from '../identity/throttle.js';
+import type { UserService } from '../identity/users.js';
+import type { TotpService } from '../identity/totp.js';
+import type { Repositories } from '../storage/ports.js';
+import type { UserTokens } from '../tokens/user_tokens.js';
 
 export interface TokenContext {
   domain: DomainRecord;
@@ -13,6 +21,17 @@ export interface TokenContext {
   accessTokens: AccessTokenIssuer;
   events: SecurityEvents;
   clientIp: string;
+  // User flows (authorization_code, refresh_token, password):
+  clock: Clock;
+  repos: Repositories;
+  userTokens: UserTokens;
+  users: UserService;
+  totp: TotpService;
+  throttle: LoginThrottle;
+  authn: Authenticator;
+  masterKey: MasterKey;
+  /** Seconds a rotated refresh token may be retried (0 = reuse always revokes). */
+  refreshGraceSeconds: number;
 }
 
 export interface TokenResponse {

@@ -3,7 +3,11 @@ import type { Config } from '../config/schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { DEFAULT_DOMAIN, type DomainRecord } from '../core/types.js';
 import { MasterKey } from '../crypto/masterkey.js';
+import fastifyCookie from '@fastify/cookie';
 import { adminPlugin } from '../admin/plugin.js';
+import { authorizeEndpoint, signinPages } from '../endpoints/authorize.js';
+import { logoutEndpoint } from '../endpoints/logout.js';
+import { authenticateEndpoints } from '../endpoints/authenticate.js';
 import { discoveryEndpoints, metadata } from '../endpoints/discovery.js';
 import { introspectEndpoint } from '../endpoints/introspect.js';
 import { jwksEndpoint } from '../endpoints/jwks.js';
@@ -11,6 +15,7 @@ import { registerEndpoints } from '../endpoints/register.js';
 import { revokeEndpoint } from '../endpoints/revoke.js';
 import { tokenEndpoint } from '../endpoints/token.js';
 import { tokeninfoEndpoint } from '../endpoints/tokeninfo.js';
+import { userinfoEndpoint } from '../endpoints/userinfo.js';
 import { DOMAIN_NAME } from '../identity/domains.js';
 import { migrate, openDatabase, type Database_ } from '../storage/db.js';
 import { kyselyRepositories } from '../storage/kysely.js';
@@ -112,6 +117,7 @@ async function resolveDomain(s: Services, name: string): Promise<DomainContext> 
 
 function registerRoutes(app: FastifyInstance, s: Services): void {
   app.decorateRequest('tessera', null as unknown as DomainContext);
+  void app.register(fastifyCookie);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, new FormBody(body as string));
   });
@@ -145,8 +151,16 @@ function registerRoutes(app: FastifyInstance, s: Services): void {
       introspectEndpoint(oauth, s);
       revokeEndpoint(oauth, s);
       tokeninfoEndpoint(oauth, s);
+      userinfoEndpoint(oauth, s);
       jwksEndpoint(oauth, s);
       registerEndpoints(oauth, s);
+    });
+    // Browser-facing endpoints: errors are HTML pages or redirects, rendered by the handlers.
+    await scope.register(async (ui) => {
+      authorizeEndpoint(ui, s);
+      signinPages(ui, s);
+      logoutEndpoint(ui, s);
+      authenticateEndpoints(ui, s);
     });
     // Identity domain REST API: errors in the SCIM shape.
     await scope.register(adminPlugin(s), { prefix: '/admin/v1' });

@@ -12,6 +12,12 @@ import { Catalogs } from '../identity/catalog.js';
 import { DomainService } from '../identity/domains.js';
 import { CommonPasswords, PasswordHasher, PasswordPolicyChecker } from '../identity/passwords.js';
 import { DeleteUserGrantsHook, RevokeUserTokensHook, UserService } from '../identity/users.js';
+import { DeleteUserFactorsHook, TotpService } from '../identity/totp.js';
+import { Authenticator } from '../identity/authn.js';
+import { EndUserSessionsHook, SessionService } from '../identity/sessions.js';
+import { LoginThrottle } from '../identity/throttle.js';
+import { IdTokenIssuer } from '../tokens/id_token.js';
+import { UserTokens } from '../tokens/user_tokens.js';
 import type { Repositories } from '../storage/ports.js';
 import { AccessTokenIssuer } from '../tokens/issuer.js';
 import { AccessTokenValidator } from '../tokens/validator.js';
@@ -33,6 +39,12 @@ export interface Services {
   jwksFetcher: JwksFetcher;
   grants: Map<string, GrantHandler>;
   users: UserService;
+  totp: TotpService;
+  sessions: SessionService;
+  throttle: LoginThrottle;
+  authn: Authenticator;
+  idTokens: IdTokenIssuer;
+  userTokens: UserTokens;
   issuerOf(d: Pick<DomainRecord, 'name'>): string;
 }
 
@@ -49,15 +61,33 @@ export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogg
     const c: AppRecord | undefined = await catalogs.client(d.id, clientId);
     return c !== undefined && c.active;
   };
+  const events = new SecurityEvents(repos.audit, clock, log);
+  const accessTokens = new AccessTokenIssuer({ keys, tokens: repos.tokens, clock, defaultTtl: config.accessTokenTtl, defaultAlg: config.defaultSigningAlg });
+  const idTokens = new IdTokenIssuer({ keys, clock });
+  const users = userService(repos, clock);
+  const throttle = new LoginThrottle(repos.throttle, clock, {
+    maxFailures: config.loginMaxFailures, ipMaxFailures: config.loginIpMaxFailures, windowMs: config.loginFailureWindowSeconds * 1000,
+    lockoutMs: config.loginLockoutSeconds * 1000,
+  });
+  const totp = new TotpService({ mfa: repos.mfa, masterKey, clock });
   return {
     config, clock, log, repos, masterKey, keys, catalogs, issuerOf, secrets: new SecretVerifier(masterKey),
     domains: new DomainService(repos, clock),
-    events: new SecurityEvents(repos.audit, clock, log),
-    accessTokens: new AccessTokenIssuer({ keys, tokens: repos.tokens, clock, defaultTtl: config.accessTokenTtl, defaultAlg: config.defaultSigningAlg }),
-    validator: new AccessTokenValidator({ keys, tokens: repos.tokens, revocations: repos.revocations, clock, clientActive }),
+    events,
+    accessTokens,
+    idTokens,
+    userTokens: new UserTokens({ accessTokens, idTokens, tokens: repos.tokens, clock, refreshTtl: config.refreshTokenTtl, refreshIdle: config.refreshTokenIdleSeconds }),
+    sessions: new SessionService(repos, clock, config.sessionTtlSeconds * 1000),
+    throttle,
+    authn: new Authenticator({
+      flows: repos.authFlows, users: repos.users, userService: users, totp, throttle, events, clock, ttlMs: config.authFlowTtlSeconds * 1000,
+    }),
+    validator: new AccessTokenValidator({ keys, tokens: repos.tokens, revocations: repos.revocations, clock, clientActive,
+      userActive: async (d, userId) => (await repos.users.get(d.id, userId))?.active === true }),
     jwksFetcher: new JwksFetcher(clock, { allowPrivate: config.unsafeAllowPrivateFetch }),
     grants: grantHandlers(),
-    users: userService(repos, clock),
+    users,
+    totp,
   };
 }
 
@@ -66,6 +96,6 @@ function userService(repos: Repositories, clock: Clock): UserService {
   return new UserService({
     users: repos.users, clock, hasher, policy: new PasswordPolicyChecker(hasher, new CommonPasswords()),
     // The hook point for user deactivation/deletion: sessions and consents add theirs here.
-    hooks: [new RevokeUserTokensHook(repos.tokens), new DeleteUserGrantsHook(repos.grants)],
+    hooks: [new RevokeUserTokensHook(repos.tokens), new DeleteUserGrantsHook(repos.grants), new EndUserSessionsHook(repos), new DeleteUserFactorsHook(repos.mfa)],
   });
 }

@@ -21,6 +21,8 @@ export interface DomainCatalog {
   rolesByName: Map<string, AppRoleRecord>;
   /** App id -> ids of the roles granted to that app. */
   appRoleGrants: Map<string, Set<string>>;
+  /** Scope -> its description (shown on the consent page). */
+  scopeDescriptions: Map<string, string>;
 }
 
 export const adminAudience = (issuer: string): string => `${issuer}/admin/v1`;
@@ -102,6 +104,7 @@ export class Catalogs {
 
 function buildCatalog(apps: AppRecord[], roles: AppRoleRecord[], appGrants: { granteeId: string; appRoleId: string }[], issuer: string, now: number): DomainCatalog {
   const scopes = new Map<string, ResourceServerInfo>();
+  const scopeDescriptions = new Map<string, string>();
   let adminAppId = '';
   for (const a of apps) {
     if (!a.isOAuthResource) continue;
@@ -112,7 +115,10 @@ function buildCatalog(apps: AppRecord[], roles: AppRoleRecord[], appGrants: { gr
       appId: a.id, audience: a.isBuiltIn ? adminAudience(issuer) : (a.audience ?? a.id), tokenFormat: a.accessTokenFormat,
       signingAlg: a.accessTokenSigningAlg, accessTokenExpiry: a.accessTokenExpiry, builtIn: a.isBuiltIn,
     };
-    for (const s of a.scopes) scopes.set(s.value, info);
+    for (const s of a.scopes) {
+      scopes.set(s.value, info);
+      if (s.description) scopeDescriptions.set(s.value, s.description);
+    }
   }
   const rolesById = new Map(roles.map((r) => [r.id, r]));
   const rolesByName = new Map(roles.map((r) => [r.displayName.toLowerCase(), r]));
@@ -122,5 +128,5 @@ function buildCatalog(apps: AppRecord[], roles: AppRoleRecord[], appGrants: { gr
     if (!set) appRoleGrants.set(g.granteeId, (set = new Set()));
     set.add(g.appRoleId);
   }
-  return { loadedAt: now, adminAppId, scopes, rolesById, rolesByName, appRoleGrants };
+  return { loadedAt: now, adminAppId, scopes, rolesById, rolesByName, appRoleGrants, scopeDescriptions };
 }

@@ -108,3 +108,35 @@ function resolveScopes(cat: DomainCatalog, client: AppRecord, requested: string[
   for (const s of scopes) { const info = cat.scopes.get(s)!; rs.set(info.appId, info); }
   return { scopes, resourceServers: [...rs.values()], expiry };
 }
+
+/**
+ * OpenID Connect scopes (OIDC Core §5.4, §11) and the seeds' `groups` / `approles`: they ask for
+ * claims about the user, not for access to a resource server, so any client may request them in a
+ * user flow and they are never resolved against the catalog.
+ */
+export const OIDC_SCOPES: ReadonlySet<string> = new Set([
+  'openid', 'profile', 'email', 'phone', 'address', 'offline_access', 'groups', 'approles', 'get_groups', 'get_approles',
+]);
+
+/**
+ * Scopes for a flow with a user: the OIDC scopes pass through, the rest resolve as in
+ * {@link resolveUserScopes}. A request for OIDC scopes only yields no resource server (the access
+ * token is then for the userinfo endpoint alone).
+ */
+export function resolveUserFlowScopes(cat: DomainCatalog, client: AppRecord, userRoleIds: ReadonlySet<string>, requested: string[]): ResolvedScopes {
+  const oidc = requested.filter((s) => OIDC_SCOPES.has(s));
+  const rest = requested.filter((s) => !OIDC_SCOPES.has(s));
+  const onlyExpiry = rest.every((s) => s.startsWith(EXPIRY_SCOPE_PREFIX));
+  if (oidc.length > 0 && onlyExpiry) {
+    // Only an expiry beside the OIDC scopes: parse it through the common path for its checks.
+    let expiry: number | undefined;
+    for (const s of rest) {
+      const v = s.slice(EXPIRY_SCOPE_PREFIX.length);
+      if (!/^[1-9]\d{0,8}$/.test(v)) throw new InvalidScope(`${EXPIRY_SCOPE_PREFIX}N needs a positive number of seconds`);
+      expiry = Math.min(expiry ?? Infinity, Number(v));
+    }
+    return { scopes: oidc, resourceServers: [], expiry };
+  }
+  const r = resolveUserScopes(cat, client, userRoleIds, rest);
+  return { ...r, scopes: [...oidc, ...r.scopes] };
+}

@@ -125,6 +125,18 @@ export class UserService {
     return this.d.hasher.verify(user.passwordHash, password);
   }
 
+  private dummyHash?: Promise<string>;
+  /**
+   * Sign-in check that costs the same whether or not the account exists or has a password: an
+   * unknown user is verified against a dummy Argon2id hash, so timing does not enumerate accounts.
+   */
+  async checkCredentials(user: UserRecord | undefined, password: string): Promise<boolean> {
+    if (user?.passwordHash) return this.d.hasher.verify(user.passwordHash, password);
+    this.dummyHash ??= this.d.hasher.hash('dummy password for timing equalisation');
+    await this.d.hasher.verify(await this.dummyHash, password);
+    return false;
+  }
+
   /** The hook point: every registered hook runs, in order. */
   private async disabled(domainId: string, userId: string, reason: UserDisabledReason, now: number): Promise<void> {
     for (const h of this.d.hooks) await h.userDisabled(domainId, userId, reason, now);

@@ -285,10 +285,10 @@ class KyselyTokenRepository implements TokenRepository {
     });
   }
   private async revokeWhere(domainId: string, now: number, narrow: (q: any) => any): Promise<string[]> {
-    const grants = await narrow(this.db.selectFrom('tokens').select('grant_id').distinct().where('domain_id', '=', domainId)
-      .where('revoked_at', 'is', null).where('expires_at', '>', now)).execute() as { grant_id: string | null }[];
-    await narrow(this.db.updateTable('tokens').set({ revoked_at: now }).where('domain_id', '=', domainId).where('revoked_at', 'is', null)).execute();
-    return grants.map((g) => g.grant_id).filter((g): g is string => g !== null);
+    // One statement: the rows revoked are exactly the rows whose grant ids are returned (no token slips in between).
+    const rows = await narrow(this.db.updateTable('tokens').set({ revoked_at: now }).where('domain_id', '=', domainId)
+      .where('revoked_at', 'is', null).where('expires_at', '>', now)).returning('grant_id').execute() as { grant_id: string | null }[];
+    return [...new Set(rows.map((r) => r.grant_id).filter((g): g is string => g !== null))];
   }
   async revokeForSession(domainId: string, sessionId: string, now: number) {
     return this.revokeWhere(domainId, now, (q) => q.where('session_id', '=', sessionId));

@@ -19,6 +19,8 @@ export interface AccessTokenRequest {
   expiry?: number;
   grantId?: string;
   userId?: string;
+  /** The SSO session it was issued in (stored with opaque tokens so logout can revoke them). */
+  sessionId?: string;
 }
 
 export interface IssuedAccessToken {
@@ -60,7 +62,8 @@ export class AccessTokenIssuer {
     const iat = Math.floor(now / 1000);
     const expiresIn = this.lifetime(r);
     const exp = iat + expiresIn;
-    const aud = r.resourceServers.map((s) => s.audience);
+    // A user token for OpenID Connect scopes only is meant for the userinfo endpoint: its audience is the issuer.
+    const aud = r.resourceServers.length > 0 ? r.resourceServers.map((s) => s.audience) : [r.issuer];
     const jti = newJti();
     const scope = r.scopes.join(' ');
     const opaque = r.resourceServers.length > 0 && r.resourceServers.every((s) => s.tokenFormat === 'opaque');
@@ -68,7 +71,7 @@ export class AccessTokenIssuer {
       const token = newSecret();
       await this.deps.tokens.insert({
         hash: lookupHash(token), domainId: r.domain.id, kind: 'access', clientId: r.client.clientId!, sub: r.sub, subType: r.subType,
-        scope, aud, jti, grantId: r.grantId, issuedAt: iat * 1000, expiresAt: exp * 1000, data: r.userId ? { user_id: r.userId } : {},
+        scope, aud, jti, grantId: r.grantId, sessionId: r.sessionId, issuedAt: iat * 1000, expiresAt: exp * 1000, data: r.userId ? { user_id: r.userId } : {},
       });
       return { token, format: 'opaque', jti, expiresIn, expiresAt: exp, aud };
     }

@@ -28,6 +28,8 @@ export interface ValidatorDeps {
   clock: Clock;
   /** Is this client still allowed to hold tokens (exists, active)? */
   clientActive: (domain: DomainRecord, clientId: string) => Promise<boolean>;
+  /** Is this user still allowed to hold tokens (exists, active)? Self-contained JWTs are checked here on every use. */
+  userActive: (domain: DomainRecord, userId: string) => Promise<boolean>;
 }
 
 const MAX_TOKEN_LENGTH = 8192;
@@ -45,6 +47,7 @@ export class AccessTokenValidator {
     const v = token.includes('.') ? await this.jwt(domain, issuer, token) : await this.opaque(domain, token);
     if (!v) return undefined;
     if (!(await this.deps.clientActive(domain, v.clientId))) return undefined;
+    if (v.subType === 'user' && !(await this.deps.userActive(domain, v.userId ?? v.sub))) return undefined;
     return v;
   }
 

@@ -118,10 +118,10 @@ describe('domain settings and request headers', () => {
     const g = await scim(h, 'GET', '/admin/v1/Settings', admin);
     assert.equal(g.statusCode, 200, g.body);
     const defaultPolicy = { minLength: 8, maxLength: 256, historyCount: 5, rejectCommon: true };
-    assert.deepEqual(g.json(), { jwksPublic: true, accessTokenTtl: 3600, passwordPolicy: defaultPolicy });
+    assert.deepEqual(g.json(), { jwksPublic: true, accessTokenTtl: 3600, passwordPolicy: defaultPolicy, mfaPolicy: 'requested' });
     const p = await scim(h, 'PATCH', '/admin/v1/Settings', admin, { jwksPublic: false, accessTokenTtl: 600 });
     assert.equal(p.statusCode, 200, p.body);
-    assert.deepEqual(p.json(), { jwksPublic: false, accessTokenTtl: 600, passwordPolicy: defaultPolicy });
+    assert.deepEqual(p.json(), { jwksPublic: false, accessTokenTtl: 600, passwordPolicy: defaultPolicy, mfaPolicy: 'requested' });
     const anon = await h.inject({ url: '/admin/v1/SigningCert/jwk' });
     assertOAuthError(anon, 401, 'invalid_token');
     assert.match(String(anon.headers['www-authenticate']), /^Bearer /);
@@ -132,7 +132,7 @@ describe('domain settings and request headers', () => {
     assert.equal((await clientToken(h, c.clientId, c.secret, 'ttl.read')).json().expires_in, 600);
     for (const bad of [{ jwksPublic: 'no' }, { accessTokenTtl: 5 }, { accessTokenTtl: 1.5 }, { unknown: 1 }, [1],
       { passwordPolicy: { minLength: 4 } }, { passwordPolicy: { maxLength: 10 } }, { passwordPolicy: { historyCount: -1 } },
-      { passwordPolicy: { rejectCommon: 'yes' } }, { passwordPolicy: { other: 1 } }, { passwordPolicy: 'strict' },
+      { passwordPolicy: { rejectCommon: 'yes' } }, { passwordPolicy: { other: 1 } }, { passwordPolicy: 'strict' }, { mfaPolicy: 'sometimes' },
       { passwordPolicy: { minLength: 200, maxLength: 100 } }]) {
       const r = await scim(h, 'PATCH', '/admin/v1/Settings', admin, bad);
       assert.equal(r.statusCode, 400, JSON.stringify(bad));

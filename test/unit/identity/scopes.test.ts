@@ -17,7 +17,7 @@ function fixture() {
     scopes: new Map([['s1', rs('api')], ['s2', rs('api')], ['s3', rs('api')], ['s4', rs('api')], ['free', rs('other')], ['urn:opc:idm:t.users', rs('admin', true)]]),
     rolesById: new Map(roles.map((r) => [r.id, r])),
     rolesByName: new Map(roles.map((r) => [r.displayName.toLowerCase(), r])),
-    appRoleGrants: new Map([['client', new Set(['Role1', 'Role2', 'Role3', 'Admin'])]]),
+    appRoleGrants: new Map([['client', new Set(['Role1', 'Role2', 'Role3', 'Admin'])]]), scopeDescriptions: new Map(),
   };
   const client: AppRecord = { ...newApp('d', 0, { displayName: 'c', isOAuthClient: true, clientId: 'cid', allowedScopes: ['free'] }), id: 'client' };
   return { cat, client, user: new Set(['Role1', 'Role2', 'Role4']) };

@@ -1,0 +1,64 @@
+import type { Clock } from '../core/clock.js';
+import { newJti, newSecret } from '../core/ids.js';
+import { MAX_ACCESS_TOKEN_LIFETIME } from '../core/types.js';
+import { lookupHash } from '../crypto/secrets.js';
+import type { Repositories, SessionRecord } from '../storage/ports.js';
+import type { UserDisabledReason, UserLifecycleHook } from './users.js';
+
+export interface NewSession { userId: string; authTime: number; amr: string[]; acr: string }
+
+/**
+ * SSO sessions, shared by a domain's apps. The browser holds a random 256-bit value; only its hash is
+ * stored. A new value is issued at every sign-in (the old session ends), so a cookie planted before
+ * sign-in is worthless after it (session fixation, Keycloak CVE-2025-12390).
+ */
+export class SessionService {
+  constructor(private repos: Pick<Repositories, 'sessions' | 'tokens' | 'revocations'>, private clock: Clock, private ttlMs: number) {}
+
+  async create(domainId: string, s: NewSession, previousCookie?: string): Promise<{ cookie: string; session: SessionRecord }> {
+    if (previousCookie) await this.repos.sessions.delete(lookupHash(previousCookie));
+    const now = this.clock.now();
+    const cookie = newSecret();
+    const session: SessionRecord = {
+      hash: lookupHash(cookie), sid: newJti(), domainId, userId: s.userId, authTime: s.authTime, amr: s.amr, acr: s.acr,
+      createdAt: now, expiresAt: now + this.ttlMs,
+    };
+    await this.repos.sessions.create(session);
+    return { cookie, session };
+  }
+
+  /** The live session behind a cookie value, in this domain. */
+  async current(domainId: string, cookie: string | undefined): Promise<SessionRecord | undefined> {
+    if (!cookie || cookie.length > 100) return undefined;
+    const s = await this.repos.sessions.find(lookupHash(cookie));
+    if (!s || s.domainId !== domainId || s.expiresAt <= this.clock.now()) return undefined;
+    return s;
+  }
+
+  /** Logout: the session ends and the tokens issued in it are revoked (RFC 9700 §4.14.2). */
+  async end(session: SessionRecord): Promise<void> {
+    await this.repos.sessions.delete(session.hash);
+    await revokeSessionTokens(this.repos, session.domainId, session.sid, this.clock.now());
+  }
+}
+
+/** Revokes stored tokens of a session and, through their grant ids, its JWT access tokens. */
+export async function revokeSessionTokens(repos: Pick<Repositories, 'tokens' | 'revocations'>, domainId: string, sid: string, now: number): Promise<void> {
+  const grants = await repos.tokens.revokeForSession(domainId, sid, now);
+  await revokeGrantIds(repos, domainId, grants, now);
+}
+
+/** JWT access tokens carry their grant id (`gid`); a revoked grant is refused until its last token could have expired. */
+export async function revokeGrantIds(repos: Pick<Repositories, 'revocations'>, domainId: string, grantIds: Iterable<string>, now: number): Promise<void> {
+  for (const g of new Set(grantIds)) await repos.revocations.revokeJti(domainId, `gid:${g}`, now + MAX_ACCESS_TOKEN_LIFETIME * 1000);
+}
+
+/** A user deactivated or deleted loses every session and consent at once (their tokens go through RevokeUserTokensHook). */
+export class EndUserSessionsHook implements UserLifecycleHook {
+  readonly name = 'end-sessions';
+  constructor(private repos: Pick<Repositories, 'sessions' | 'consents'>) {}
+  async userDisabled(domainId: string, userId: string, _reason: UserDisabledReason): Promise<void> {
+    await this.repos.sessions.deleteForUser(domainId, userId);
+    await this.repos.consents.deleteForUser(domainId, userId);
+  }
+}

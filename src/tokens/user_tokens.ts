@@ -1,0 +1,116 @@
+import type { Clock } from '../core/clock.js';
+import { newJti, newSecret } from '../core/ids.js';
+import type { AppRecord, DomainRecord, TokenRecord } from '../core/types.js';
+import { lookupHash } from '../crypto/secrets.js';
+import type { DomainCatalog, ResourceServerInfo } from '../identity/catalog.js';
+import type { TokenResponse } from '../grants/types.js';
+import type { TokenRepository } from '../storage/ports.js';
+import type { IdTokenIssuer } from './id_token.js';
+import type { AccessTokenIssuer } from './issuer.js';
+
+/** How a user authenticated (carried from the session into codes, refresh tokens and ID tokens). */
+export interface Authentication {
+  userId: string;
+  /** epoch ms */
+  authTime: number;
+  amr: string[];
+  acr: string;
+  /** The SSO session, when there is one (not for the password grant). */
+  sid?: string;
+}
+
+export interface UserTokenRequest {
+  domain: DomainRecord;
+  issuer: string;
+  client: AppRecord;
+  cat: DomainCatalog;
+  auth: Authentication;
+  /** The granted scopes (already resolved), OIDC scopes included. */
+  scopes: string[];
+  expiry?: number;
+  /** Every token of one authorization (a code and its refresh family) shares this id. */
+  grantId: string;
+  nonce?: string;
+  /** Issue a refresh token (the caller decided: client allows it and offline_access or allowOffline). */
+  refresh: boolean;
+  /** The family's absolute end (epoch ms), kept across rotations. */
+  familyExpiresAt?: number;
+  /** The scope the refresh token keeps (RFC 6749 §6: identical across rotation even if the access token is narrower). */
+  refreshScope?: string[];
+  /** ID token: issued when `openid` is granted, unless this is false (refresh without openid). */
+  idToken?: boolean;
+}
+
+export interface IssuedUserTokens {
+  response: TokenResponse;
+  accessTokenJti: string;
+  refresh?: { token: string; record: TokenRecord };
+}
+
+export interface UserTokenDeps {
+  accessTokens: AccessTokenIssuer;
+  idTokens: IdTokenIssuer;
+  tokens: TokenRepository;
+  clock: Clock;
+  refreshTtl: number;
+  refreshIdle: number;
+}
+
+/** Resource servers behind a set of granted scopes (a scope whose server went away grants nothing). */
+export function resourceServersOf(cat: DomainCatalog, scopes: readonly string[]): { scopes: string[]; resourceServers: ResourceServerInfo[] } {
+  const rs = new Map<string, ResourceServerInfo>();
+  const kept: string[] = [];
+  for (const s of scopes) {
+    const info = cat.scopes.get(s);
+    if (info) { rs.set(info.appId, info); kept.push(s); } else kept.push(s);
+  }
+  return { scopes: kept, resourceServers: [...rs.values()] };
+}
+
+/**
+ * Access, refresh and ID tokens for a signed-in user; shared by the authorization code, refresh,
+ * password and implicit flows so that every path issues the same claims.
+ */
+export class UserTokens {
+  constructor(private deps: UserTokenDeps) {}
+
+  /** A new refresh token record for a family (not stored: the caller inserts or rotates it in). */
+  refreshRecord(r: UserTokenRequest, now: number): { token: string; record: TokenRecord } {
+    const token = newSecret();
+    const familyEnd = r.familyExpiresAt ?? now + (r.client.refreshTokenExpiry ?? this.deps.refreshTtl) * 1000;
+    return {
+      token,
+      record: {
+        hash: lookupHash(token), domainId: r.domain.id, kind: 'refresh', clientId: r.client.clientId!, sub: r.auth.userId, subType: 'user',
+        scope: (r.refreshScope ?? r.scopes).join(' '), aud: [], jti: newJti(), grantId: r.grantId, sessionId: r.auth.sid, issuedAt: now,
+        // Idle and absolute lifetimes: each rotation extends to now + idle, never past the family's end.
+        expiresAt: Math.min(now + this.deps.refreshIdle * 1000, familyEnd),
+        data: { familyExpiresAt: familyEnd, authTime: r.auth.authTime, amr: r.auth.amr, acr: r.auth.acr, ...(r.auth.sid ? { sid: r.auth.sid } : {}) },
+      },
+    };
+  }
+
+  /** Issues the access token (and ID token, and a stored refresh token when `refresh` and not `rotateFrom`). */
+  async issue(r: UserTokenRequest, o: { storeRefresh?: boolean } = {}): Promise<IssuedUserTokens> {
+    const now = this.deps.clock.now();
+    const { resourceServers } = resourceServersOf(r.cat, r.scopes);
+    const at = await this.deps.accessTokens.issue({
+      domain: r.domain, issuer: r.issuer, client: r.client, sub: r.auth.userId, subType: 'user', userId: r.auth.userId,
+      scopes: r.scopes, resourceServers, expiry: r.expiry, grantId: r.grantId, sessionId: r.auth.sid,
+    });
+    const response: TokenResponse = { access_token: at.token, token_type: 'Bearer', expires_in: at.expiresIn, scope: r.scopes.join(' ') };
+    let refresh: IssuedUserTokens['refresh'];
+    if (r.refresh) {
+      refresh = this.refreshRecord(r, now);
+      if (o.storeRefresh !== false) await this.deps.tokens.insert(refresh.record);
+      response.refresh_token = refresh.token;
+    }
+    if (r.scopes.includes('openid') && r.idToken !== false) {
+      response.id_token = await this.deps.idTokens.issue({
+        domain: r.domain, issuer: r.issuer, client: r.client, userId: r.auth.userId, authTime: r.auth.authTime, nonce: r.nonce,
+        amr: r.auth.amr, acr: r.auth.acr, sid: r.auth.sid, accessToken: at.token,
+      });
+    }
+    return { response, accessTokenJti: at.jti, refresh };
+  }
+}
