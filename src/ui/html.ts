@@ -12,7 +12,7 @@ main{max-width:26rem;margin:8vh auto;padding:2rem;background:#fff;border-radius:
 h1{font-size:1.35rem;margin:0 0 1rem}p{margin:.5rem 0}.muted{color:#6b7280;font-size:.9rem}
 label{display:block;font-weight:600;margin:.9rem 0 .3rem}input[type=text],input[type=password]{width:100%;padding:.6rem .7rem;border:1px solid #d1d5db;border-radius:.5rem;font-size:1rem}
 button{margin-top:1.2rem;padding:.6rem 1.1rem;border:0;border-radius:.5rem;background:#1d4ed8;color:#fff;font-size:1rem;cursor:pointer}
-button.secondary{background:#e5e7eb;color:#111827;margin-left:.5rem}.error{background:#fef2f2;color:#991b1b;padding:.6rem .8rem;border-radius:.5rem;margin:.5rem 0}
+button.secondary{background:#e5e7eb;color:#111827}button+button{margin-left:.5rem}.error{background:#fef2f2;color:#991b1b;padding:.6rem .8rem;border-radius:.5rem;margin:.5rem 0}
 ul{padding-left:1.2rem}code,.codes{font-family:ui-monospace,Menlo,monospace;background:#f3f4f6;padding:.1rem .3rem;border-radius:.25rem;word-break:break-all}
 .qr svg{width:12rem;height:12rem;display:block;margin:.5rem auto}.codes{display:block;padding:.6rem;columns:2}
 `;
