@@ -13,6 +13,7 @@ import { FormBody } from '../http/form.js';
 import type { Services } from '../http/services.js';
 import { acrOf, AuthnError, type Flow, type FlowState } from '../identity/authn.js';
 import { resolveUserFlowScopes } from '../identity/scopes.js';
+import { loadClaimsExtra, userClaims } from '../identity/claims.js';
 import { userRoleIds } from '../identity/user_roles.js';
 import type { SessionRecord } from '../storage/ports.js';
 import type { Authentication } from '../tokens/user_tokens.js';
@@ -193,7 +194,8 @@ export async function continueAuthorization(
   } else {
     // Implicit (opted-in clients only; RFC 9700 §2.1.2): tokens in the fragment, never a refresh token.
     const grantId = newId();
-    if (request.responseType.includes('token')) {
+    // 'id_token' alone contains "token" too: test the response type exactly.
+    if (request.responseType === 'token' || request.responseType === 'id_token token') {
       const issued = await s.userTokens.issue({
         domain: c.domain, issuer: c.issuer, client, cat, auth, scopes: resolved.scopes, expiry: resolved.expiry, grantId, nonce: request.nonce, refresh: false,
         idToken: request.responseType.includes('id_token'),
@@ -203,8 +205,13 @@ export async function continueAuthorization(
         id_token: issued.response.id_token,
       });
     } else {
+      // OIDC Core §5.4: no access token is issued, so the claims the scopes ask for go in the ID token.
+      const scopes = new Set(resolved.scopes);
+      const user = await s.repos.users.get(c.domain.id, auth.userId);
+      const claims = user ? userClaims(user, scopes, await loadClaimsExtra(s, c.domain, user.id, scopes)) : undefined;
       params.id_token = await s.idTokens.issue({
         domain: c.domain, issuer: c.issuer, client, userId: auth.userId, authTime: auth.authTime, nonce: request.nonce, amr: auth.amr, acr: auth.acr, sid: auth.sid,
+        claims,
       });
     }
     s.events.emit({

@@ -243,6 +243,22 @@ describe('sign-in: consent, MFA enrolment and TOTP sign-in, password grant, Auth
     assert.deepEqual(decode(t.id_token).payload.amr, ['pwd', 'mfa']);
   });
 
+  test('implicit (opted in): response_type=id_token carries the profile claims (no access token, OIDC Core §5.4), fragment with iss', async () => {
+    const user = await createUser(h, admin);
+    const app = await createWebApp(h, admin, { allowedGrants: ['implicit'], bypassConsent: true });
+    const b = new Browser(h);
+    const r = await signIn(b, authorizeUrl({ client_id: app.clientId, redirect_uri: REDIRECT, response_type: 'id_token', scope: 'openid profile', state: 'i', nonce: 'n-i' }), user.userName);
+    const u = new URL(r.headers.location!);
+    assert.equal(u.search, '');
+    const p = new URLSearchParams(u.hash.slice(1));
+    assert.equal(p.get('iss'), ISSUER);
+    assert.equal(p.get('access_token'), null);
+    const id = decode(p.get('id_token')!).payload;
+    assert.equal(id.nonce, 'n-i');
+    assert.equal(id.preferred_username, user.userName);
+    assert.equal(id.given_name, 'Ada');
+  });
+
   test('password grant: opt-in confidential clients only; never for an MFA user', async () => {
     const user = await createUser(h, admin);
     const legacy = await createWebApp(h, admin, { allowedGrants: ['password'], redirectUris: [] });
