@@ -125,7 +125,7 @@ async function authorize(s: Services, c: DomainContext, req: FastifyRequest, rep
     || (mfaNeeded && !session.amr.includes('mfa'));
   if (mustLogin) {
     // OIDC Core §3.1.2.6: prompt=none never shows a page.
-    if (prompt.has('none')) throw new OAuthError(session ? 'interaction_required' : 'login_required', session ? 'the user must authenticate again' : 'the user is not signed in');
+    if (prompt.has('none')) throw new OAuthError('login_required', session ? 'the user must authenticate again' : 'the user is not signed in');
     const binding = browserBinding(req, reply, c);
     const { requestState } = await s.authn.start(c.domain.id, {
       kind: 'authorize', clientId: client.clientId!, request, browser: lookupHash(binding), step: 'credentials', amr: [],

@@ -57,8 +57,9 @@ export async function revokeGrantIds(repos: Pick<Repositories, 'revocations'>, d
 export class EndUserSessionsHook implements UserLifecycleHook {
   readonly name = 'end-sessions';
   constructor(private repos: Pick<Repositories, 'sessions' | 'consents'>) {}
-  async userDisabled(domainId: string, userId: string, _reason: UserDisabledReason): Promise<void> {
+  async userDisabled(domainId: string, userId: string, reason: UserDisabledReason): Promise<void> {
     await this.repos.sessions.deleteForUser(domainId, userId);
-    await this.repos.consents.deleteForUser(domainId, userId);
+    // A new password ends sessions but keeps what the user consented to.
+    if (reason !== 'password_changed') await this.repos.consents.deleteForUser(domainId, userId);
   }
 }

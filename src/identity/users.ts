@@ -12,7 +12,8 @@ import type { DomainRecord } from '../core/types.js';
 import type { GrantRepository, TokenRepository, UserRecord, UserRepository } from '../storage/ports.js';
 import { passwordPolicyOf, type PasswordHasher, type PasswordPolicyChecker } from './passwords.js';
 
-export type UserDisabledReason = 'deactivated' | 'deleted';
+/** Why a user's tokens and sessions end: gone, switched off, or a new password (RFC 9700 §4.14.2: refresh tokens do not outlive it). */
+export type UserDisabledReason = 'deactivated' | 'deleted' | 'password_changed';
 
 /** Called after a user was deactivated or deleted; must be idempotent (a retry may call it twice). */
 export interface UserLifecycleHook {
@@ -100,6 +101,7 @@ export class UserService {
     if (pw) { next.passwordHash = pw.hash; next.passwordHistory = pw.history; }
     const saved = await this.d.users.update(next, existing.version);
     if (existing.active && !saved.active) await this.disabled(domain.id, saved.id, 'deactivated', now);
+    else if (pw) await this.disabled(domain.id, saved.id, 'password_changed', now);
     return saved;
   }
 
