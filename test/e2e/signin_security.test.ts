@@ -858,11 +858,20 @@ describe('sign-in security (main server, default settings)', () => {
 
     test('TK-6: an administrator setting a new password revokes the user\'s refresh tokens', async () => {
       const gus = await createUser(h, admin);
-      const { params, verifier } = await signedIn(h, web, gus.userName);
+      const { b: gb, params, verifier } = await signedIn(h, web, gus.userName);
       const t = (await redeem(h, web, params.get('code')!, verifier)).json();
       const r = await scim(h, 'PATCH', `/admin/v1/Users/${gus.id}`, admin, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'password', value: 'a completely new passphrase 77' }] });
       assert.equal(r.statusCode, 200, r.body);
       assertOAuthError(await refresh(h, web, t.refresh_token), 400, 'invalid_grant');
+      // Whoever held the old password loses the SSO session too.
+      assertErrorRedirect(await gb.get(codeRequest(web, { prompt: 'none' }).url), 'login_required');
+      // Control: an unrelated attribute change revokes nothing.
+      const hal = await createUser(h, admin);
+      const other = await signedIn(h, web, hal.userName);
+      const t2 = (await redeem(h, web, other.params.get('code')!, other.verifier)).json();
+      const r2 = await scim(h, 'PATCH', `/admin/v1/Users/${hal.id}`, admin, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'Hal' }] });
+      assert.equal(r2.statusCode, 200, r2.body);
+      assert.equal((await refresh(h, web, t2.refresh_token)).statusCode, 200);
     });
 
     test('TK-11: an ID token or a refresh token is not an access token at tokeninfo or introspection', async () => {
