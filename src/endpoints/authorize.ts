@@ -11,7 +11,7 @@ import { errorParams, sendAuthorizationResponse } from '../authorize/response.js
 import { ctx, type DomainContext } from '../http/context.js';
 import { FormBody } from '../http/form.js';
 import type { Services } from '../http/services.js';
-import { acrOf, AuthnError, type Flow, type FlowState } from '../identity/authn.js';
+import { acrOf, AuthnError, mfaPolicyOf, type Flow, type FlowState } from '../identity/authn.js';
 import { resolveUserFlowScopes } from '../identity/scopes.js';
 import { loadClaimsExtra, userClaims } from '../identity/claims.js';
 import { userRoleIds } from '../identity/user_roles.js';
@@ -61,7 +61,7 @@ export async function sessionOf(s: Services, c: DomainContext, req: FastifyReque
 const authOf = (x: SessionRecord): Authentication => ({ userId: x.userId, authTime: x.authTime, amr: x.amr, acr: x.acr, sid: x.sid });
 
 function mfaPolicyRequires(c: DomainContext, client: AppRecord, request: AuthorizeRequest): boolean {
-  const policy = client.mfaPolicy ?? c.domain.settings.mfaPolicy ?? 'requested';
+  const policy = mfaPolicyOf(c.domain, client);
   return policy === 'always' || (policy === 'requested' && request.acrValues.includes(ACR_MFA));
 }
 

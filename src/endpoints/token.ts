@@ -42,7 +42,7 @@ export function tokenEndpoint(app: FastifyInstance, s: Services): void {
     const c = ctx(req);
     return handler.handle({
       domain: c.domain, issuer: c.issuer, client, params: grantParams, catalogs: s.catalogs, accessTokens: s.accessTokens,
-      events: s.events, clientIp: req.ip, clock: s.clock, repos: s.repos, userTokens: s.userTokens, users: s.users, totp: s.totp,
+      events: s.events, clientIp: req.ip, clock: s.clock, repos: s.repos, userTokens: s.userTokens, totp: s.totp,
       throttle: s.throttle, authn: s.authn, masterKey: s.masterKey, refreshGraceSeconds: s.config.refreshTokenGraceSeconds,
     });
   });

@@ -1,6 +1,6 @@
 import { InvalidGrant, InvalidRequest } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { acrOf } from '../identity/authn.js';
+import { acrOf, mfaPolicyOf } from '../identity/authn.js';
 import { resolveUserFlowScopes, splitScope } from '../identity/scopes.js';
 import { userRoleIds } from '../identity/user_roles.js';
 import { issueForUser, wantsRefresh } from './user_grant.js';
@@ -20,20 +20,10 @@ export class PasswordGrant implements GrantHandler {
     const { username, password } = ctx.params;
     if (!username || !password) throw new InvalidRequest('username and password are required');
     const requested = splitScope(ctx.params.scope);
-    const user = username.length <= 256 ? await ctx.repos.users.getByUserName(ctx.domain.id, username) : undefined;
-    const locked = await ctx.throttle.locked(ctx.domain.id, user?.id, ctx.clientIp);
-    const ok = await ctx.users.checkCredentials(locked ? undefined : user, password.slice(0, 1024));
-    if (!ok || !user || !user.active) {
-      if (!locked) await ctx.throttle.failure(ctx.domain.id, user?.id, ctx.clientIp);
-      ctx.events.emit({
-        eventId: 'user.login.failed', outcome: 'failure', domainId: ctx.domain.id, actorType: 'user', actorId: user?.id, clientIp: ctx.clientIp,
-        message: locked ? 'locked' : 'bad credentials', details: { client_id: ctx.client.clientId, grant_type: this.grantType },
-      });
-      // Same answer for unknown user, wrong password, inactive and locked.
-      throw new InvalidGrant('the username or password is incorrect');
-    }
-    const policy = ctx.client.mfaPolicy ?? ctx.domain.settings.mfaPolicy ?? 'requested';
-    if (await ctx.totp.hasFactor(ctx.domain.id, user.id) || policy === 'always') {
+    const user = await ctx.authn.checkPassword(ctx.domain.id, username, password.slice(0, 1024), ctx.clientIp, { client_id: ctx.client.clientId, grant_type: this.grantType });
+    // Same answer for unknown user, wrong password, inactive and locked.
+    if (!user) throw new InvalidGrant('the username or password is incorrect');
+    if (await ctx.totp.hasFactor(ctx.domain.id, user.id) || mfaPolicyOf(ctx.domain, ctx.client) === 'always') {
       // BCP §2.4 / checklist MF-4: no path around the second factor.
       throw new InvalidGrant('this user must sign in with a second factor; use the authorization code flow');
     }

@@ -6,7 +6,6 @@ import type { Clock } from '../core/clock.js';
 import type { MasterKey } from '../crypto/masterkey.js';
 import type { Authenticator } from '../identity/authn.js';
 import type { LoginThrottle } from '../identity/throttle.js';
-import type { UserService } from '../identity/users.js';
 import type { TotpService } from '../identity/totp.js';
 import type { Repositories } from '../storage/ports.js';
 import type { UserTokens } from '../tokens/user_tokens.js';
@@ -25,7 +24,6 @@ export interface TokenContext {
   clock: Clock;
   repos: Repositories;
   userTokens: UserTokens;
-  users: UserService;
   totp: TotpService;
   throttle: LoginThrottle;
   authn: Authenticator;

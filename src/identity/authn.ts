@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { newSecret } from '../core/ids.js';
-import type { AppRecord, DomainRecord } from '../core/types.js';
+import type { AppRecord, DomainRecord, MfaPolicy } from '../core/types.js';
 import { lookupHash } from '../crypto/secrets.js';
 import type { AuthorizeRequest } from '../authorize/request.js';
 import { ACR_MFA, ACR_PASSWORD } from '../authorize/request.js';
@@ -110,28 +110,36 @@ export class Authenticator {
   }
 
   private fail(domainId: string, flow: Flow, userId: string | undefined, ip: string, what: string): void {
-    this.d.events.emit({
-      eventId: 'user.login.failed', outcome: 'failure', domainId, actorType: 'user', actorId: userId, clientIp: ip,
-      message: what, details: { client_id: flow.state.clientId },
-    });
+    this.loginFailed(domainId, userId, ip, what, { client_id: flow.state.clientId });
+  }
+
+  private loginFailed(domainId: string, userId: string | undefined, ip: string, what: string, details: Record<string, unknown>): void {
+    this.d.events.emit({ eventId: 'user.login.failed', outcome: 'failure', domainId, actorType: 'user', actorId: userId, clientIp: ip, message: what, details });
   }
 
   /**
-   * Username and password. Unknown user, wrong password, no password, inactive, or locked: all the
-   * same AUTH-3001 after the same Argon2 work, so none of them can be told apart (enumeration, lockout probing).
+   * The one password check of every sign-in path (pages, Authenticate API, password grant). Unknown
+   * user, wrong password, no password, inactive, or locked: all fail after the same Argon2 work, so none
+   * of them can be told apart (enumeration, lockout probing). Returns the user, or undefined once the
+   * failure is counted and audited.
    */
+  async checkPassword(domainId: string, username: string, password: string, ip: string, details: Record<string, unknown>): Promise<UserRecord | undefined> {
+    const user = await this.d.users.getByUserName(domainId, username);
+    const locked = await this.d.throttle.locked(domainId, user?.id, ip);
+    const ok = await this.d.userService.checkCredentials(locked ? undefined : user, password);
+    if (ok && user?.active) return user;
+    if (!locked) await this.d.throttle.failure(domainId, user?.id, ip);
+    this.loginFailed(domainId, user?.id, ip, locked ? 'locked' : 'bad credentials', details);
+    return undefined;
+  }
+
+  /** Username and password; every kind of failure is the same AUTH-3001 (see checkPassword). */
   async credSubmit(domain: DomainRecord, client: AppRecord, flow: Flow, username: unknown, password: unknown, ip: string): Promise<void> {
     this.expect(flow, 'credentials');
     if (typeof username !== 'string' || username.length === 0 || username.length > 256) throw new AuthnError('AUTH-1001', 422, 'username is required.');
     if (typeof password !== 'string' || password.length === 0 || password.length > 1024) throw new AuthnError('AUTH-1001', 422, 'password is required.');
-    const user = await this.d.users.getByUserName(domain.id, username);
-    const locked = await this.d.throttle.locked(domain.id, user?.id, ip);
-    const ok = await this.d.userService.checkCredentials(locked ? undefined : user, password);
-    if (!ok || !user || !user.active) {
-      if (!locked) await this.d.throttle.failure(domain.id, user?.id, ip);
-      this.fail(domain.id, flow, user?.id, ip, locked ? 'locked' : 'bad credentials');
-      throw wrongCredentials();
-    }
+    const user = await this.checkPassword(domain.id, username, password, ip, { client_id: flow.state.clientId });
+    if (!user) throw wrongCredentials();
     flow.state.userId = user.id;
     flow.state.amr = ['pwd'];
     flow.state.authTime = this.d.clock.now();
@@ -144,7 +152,7 @@ export class Authenticator {
       flow.state.step = 'mfa';
       return;
     }
-    const policy = client.mfaPolicy ?? domain.settings.mfaPolicy ?? 'requested';
+    const policy = mfaPolicyOf(domain, client);
     if (policy === 'always' || (policy === 'requested' && flow.state.mfaRequested)) {
       flow.state.step = 'enroll';
       return;
@@ -220,6 +228,9 @@ export class Authenticator {
     await this.d.throttle.success(domain.id, flow.state.userId!);
   }
 }
+
+/** The sign-on policy in force: the app's, else the domain's, else `requested`. */
+export const mfaPolicyOf = (domain: DomainRecord, client: AppRecord): MfaPolicy => client.mfaPolicy ?? domain.settings.mfaPolicy ?? 'requested';
 
 export const acrOf = (amr: readonly string[]): string => (amr.includes('mfa') ? ACR_MFA : ACR_PASSWORD);
 
