@@ -4,14 +4,14 @@ import { newSecret } from '../core/ids.js';
 import type { AppRecord } from '../core/types.js';
 import { adminAudience } from '../identity/catalog.js';
 import { ADMIN_SCOPES } from '../identity/builtins.js';
-import { acrOf, AuthnError, nextOps, type Flow } from '../identity/authn.js';
+import { AuthnError, nextOps, type Flow } from '../identity/authn.js';
 import { bearerToken } from '../admin/auth.js';
 import { ctx, type DomainContext } from '../http/context.js';
 import { FormBody } from '../http/form.js';
 import type { Services } from '../http/services.js';
 import { errorPage } from '../ui/html.js';
 import { messagePage } from '../ui/pages.js';
-import { continueAuthorization, sessionCookieName, setSessionCookie } from './authorize.js';
+import { authOf, continueAuthorization, sameBrowser, startSession } from './authorize.js';
 
 type Json = Record<string, unknown>;
 
@@ -106,35 +106,33 @@ export function authenticateEndpoints(app: FastifyInstance, s: Services): void {
       if (typeof op !== 'string') throw new AuthnError('AUTH-1001', 422, 'op is required.', nextOps(flow.state));
       const cred = (b.credentials && typeof b.credentials === 'object' ? b.credentials : {}) as Json;
       const extra: Json = {};
-      {
-        switch (flow.state.step) {
-          case 'credentials':
-            if (op !== 'credSubmit') throw new AuthnError('AUTH-4002', 422, 'This operation is not allowed now.', nextOps(flow.state));
-            await s.authn.credSubmit(c.domain, client, flow, cred.username, cred.password, req.ip);
-            break;
-          case 'mfa': {
-            if (op !== 'credSubmit') throw new AuthnError('AUTH-4002', 422, 'This operation is not allowed now.', nextOps(flow.state));
-            const factor = b.authFactor ?? (cred.bypassCode !== undefined ? 'BYPASSCODE' : 'TOTP');
-            if (factor === 'TOTP') await s.authn.otpSubmit(c.domain, flow, cred.otpCode, req.ip);
-            else if (factor === 'BYPASSCODE') await s.authn.bypassSubmit(c.domain, flow, cred.bypassCode, req.ip);
-            else throw invalidFactor(factor, ['TOTP', 'BYPASSCODE']);
-            break;
-          }
-          case 'enroll': {
-            const factor = b.authFactor ?? 'TOTP';
-            if (factor !== 'TOTP') throw invalidFactor(factor, ['TOTP']);
-            if (op === 'enrollment') {
-              const user = await s.repos.users.get(c.domain.id, flow.state.userId!);
-              const e = await s.authn.startEnrollment(c.domain, flow, user?.userName || flow.state.userId!);
-              extra.TOTP = { credentials: ['otpCode'], secret: e.secret, otpauthUri: e.otpauthUri, qrCode: e.qrSvg };
-            } else if (op === 'credSubmit') {
-              extra.bypassCodes = await s.authn.confirmEnrollment(c.domain, flow, cred.otpCode, req.ip);
-            } else throw new AuthnError('AUTH-4002', 422, 'This operation is not allowed now.', nextOps(flow.state));
-            break;
-          }
-          default:
-            throw new AuthnError('AUTH-4002', 422, 'This sign-in is already complete.', []);
+      switch (flow.state.step) {
+        case 'credentials':
+          if (op !== 'credSubmit') throw new AuthnError('AUTH-4002', 422, 'This operation is not allowed now.', nextOps(flow.state));
+          await s.authn.credSubmit(c.domain, client, flow, cred.username, cred.password, req.ip);
+          break;
+        case 'mfa': {
+          if (op !== 'credSubmit') throw new AuthnError('AUTH-4002', 422, 'This operation is not allowed now.', nextOps(flow.state));
+          const factor = b.authFactor ?? (cred.bypassCode !== undefined ? 'BYPASSCODE' : 'TOTP');
+          if (factor === 'TOTP') await s.authn.otpSubmit(c.domain, flow, cred.otpCode, req.ip);
+          else if (factor === 'BYPASSCODE') await s.authn.bypassSubmit(c.domain, flow, cred.bypassCode, req.ip);
+          else throw invalidFactor(factor, ['TOTP', 'BYPASSCODE']);
+          break;
         }
+        case 'enroll': {
+          const factor = b.authFactor ?? 'TOTP';
+          if (factor !== 'TOTP') throw invalidFactor(factor, ['TOTP']);
+          if (op === 'enrollment') {
+            const user = await s.repos.users.get(c.domain.id, flow.state.userId!);
+            const e = await s.authn.startEnrollment(c.domain, flow, user?.userName || flow.state.userId!);
+            extra.TOTP = { credentials: ['otpCode'], secret: e.secret, otpauthUri: e.otpauthUri, qrCode: e.qrSvg };
+          } else if (op === 'credSubmit') {
+            extra.bypassCodes = await s.authn.confirmEnrollment(c.domain, flow, cred.otpCode, req.ip);
+          } else throw new AuthnError('AUTH-4002', 422, 'This operation is not allowed now.', nextOps(flow.state));
+          break;
+        }
+        default:
+          throw new AuthnError('AUTH-4002', 422, 'This sign-in is already complete.', []);
       }
       // A failed step threw above without saving: the flow stays where it was (a pending enrolment secret too).
       if ((flow.state.step as string) === 'authenticated') {
@@ -144,9 +142,7 @@ export function authenticateEndpoints(app: FastifyInstance, s: Services): void {
         return { status: 'success', requestState, authnToken, nextOp: [], ...(extra.bypassCodes ? { bypassCodes: extra.bypassCodes } : {}) };
       }
       await s.authn.save(flow);
-      const out = describe(flow, requestState, extra);
-      if (extra.TOTP) out.TOTP = extra.TOTP;
-      return out;
+      return describe(flow, requestState, extra);
     }, requestState);
   });
 
@@ -163,23 +159,16 @@ export function authenticateEndpoints(app: FastifyInstance, s: Services): void {
     if (st.step !== 'authenticated' || !st.authnTokenHash || typeof token !== 'string' || !safeEqual(lookupHash(token), st.authnTokenHash)) {
       return errorPage(reply, 401, 'Sign-in could not continue', 'The sign-in token is not valid.');
     }
-    if (st.browser) {
-      const binding = req.cookies[`tessera_bind_${c.domain.name}`];
-      if (!binding || !safeEqual(lookupHash(binding), st.browser)) return errorPage(reply, 401, 'Sign-in could not continue', 'This sign-in was started in another browser.');
-    }
+    if (!sameBrowser(req, c, flow)) return errorPage(reply, 401, 'Sign-in could not continue', 'This sign-in was started in another browser.');
     const client = await s.catalogs.client(c.domain.id, st.clientId);
     if (!client?.active) return errorPage(reply, 400, 'Sign-in could not continue', 'The application is no longer available.');
     // Single use: the flow moves on before the session exists.
     delete st.authnTokenHash;
     st.step = 'done';
     try { await s.authn.save(flow); } catch { return errorPage(reply, 409, 'Sign-in could not continue', 'This sign-in was already used.'); }
-    const { cookie, session } = await s.sessions.create(c.domain.id, { userId: st.userId!, authTime: st.authTime!, amr: st.amr, acr: acrOf(st.amr) }, req.cookies[sessionCookieName(c)]);
-    setSessionCookie(reply, c, cookie, s.config.sessionTtlSeconds);
-    req.cookies[sessionCookieName(c)] = cookie;
-    s.events.emit({ eventId: 'user.login.succeeded', outcome: 'success', domainId: c.domain.id, actorType: 'user', actorId: st.userId, clientIp: req.ip, details: { client_id: client.clientId, amr: st.amr, via: 'authenticate-api' } });
+    const session = await startSession(s, req, reply, flow, client, { via: 'authenticate-api' });
     if (st.kind === 'authorize' && st.request) {
-      st.step = 'authenticated';
-      return continueAuthorization(s, c, req, reply, client, st.request, { userId: st.userId!, authTime: st.authTime!, amr: st.amr, acr: session.acr, sid: session.sid }, flow, 303, false, body.requestState);
+      return continueAuthorization(s, c, req, reply, client, st.request, authOf(session), flow, 303, false, body.requestState);
     }
     await s.authn.drop(flow);
     return messagePage(reply, 'Signed in', `You are signed in to ${client.displayName}.`);

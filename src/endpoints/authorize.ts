@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidScope, OAuthError } from '../core/errors.js';
 import { newId, newSecret } from '../core/ids.js';
@@ -58,7 +57,7 @@ export async function sessionOf(s: Services, c: DomainContext, req: FastifyReque
   return user?.active ? session : undefined;
 }
 
-const authOf = (x: SessionRecord): Authentication => ({ userId: x.userId, authTime: x.authTime, amr: x.amr, acr: x.acr, sid: x.sid });
+export const authOf = (x: SessionRecord): Authentication => ({ userId: x.userId, authTime: x.authTime, amr: x.amr, acr: x.acr, sid: x.sid });
 
 function mfaPolicyRequires(c: DomainContext, client: AppRecord, request: AuthorizeRequest): boolean {
   const policy = mfaPolicyOf(c.domain, client);
@@ -234,8 +233,7 @@ export function signinPages(app: FastifyInstance, s: Services): void {
     const rs = flowRequestState(req) ?? '';
     const flow = await s.authn.load(c.domain.id, rs);
     const binding = req.cookies[bindCookieName(c)];
-    // Only the browser that started the flow may continue it (login CSRF, session swapping).
-    if (flow.state.browser && (!binding || !safeEqual(lookupHash(binding), flow.state.browser))) {
+    if (!sameBrowser(req, c, flow)) {
       throw new AuthnError('AUTH-4001', 401, 'This sign-in was started in another browser. Start again from the application.');
     }
     const client = await s.catalogs.client(c.domain.id, flow.state.clientId);
@@ -328,15 +326,27 @@ export function signinPages(app: FastifyInstance, s: Services): void {
 
 /** The user is authenticated: a new SSO session (rotated: any earlier one of this browser ends), then consent or the response. */
 async function finishSignin(s: Services, req: FastifyRequest, reply: FastifyReply, flow: Flow, client: AppRecord): Promise<FastifyReply> {
+  const session = await startSession(s, req, reply, flow, client);
+  return continueAuthorization(s, ctx(req), req, reply, client, flow.state.request!, authOf(session), flow, 303);
+}
+
+/** A finished authentication becomes an SSO session: new cookie value (the browser's old session ends), audited. */
+export async function startSession(s: Services, req: FastifyRequest, reply: FastifyReply, flow: Flow, client: AppRecord, details: Record<string, unknown> = {}): Promise<SessionRecord> {
   const c = ctx(req);
   const st = flow.state;
-  const acr = acrOf(st.amr);
-  const { cookie, session } = await s.sessions.create(c.domain.id, { userId: st.userId!, authTime: st.authTime!, amr: st.amr, acr }, req.cookies[sessionCookieName(c)]);
+  const { cookie, session } = await s.sessions.create(c.domain.id, { userId: st.userId!, authTime: st.authTime!, amr: st.amr, acr: acrOf(st.amr) }, req.cookies[sessionCookieName(c)]);
   setSessionCookie(reply, c, cookie, s.config.sessionTtlSeconds);
-  s.events.emit({ eventId: 'user.login.succeeded', outcome: 'success', domainId: c.domain.id, actorType: 'user', actorId: st.userId, clientIp: req.ip, details: { client_id: client.clientId, amr: st.amr } });
+  s.events.emit({ eventId: 'user.login.succeeded', outcome: 'success', domainId: c.domain.id, actorType: 'user', actorId: st.userId, clientIp: req.ip, details: { client_id: client.clientId, amr: st.amr, ...details } });
   // The consent step reads the session cookie; this request carries the old one, so the new one is put in place for it.
   req.cookies[sessionCookieName(c)] = cookie;
-  return continueAuthorization(s, c, req, reply, client, st.request!, authOf(session), flow, 303);
+  return session;
+}
+
+/** Only the browser that started a flow may continue it (login CSRF, session swapping); flows without a binding pass. */
+export function sameBrowser(req: FastifyRequest, c: DomainContext, flow: Flow): boolean {
+  if (!flow.state.browser) return true;
+  const binding = req.cookies[bindCookieName(c)];
+  return binding !== undefined && safeEqual(lookupHash(binding), flow.state.browser);
 }
 
 async function render(
@@ -383,5 +393,3 @@ const OIDC_DESCRIPTIONS: Record<string, string> = {
   address: 'See your postal address', offline_access: 'Stay signed in (access your data while you are away)', groups: 'See the groups you belong to',
   get_groups: 'See the groups you belong to', approles: 'See your application roles', get_approles: 'See your application roles',
 };
-
-export const sha256 = (v: string) => createHash('sha256').update(v).digest();

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { InvalidGrant, InvalidRequest } from '../core/errors.js';
 import { lookupHash, safeEqual } from '../crypto/secrets.js';
-import { revokeGrantIds } from '../identity/sessions.js';
-import { resourceServersOf } from '../tokens/user_tokens.js';
+import { revokeGrant } from '../identity/sessions.js';
 import { issueForUser, wantsRefresh } from './user_grant.js';
 import type { GrantHandler, TokenContext, TokenResponse } from './types.js';
 
@@ -30,8 +29,7 @@ export class AuthorizationCodeGrant implements GrantHandler {
     const { rec, firstUse } = consumed;
     if (!firstUse) {
       // RFC 6749 §4.1.2 / §10.5: a replayed code revokes every token issued from it.
-      const revoked = await ctx.repos.tokens.revokeGrant(ctx.domain.id, rec.grantId, now);
-      await revokeGrantIds(ctx.repos, ctx.domain.id, [rec.grantId], now);
+      const revoked = await revokeGrant(ctx.repos, ctx.domain.id, rec.grantId, now);
       ctx.events.emit({
         eventId: 'token.reuse_detected', outcome: 'failure', domainId: ctx.domain.id, actorType: 'client', actorId: ctx.client.clientId, clientIp: ctx.clientIp,
         targetType: 'authorization_code', targetId: rec.grantId, details: { revoked },
@@ -57,7 +55,7 @@ export class AuthorizationCodeGrant implements GrantHandler {
     const user = await ctx.repos.users.get(ctx.domain.id, d.userId);
     if (!user?.active) throw new InvalidGrant('the user is no longer active');
     const cat = await ctx.catalogs.catalog(ctx.domain);
-    const { scopes } = resourceServersOf(cat, d.scopes);
+    const scopes = d.scopes;
     return issueForUser(ctx, {
       cat, scopes, expiry: d.expiry, grantId: rec.grantId, nonce: d.nonce,
       auth: { userId: d.userId, authTime: d.authTime, amr: d.amr, acr: d.acr, sid: d.sid },

@@ -2,7 +2,7 @@ import { InvalidGrant, InvalidRequest, InvalidScope } from '../core/errors.js';
 import type { TokenRecord } from '../core/types.js';
 import { lookupHash } from '../crypto/secrets.js';
 import { resolveUserFlowScopes, splitScope } from '../identity/scopes.js';
-import { revokeGrantIds } from '../identity/sessions.js';
+import { revokeGrant } from '../identity/sessions.js';
 import { userRoleIds } from '../identity/user_roles.js';
 import type { GrantHandler, TokenContext, TokenResponse } from './types.js';
 
@@ -97,10 +97,7 @@ export class RefreshTokenGrant implements GrantHandler {
       }
     }
     // RFC 9700 §4.14.2: a retired refresh token came back; either the client or an attacker has a copy. Revoke the family.
-    if (rec.grantId) {
-      await ctx.repos.tokens.revokeGrant(ctx.domain.id, rec.grantId, now);
-      await revokeGrantIds(ctx.repos, ctx.domain.id, [rec.grantId], now);
-    }
+    if (rec.grantId) await revokeGrant(ctx.repos, ctx.domain.id, rec.grantId, now);
     ctx.events.emit({
       eventId: 'token.reuse_detected', outcome: 'failure', domainId: ctx.domain.id, actorType: 'client', actorId: ctx.client.clientId, clientIp: ctx.clientIp,
       targetType: 'refresh_token', targetId: rec.grantId,

@@ -56,15 +56,14 @@ export interface UserTokenDeps {
   refreshIdle: number;
 }
 
-/** Resource servers behind a set of granted scopes (a scope whose server went away grants nothing). */
-export function resourceServersOf(cat: DomainCatalog, scopes: readonly string[]): { scopes: string[]; resourceServers: ResourceServerInfo[] } {
+/** Resource servers behind a set of granted scopes (OIDC scopes, and scopes whose server went away, have none). */
+export function resourceServersOf(cat: DomainCatalog, scopes: readonly string[]): ResourceServerInfo[] {
   const rs = new Map<string, ResourceServerInfo>();
-  const kept: string[] = [];
   for (const s of scopes) {
     const info = cat.scopes.get(s);
-    if (info) { rs.set(info.appId, info); kept.push(s); } else kept.push(s);
+    if (info) rs.set(info.appId, info);
   }
-  return { scopes: kept, resourceServers: [...rs.values()] };
+  return [...rs.values()];
 }
 
 /**
@@ -90,10 +89,10 @@ export class UserTokens {
     };
   }
 
-  /** Issues the access token (and ID token, and a stored refresh token when `refresh` and not `rotateFrom`). */
-  async issue(r: UserTokenRequest, o: { storeRefresh?: boolean } = {}): Promise<IssuedUserTokens> {
+  /** Issues the access token, the ID token when `openid` is granted, and a stored refresh token when `refresh`. */
+  async issue(r: UserTokenRequest): Promise<IssuedUserTokens> {
     const now = this.deps.clock.now();
-    const { resourceServers } = resourceServersOf(r.cat, r.scopes);
+    const resourceServers = resourceServersOf(r.cat, r.scopes);
     const at = await this.deps.accessTokens.issue({
       domain: r.domain, issuer: r.issuer, client: r.client, sub: r.auth.userId, subType: 'user', userId: r.auth.userId,
       scopes: r.scopes, resourceServers, expiry: r.expiry, grantId: r.grantId, sessionId: r.auth.sid,
@@ -102,7 +101,7 @@ export class UserTokens {
     let refresh: IssuedUserTokens['refresh'];
     if (r.refresh) {
       refresh = this.refreshRecord(r, now);
-      if (o.storeRefresh !== false) await this.deps.tokens.insert(refresh.record);
+      await this.deps.tokens.insert(refresh.record);
       response.refresh_token = refresh.token;
     }
     if (r.scopes.includes('openid') && r.idToken !== false) {
