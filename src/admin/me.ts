@@ -14,9 +14,9 @@ import { applyPatch } from '../scim/patch.js';
 import { projectResource } from '../scim/project.js';
 import { UserSchema } from '../scim/resources.js';
 import { validateResource } from '../scim/validate.js';
-import { Conflict, StaleVersion, type UserRecord } from '../storage/ports.js';
+import { StaleVersion, type UserRecord } from '../storage/ports.js';
 import { AdminAuthError, requireScope } from './auth.js';
-import { iso, etag, type Scim } from './resource.js';
+import { checkIfMatch, iso, etag, projection, storeError, type Scim } from './resource.js';
 import { UsersResource, type UserView } from './users.js';
 
 export const ME_PASSWORD_CHANGER_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:MePasswordChanger';
@@ -59,22 +59,6 @@ function refuseLockedChanges(doc: Scim, current: Scim, mode: 'put' | 'patch'): v
       if (!same) throw mutability(ck ?? k);
     }
   }
-}
-
-/** RFC 7644 §3.14: If-Match must name the current version (or `*`). */
-function checkIfMatch(req: FastifyRequest, version: number): void {
-  const h = req.headers['if-match'];
-  if (h === undefined) return;
-  const tags = String(h).split(',').map((t) => t.trim());
-  if (tags.includes('*') || tags.includes(etag(version)) || tags.includes(`"${version}"`)) return;
-  throw new ScimError(412, undefined, 'the resource was modified (If-Match does not name the current version)');
-}
-
-/** `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9), as for /Users/{id}. */
-function projection(req: FastifyRequest): { attributes?: string[]; excluded?: string[] } {
-  const q = (req.query ?? {}) as Record<string, unknown>;
-  const split = (v: unknown) => (typeof v === 'string' && v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
-  return { attributes: split(q.attributes), excluded: split(q.excludedAttributes) };
 }
 
 export function meRoutes(app: FastifyInstance, s: Services): void {
@@ -143,17 +127,7 @@ export function meRoutes(app: FastifyInstance, s: Services): void {
     const validated = validateResource(body, UserSchema, 'replace', current);
     validated.active = existing.active;
     if (existing.externalId !== undefined) validated.externalId = existing.externalId;
-    let saved: UserView;
-    try {
-      saved = await users.replace(c, existing, validated);
-    } catch (e) {
-      if (e instanceof Conflict) throw new ScimError(409, 'uniqueness', `${e.what} is already in use`);
-      if (e instanceof StaleVersion) {
-        throw req.headers['if-match'] !== undefined ? new ScimError(412, undefined, 'the resource was modified')
-          : new ScimError(409, undefined, 'the resource was modified concurrently; retry');
-      }
-      throw e;
-    }
+    const saved: UserView = await users.replace(c, existing, validated).catch((e: unknown) => storeError(e, req.headers['if-match'] !== undefined));
     audit(req, mode === 'put' ? 'admin.replaced' : 'admin.patched', saved.id, 'Me');
     return send(req, reply, saved);
   };
@@ -188,12 +162,9 @@ export function meRoutes(app: FastifyInstance, s: Services): void {
       if (e instanceof StaleVersion) throw new ScimError(409, undefined, 'the user was modified concurrently; retry');
       throw e;
     }
-    const now = s.clock.now();
-    // RFC 9700 §4.14.2: refresh tokens are revoked when the password changes, so whoever knew the
-    // old password loses the access it obtained; their SSO sessions end for the same reason.
+    // RFC 9700 §4.14.2: UserService.update revoked the refresh tokens and ended the SSO sessions (the
+    // password_changed hooks), so whoever knew the old password loses the access it obtained.
     // (Self-contained access tokens, this request's included, expire on their own.)
-    await s.repos.tokens.revokeForSubject(c.domain.id, 'user', u.id, now);
-    await s.repos.sessions.deleteForUser(c.domain.id, u.id);
     await throttle.success(c.domain.id, u.id);
     audit(req, 'user.password.changed', u.id, 'User');
     void reply.status(200).type('application/scim+json');

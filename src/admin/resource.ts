@@ -47,7 +47,7 @@ export function compact(o: Scim): Scim {
 }
 
 /** RFC 7644 §3.14: If-Match must name the current version (or `*`). */
-function checkIfMatch(req: FastifyRequest, version: number): number | undefined {
+export function checkIfMatch(req: FastifyRequest, version: number): number | undefined {
   const h = req.headers['if-match'];
   if (h === undefined) return undefined;
   const tags = String(h).split(',').map((t) => t.trim());
@@ -66,7 +66,7 @@ function noneMatch(req: FastifyRequest, version: number): boolean {
   return tags.includes('*') || tags.includes(`"${version}"`);
 }
 
-const storeError = (e: unknown, ifMatch: boolean): never => {
+export const storeError = (e: unknown, ifMatch: boolean): never => {
   if (e instanceof Conflict) throw new ScimError(409, 'uniqueness', `${e.what} is already in use`);
   if (e instanceof StaleVersion) {
     throw ifMatch ? new ScimError(412, undefined, 'the resource was modified') : new ScimError(409, undefined, 'the resource was modified concurrently; retry');
@@ -77,7 +77,7 @@ const storeError = (e: unknown, ifMatch: boolean): never => {
 const idParam = (req: FastifyRequest): string => (req.params as { id: string }).id;
 
 /** `attributes` / `excludedAttributes` of a request (RFC 7644 §3.4.2.5, §3.9). */
-const projection = (req: FastifyRequest): { attributes?: string[]; excluded?: string[] } => {
+export const projection = (req: FastifyRequest): { attributes?: string[]; excluded?: string[] } => {
   const q = (req.query ?? {}) as Record<string, unknown>;
   const split = (v: unknown) => (typeof v === 'string' && v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
   return { attributes: split(q.attributes), excluded: split(q.excludedAttributes) };
