@@ -5,7 +5,7 @@ import * as oauth from 'oauth4webapi';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { generate } from 'otplib';
 import { systemClock, type FixedClock } from '../../src/core/clock.js';
-import { adminToken, APP_SCHEMA, basic, decode, harness, ISSUER, post, scim, type Harness } from '../helpers.js';
+import { adminToken, APP_SCHEMA, assertScimError, basic, decode, harness, ISSUER, post, scim, type Harness } from '../helpers.js';
 import {
   authorizeUrl, Browser, callbackParams, createUser, createWebApp, followConsent, formOf, PASSWORD, pkce, REDIRECT, signIn,
 } from '../signin.js';
@@ -180,6 +180,10 @@ describe('sign-in: consent, MFA enrolment and TOTP sign-in, password grant, Auth
     const list = await scim(h, 'GET', `/admin/v1/Consents?userId=${user.id}`, admin);
     assert.equal(list.statusCode, 200, list.body);
     assert.deepEqual(list.json().Resources.map((x: { clientId: string; scopes: string[] }) => [x.clientId, x.scopes]), [[app.clientId, ['openid', 'profile']]]);
+    assertScimError(await scim(h, 'GET', '/admin/v1/Consents', admin), 400, 'invalidValue');
+    assertScimError(await scim(h, 'DELETE', '/admin/v1/Consents/no-dot', admin), 404);
+    assertScimError(await scim(h, 'GET', '/admin/v1/MyConsents', admin), 403);
+    assert.equal((await h.inject({ method: 'GET', url: `/admin/v1/Consents?userId=${user.id}` })).statusCode, 401);
     assert.equal((await scim(h, 'DELETE', `/admin/v1/Consents/${user.id}.${app.clientId}`, admin)).statusCode, 204);
     assert.equal((await scim(h, 'DELETE', `/admin/v1/Consents/${user.id}.${app.clientId}`, admin)).statusCode, 404);
     r = await b.get(url('openid profile'));
