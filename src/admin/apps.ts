@@ -7,13 +7,13 @@ import { secretAad, ASYMMETRIC_ALGS, HMAC_ALGS } from '../clientauth/assertion.j
 import { hashSecret } from '../crypto/secrets.js';
 import type { DomainContext } from '../http/context.js';
 import type { Services } from '../http/services.js';
-import { adminAudience, type DomainCatalog } from '../identity/catalog.js';
+import { adminAudience } from '../identity/catalog.js';
 import { newApp } from '../identity/domains.js';
 import { redirectUriProblem } from '../identity/redirect_uris.js';
-import { clientRoleIds, roleScopes } from '../identity/scopes.js';
 import { ScimError } from '../scim/errors.js';
 import { AppSchema } from '../scim/resources.js';
 import type { AdminCaller } from './auth.js';
+import { adminScopesOf, assertMayManage, assertNoEscalation } from './guard.js';
 import { compact, meta, type ResourceType, type Scim } from './resource.js';
 
 const bad = (detail: string) => new ScimError(400, 'invalidValue', detail);
@@ -93,28 +93,6 @@ export function checkClientFields(f: ClientFields, fail: (detail: string) => Err
       seen.add(sc.value);
     }
   }
-}
-
-/** Scopes of the built-in identity domain API may only be handed out by a caller who already holds them. */
-export function assertNoEscalation(caller: AdminCaller | undefined, adminScopes: ReadonlySet<string>, scopes: Iterable<string>): void {
-  for (const sc of scopes) {
-    if (adminScopes.has(sc) && !caller?.scopes.has(sc)) {
-      throw new ScimError(403, undefined, `only a caller holding ${sc} may grant it`);
-    }
-  }
-}
-
-/** Scopes of the built-in identity domain API in this domain. */
-export const adminScopesOf = (cat: DomainCatalog): Set<string> => new Set([...cat.scopes].filter(([, rs]) => rs.builtIn).map(([k]) => k));
-
-/**
- * A caller may change, re-key, disable or delete only an app whose admin scopes (allowed directly or
- * through its app roles) it holds itself: otherwise an Application Administrator could register its
- * own keys on an Identity Domain Administrator client (RFC 7523 §3: the registered keys are the
- * credential) or lock the administrators out by disabling or deleting their client.
- */
-export function assertMayManage(caller: AdminCaller, cat: DomainCatalog, app: AppRecord): void {
-  assertNoEscalation(caller, adminScopesOf(cat), [...app.allowedScopes, ...roleScopes(cat, clientRoleIds(cat, app))]);
 }
 
 export class AppsResource implements ResourceType<AppRecord, AppView> {

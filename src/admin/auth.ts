@@ -3,6 +3,7 @@ import { ScimError } from '../scim/errors.js';
 import { adminAudience } from '../identity/catalog.js';
 import type { Services } from '../http/services.js';
 import type { ValidAccessToken } from '../tokens/validator.js';
+import { currentScopes } from '../identity/token_scopes.js';
 
 /** RFC 6750 §2.1: `Authorization: Bearer <b64token>`. */
 export function bearerToken(header: string | undefined): string | undefined {
@@ -18,6 +19,7 @@ export class AdminAuthError extends ScimError {
 
 export interface AdminCaller {
   token: ValidAccessToken;
+  /** The token's scopes that the caller still holds (see currentScopes). */
   scopes: Set<string>;
   /** For the audit trail. */
   actorType: 'client' | 'user';
@@ -40,8 +42,9 @@ export async function authenticateAdmin(s: Services, req: FastifyRequest): Promi
   if (!v || !v.aud.includes(adminAudience(c.issuer))) {
     throw new AdminAuthError(401, `Bearer ${realm}, error="invalid_token"`, 'the access token is invalid, expired, revoked or not meant for this API');
   }
+  // The caller's rights as they are now: a role or grant taken away since issuance no longer counts.
   return {
-    token: v, scopes: new Set(v.scope.split(' ').filter(Boolean)),
+    token: v, scopes: new Set(await currentScopes(s, c.domain, v)),
     actorType: v.subType, actorId: v.subType === 'user' ? (v.userId ?? v.sub) : v.clientId,
   };
 }

@@ -5,6 +5,7 @@ import { ADMIN_SCOPES } from '../identity/builtins.js';
 import { revokeGrantIds } from '../identity/sessions.js';
 import type { ConsentRecord } from '../storage/ports.js';
 import { requireScope } from './auth.js';
+import { assertMayManageUser } from './guard.js';
 
 export const CONSENT_SCHEMA = 'urn:ietf:params:scim:schemas:tessera:2.0:Consent';
 const LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
@@ -46,6 +47,7 @@ export function consentRoutes(app: FastifyInstance, s: Services): void {
     const [userId, clientId] = (req.params as { id: string }).id.split('.');
     if (!userId || !clientId) throw new ScimError(404, undefined, 'no such consent');
     const caller = req.adminCaller!;
+    await assertMayManageUser(s, req.tessera, caller, userId);
     await revoke(req.tessera.domain.id, userId, clientId, { type: caller.actorType, id: caller.actorId }, req.ip);
     return reply.status(204).send();
   });

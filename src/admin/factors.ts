@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../http/services.js';
 import { ScimError } from '../scim/errors.js';
 import { requireScope } from './auth.js';
+import { assertMayManageUser } from './guard.js';
 import { PERMISSIONS } from './permissions.js';
 
 export const AUTHENTICATION_FACTORS_REMOVER_SCHEMA = 'urn:ietf:params:scim:schemas:oracle:idcs:AuthenticationFactorsRemover';
@@ -32,6 +33,8 @@ export function authenticationFactorsRemoverRoutes(app: FastifyInstance, s: Serv
     const domainId = req.tessera.domain.id;
     // Only users of this domain: another domain's id is as unknown here as a made-up one.
     if (!(await s.repos.users.get(domainId, userId))) throw new ScimError(404, undefined, 'no such user');
+    // Removing an administrator's second factor is the first step to signing in as them.
+    await assertMayManageUser(s, req.tessera, req.adminCaller!, userId);
     const removed = await s.totp.reset(domainId, userId);
     const caller = req.adminCaller!;
     s.events.emit({

@@ -5,7 +5,7 @@ import type { Services } from '../http/services.js';
 import { ScimError } from '../scim/errors.js';
 import { GrantSchema } from '../scim/resources.js';
 import type { AdminCaller } from './auth.js';
-import { adminScopesOf, assertNoEscalation } from './apps.js';
+import { adminScopesOf, assertNoEscalation } from './guard.js';
 import { compact, meta, type ResourceType, type Scim } from './resource.js';
 
 interface GrantView { names: Map<string, string>; grantees: Map<string, string> }

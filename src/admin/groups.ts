@@ -6,6 +6,8 @@ import type { ListQuery } from '../scim/query.js';
 import { GROUP_SCHEMA_ID, GroupSchema } from '../scim/resources.js';
 import { filterToSql, sortToSql } from '../scim/sql.js';
 import { GROUP_COLUMNS, type GroupMember, type GroupMemberView, type GroupRecord, type MemberType } from '../storage/ports.js';
+import type { AdminCaller } from './auth.js';
+import { assertMayManageGroup } from './guard.js';
 import { compact, meta, type ResourceType, type Scim } from './resource.js';
 
 export type GroupView = GroupRecord & { members: GroupMemberView[] };
@@ -100,7 +102,9 @@ export class GroupsResource implements ResourceType<GroupView, null> {
     return { rec: (await this.get(c, rec.id)) ?? { ...rec, members: [] } };
   }
 
-  async replace(c: DomainContext, existing: GroupView, b: Scim) {
+  async replace(c: DomainContext, existing: GroupView, b: Scim, caller: AdminCaller) {
+    // New members gain what the group gives, removed ones lose it: both need the group's admin scopes.
+    await assertMayManageGroup(this.s, c, caller, existing.id);
     const f = this.fields(b);
     const members = await this.members(c, b, existing.id);
     const { members: _old, ...rec } = existing;
@@ -111,7 +115,8 @@ export class GroupsResource implements ResourceType<GroupView, null> {
     return (await this.get(c, saved.id)) ?? { ...saved, members: [] };
   }
 
-  async remove(c: DomainContext, existing: GroupView) {
+  async remove(c: DomainContext, existing: GroupView, caller: AdminCaller) {
+    await assertMayManageGroup(this.s, c, caller, existing.id);
     if (!(await this.s.repos.groups.delete(c.domain.id, existing.id, existing.version))) throw new ScimError(412, undefined, 'the resource was modified');
     await this.s.repos.grants.deleteForGrantee(c.domain.id, 'Group', existing.id);
   }

@@ -127,7 +127,7 @@ export function meRoutes(app: FastifyInstance, s: Services): void {
     const validated = validateResource(body, UserSchema, 'replace', current);
     validated.active = existing.active;
     if (existing.externalId !== undefined) validated.externalId = existing.externalId;
-    const saved: UserView = await users.replace(c, existing, validated).catch((e: unknown) => storeError(e, req.headers['if-match'] !== undefined));
+    const saved: UserView = await users.replaceOwn(c, existing, validated).catch((e: unknown) => storeError(e, req.headers['if-match'] !== undefined));
     audit(req, mode === 'put' ? 'admin.replaced' : 'admin.patched', saved.id, 'Me');
     return send(req, reply, saved);
   };

@@ -7,6 +7,8 @@ import type { ListQuery } from '../scim/query.js';
 import { USER_SCHEMA_ID, UserSchema } from '../scim/resources.js';
 import { filterToSql, sortToSql } from '../scim/sql.js';
 import { USER_COLUMNS, type MembershipView, type UserRecord } from '../storage/ports.js';
+import type { AdminCaller } from './auth.js';
+import { assertMayManageUser } from './guard.js';
 import { compact, meta, type ResourceType, type Scim } from './resource.js';
 
 /** A user with the groups it belongs to (RFC 7643 §4.1.2 `groups`, derived from memberships). */
@@ -84,14 +86,21 @@ export class UsersResource implements ResourceType<UserView, null> {
     return { rec: { ...rec, groups: [] } };
   }
 
-  async replace(c: DomainContext, existing: UserView, b: Scim) {
+  async replace(c: DomainContext, existing: UserView, b: Scim, caller: AdminCaller) {
+    await assertMayManageUser(this.s, c, caller, existing.id);
+    return this.replaceOwn(c, existing, b);
+  }
+
+  /** The user's own change through Me (no one else is reached, so no escalation check). */
+  async replaceOwn(c: DomainContext, existing: UserView, b: Scim) {
     // RFC 7644 §3.5.1: a PUT without `password` (it is never returned) leaves the password as it is.
     const input = this.input(b);
     const saved = await this.passwordChecked(() => this.s.users.update(c.domain, withoutGroups(existing), input));
     return { ...saved, groups: existing.groups };
   }
 
-  async remove(c: DomainContext, existing: UserView) {
+  async remove(c: DomainContext, existing: UserView, caller: AdminCaller) {
+    await assertMayManageUser(this.s, c, caller, existing.id);
     if (!(await this.s.users.delete(c.domain, withoutGroups(existing), existing.version))) throw new ScimError(412, undefined, 'the resource was modified');
   }
 }

@@ -4,6 +4,7 @@ import { newSecret } from '../core/ids.js';
 import type { AppRecord } from '../core/types.js';
 import { adminAudience } from '../identity/catalog.js';
 import { ADMIN_SCOPES } from '../identity/builtins.js';
+import { currentScopes } from '../identity/token_scopes.js';
 import { AuthnError, nextOps, type Flow } from '../identity/authn.js';
 import { bearerToken } from '../admin/auth.js';
 import { ctx, type DomainContext } from '../http/context.js';
@@ -58,7 +59,7 @@ export function authenticateEndpoints(app: FastifyInstance, s: Services): void {
     const raw = bearerToken(req.headers.authorization);
     const v = raw ? await s.validator.validate(c.domain, c.issuer, raw) : undefined;
     if (!v || !v.aud.includes(adminAudience(c.issuer))) throw new AuthnError('AUTH-4010', 401, 'A valid bearer access token is required.');
-    if (!v.scope.split(' ').includes(ADMIN_SCOPES.signin)) throw new AuthnError('AUTH-4030', 403, `The access token lacks the scope ${ADMIN_SCOPES.signin} (Signin role).`);
+    if (!(await currentScopes(s, c.domain, v)).includes(ADMIN_SCOPES.signin)) throw new AuthnError('AUTH-4030', 403, `The access token lacks the scope ${ADMIN_SCOPES.signin} (Signin role).`);
   };
   const guard = async (req: FastifyRequest, reply: FastifyReply, f: () => Promise<FastifyReply | Json>, requestState?: string) => {
     try {

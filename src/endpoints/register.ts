@@ -6,10 +6,12 @@ import { TOKEN_ENDPOINT_AUTH_METHODS, type AppRecord, type TokenEndpointAuthMeth
 import { secretAad } from '../clientauth/assertion.js';
 import { isPublicAddress } from '../clientauth/jwks_fetcher.js';
 import { hashSecret, lookupHash, safeEqual, verifySecret } from '../crypto/secrets.js';
-import { adminScopesOf, assertNoEscalation, checkClientFields, type ClientFields } from '../admin/apps.js';
+import { checkClientFields, type ClientFields } from '../admin/apps.js';
+import { adminScopesOf, assertNoEscalation } from '../admin/guard.js';
 import { bearerToken } from '../admin/auth.js';
 import { ADMIN_SCOPES } from '../identity/builtins.js';
 import { adminAudience } from '../identity/catalog.js';
+import { currentScopes } from '../identity/token_scopes.js';
 import { newApp } from '../identity/domains.js';
 import { redirectUriProblem } from '../identity/redirect_uris.js';
 import { splitScope } from '../identity/scopes.js';
@@ -147,7 +149,8 @@ export function registerEndpoints(app: FastifyInstance, s: Services): void {
     if (!raw) throw unauthorized(c, 'an initial access token is required', 'invalid_token');
     const v = await s.validator.validate(c.domain, c.issuer, raw);
     if (!v || !v.aud.includes(adminAudience(c.issuer))) throw unauthorized(c, 'the initial access token is invalid');
-    const scopes = new Set(v.scope.split(' '));
+    // What the token allows now (a role taken away since issuance no longer registers clients).
+    const scopes = new Set(await currentScopes(s, c.domain, v));
     if (!scopes.has(ADMIN_SCOPES.apps)) throw unauthorized(c, 'the token does not allow client registration', 'insufficient_scope', 403);
     const { fields, extra } = parseMetadata(s, req.body);
     await checkScopes(c, fields, scopes);

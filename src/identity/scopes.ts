@@ -140,3 +140,26 @@ export function resolveUserFlowScopes(cat: DomainCatalog, client: AppRecord, use
   const r = resolveUserScopes(cat, client, userRoleIds, rest);
   return { ...r, scopes: [...oidc, ...r.scopes] };
 }
+
+/** Does checking these scopes for a user need the user's roles (an identity domain API scope other than self-service)? */
+export function needsUserRoles(cat: DomainCatalog, scopes: readonly string[]): boolean {
+  return scopes.some((s) => cat.scopes.get(s)?.builtIn === true && !SELF_SERVICE_SCOPES.has(s));
+}
+
+/**
+ * The scopes of an issued token that its holder could still obtain now, with the roles, grants and
+ * resource servers as they are and not as they were at issuance: the rule for a plain scope request
+ * in resolveScopes. A scope must be defined by an active resource server and allowed to the client
+ * (its allowedScopes or a role it holds); an identity domain API scope in a user flow must also be held
+ * by the user (`userRoles`; undefined for a client's own token). OIDC scopes pass through.
+ */
+export function stillGranted(cat: DomainCatalog, client: AppRecord, userRoles: ReadonlySet<string> | undefined, scopes: readonly string[]): string[] {
+  const allowed = new Set([...client.allowedScopes, ...roleScopes(cat, clientRoleIds(cat, client))]);
+  const userHas = userRoles ? roleScopes(cat, userRoles) : undefined;
+  return scopes.filter((s) => {
+    if (OIDC_SCOPES.has(s)) return true;
+    const info = cat.scopes.get(s);
+    if (!info || !allowed.has(s)) return false;
+    return !userHas || !info.builtIn || SELF_SERVICE_SCOPES.has(s) || userHas.has(s);
+  });
+}
