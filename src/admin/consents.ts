@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ScimError } from '../scim/errors.js';
 import type { Services } from '../http/services.js';
 import { ADMIN_SCOPES } from '../identity/builtins.js';
-import { revokeGrantIds } from '../identity/sessions.js';
+import { revokeGrantIds } from '../identity/revocation.js';
 import type { ConsentRecord } from '../storage/ports.js';
 import { requireScope } from './auth.js';
 import { assertMayManageUser } from './guard.js';

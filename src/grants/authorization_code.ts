@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { InvalidGrant, InvalidRequest } from '../core/errors.js';
 import { lookupHash, safeEqual } from '../crypto/secrets.js';
-import { revokeGrant } from '../identity/sessions.js';
+import { revokeGrant } from '../identity/revocation.js';
 import { issueForUser, wantsRefresh } from './user_grant.js';
 import type { GrantHandler, TokenContext, TokenResponse } from './types.js';
 

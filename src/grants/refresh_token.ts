@@ -2,7 +2,7 @@ import { InvalidGrant, InvalidRequest, InvalidScope } from '../core/errors.js';
 import type { TokenRecord } from '../core/types.js';
 import { lookupHash } from '../crypto/secrets.js';
 import { resolveUserFlowScopes, splitScope } from '../identity/scopes.js';
-import { revokeGrant } from '../identity/sessions.js';
+import { revokeGrant } from '../identity/revocation.js';
 import { userRoleIds } from '../identity/user_roles.js';
 import type { GrantHandler, TokenContext, TokenResponse } from './types.js';
 

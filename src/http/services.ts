@@ -83,7 +83,12 @@ export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogg
       flows: repos.authFlows, users: repos.users, userService: users, totp, throttle, events, clock, ttlMs: config.authFlowTtlSeconds * 1000,
     }),
     validator: new AccessTokenValidator({ keys, tokens: repos.tokens, revocations: repos.revocations, clock, clientActive,
-      userActive: async (d, userId) => (await repos.users.get(d.id, userId))?.active === true }),
+      userValid: async (d, userId, iat) => {
+        const u = await repos.users.get(d.id, userId);
+        // Compared at the second (the precision of iat): a token from the same second as a password change survives
+        // unless its grant was revoked with the user's stored tokens.
+        return u?.active === true && (u.tokensValidAfter === undefined || iat >= Math.floor(u.tokensValidAfter / 1000));
+      } }),
     jwksFetcher: new JwksFetcher(clock, { allowPrivate: config.unsafeAllowPrivateFetch }),
     grants: grantHandlers(),
     users,
@@ -96,6 +101,6 @@ function userService(repos: Repositories, clock: Clock): UserService {
   return new UserService({
     users: repos.users, clock, hasher, policy: new PasswordPolicyChecker(hasher, new CommonPasswords()),
     // The hook point for user deactivation/deletion: sessions and consents add theirs here.
-    hooks: [new RevokeUserTokensHook(repos.tokens), new DeleteUserGrantsHook(repos.grants), new EndUserSessionsHook(repos), new DeleteUserFactorsHook(repos.mfa)],
+    hooks: [new RevokeUserTokensHook(repos), new DeleteUserGrantsHook(repos.grants), new EndUserSessionsHook(repos), new DeleteUserFactorsHook(repos.mfa)],
   });
 }

@@ -1,8 +1,8 @@
 import type { Clock } from '../core/clock.js';
 import { newJti, newSecret } from '../core/ids.js';
-import { MAX_ACCESS_TOKEN_LIFETIME } from '../core/types.js';
 import { lookupHash } from '../crypto/secrets.js';
 import type { Repositories, SessionRecord } from '../storage/ports.js';
+import { revokeGrantIds } from './revocation.js';
 import type { UserDisabledReason, UserLifecycleHook } from './users.js';
 
 export interface NewSession { userId: string; authTime: number; amr: string[]; acr: string }
@@ -46,18 +46,6 @@ export class SessionService {
 export async function revokeSessionTokens(repos: Pick<Repositories, 'tokens' | 'revocations'>, domainId: string, sid: string, now: number): Promise<void> {
   const grants = await repos.tokens.revokeForSession(domainId, sid, now);
   await revokeGrantIds(repos, domainId, grants, now);
-}
-
-/** Revokes every token of one grant (a replayed code, a reused refresh token): stored ones and, by `gid`, JWTs. Returns how many stored tokens. */
-export async function revokeGrant(repos: Pick<Repositories, 'tokens' | 'revocations'>, domainId: string, grantId: string, now: number): Promise<number> {
-  const n = await repos.tokens.revokeGrant(domainId, grantId, now);
-  await revokeGrantIds(repos, domainId, [grantId], now);
-  return n;
-}
-
-/** JWT access tokens carry their grant id (`gid`); a revoked grant is refused until its last token could have expired. */
-export async function revokeGrantIds(repos: Pick<Repositories, 'revocations'>, domainId: string, grantIds: Iterable<string>, now: number): Promise<void> {
-  for (const g of new Set(grantIds)) await repos.revocations.revokeJti(domainId, `gid:${g}`, now + MAX_ACCESS_TOKEN_LIFETIME * 1000);
 }
 
 /** A user deactivated or deleted loses every session and consent at once (their tokens go through RevokeUserTokensHook). */

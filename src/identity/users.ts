@@ -9,7 +9,8 @@
 import type { Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type { DomainRecord } from '../core/types.js';
-import type { GrantRepository, TokenRepository, UserRecord, UserRepository } from '../storage/ports.js';
+import type { GrantRepository, Repositories, UserRecord, UserRepository } from '../storage/ports.js';
+import { revokeGrantIds } from './revocation.js';
 import { passwordPolicyOf, type PasswordHasher, type PasswordPolicyChecker } from './passwords.js';
 
 /** Why a user's tokens and sessions end: gone, switched off, or a new password (RFC 9700 §4.14.2: refresh tokens do not outlive it). */
@@ -22,15 +23,16 @@ export interface UserLifecycleHook {
 }
 
 /**
- * Revokes every stored token (refresh tokens, opaque access tokens) of the user. Self-contained JWT
- * access tokens are not stored; the validator must also refuse a token whose user is inactive or gone
- * (to be added with user sign-in, as `clientActive` does for clients).
+ * Revokes every stored token (refresh tokens, opaque access tokens) of the user and, through their
+ * grant ids, the JWT access tokens issued with them (as logout does). JWTs of grants that stored
+ * nothing (a code redeemed without a refresh token, the password grant) are refused by the validator
+ * through the user's `tokensValidAfter` and, once the user is inactive or gone, through `userActive`.
  */
 export class RevokeUserTokensHook implements UserLifecycleHook {
   readonly name = 'revoke-tokens';
-  constructor(private readonly tokens: TokenRepository) {}
+  constructor(private readonly repos: Pick<Repositories, 'tokens' | 'revocations'>) {}
   async userDisabled(domainId: string, userId: string, _reason: UserDisabledReason, now: number): Promise<void> {
-    await this.tokens.revokeForSubject(domainId, 'user', userId, now);
+    await revokeGrantIds(this.repos, domainId, await this.repos.tokens.revokeForSubject(domainId, 'user', userId, now), now);
   }
 }
 
@@ -99,6 +101,9 @@ export class UserService {
     if (u.externalId !== undefined) next.externalId = u.externalId;
     else delete next.externalId;
     if (pw) { next.passwordHash = pw.hash; next.passwordHistory = pw.history; }
+    // A new password or a deactivation ends every access token issued before it (RFC 9700 §4.14.2 spirit):
+    // even after a reactivation, tokens from before stay refused.
+    if (pw || (existing.active && !u.active)) next.tokensValidAfter = now;
     const saved = await this.d.users.update(next, existing.version);
     if (existing.active && !saved.active) await this.disabled(domain.id, saved.id, 'deactivated', now);
     else if (pw) await this.disabled(domain.id, saved.id, 'password_changed', now);
@@ -109,7 +114,7 @@ export class UserService {
   async deactivate(domain: DomainRecord, existing: UserRecord): Promise<UserRecord> {
     if (!existing.active) return existing;
     const now = this.d.clock.now();
-    const saved = await this.d.users.update({ ...existing, active: false, updatedAt: now }, existing.version);
+    const saved = await this.d.users.update({ ...existing, active: false, tokensValidAfter: now, updatedAt: now }, existing.version);
     await this.disabled(domain.id, saved.id, 'deactivated', now);
     return saved;
   }

@@ -7,6 +7,7 @@ import type { DB } from './schema.js';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_users_groups.js';
 import * as m0003 from './migrations/0003_signin.js';
+import * as m0005 from './migrations/0005_token_cutoff.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_users_groups': m0002,
   '0003_signin': m0003,
+  '0005_token_cutoff': m0005,
 };
 class StaticMigrations implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> { return MIGRATIONS; }

@@ -311,8 +311,7 @@ class KyselyTokenRepository implements TokenRepository {
       .where('grant_id', '=', grantId).where('revoked_at', 'is', null).executeTakeFirst());
   }
   async revokeForSubject(domainId: string, subType: TokenRecord['subType'], sub: string, now: number) {
-    return changed(await this.db.updateTable('tokens').set({ revoked_at: now }).where('domain_id', '=', domainId)
-      .where('sub_type', '=', subType).where('sub', '=', sub).where('revoked_at', 'is', null).where('expires_at', '>', now).executeTakeFirst());
+    return this.revokeWhere(domainId, now, (q) => q.where('sub_type', '=', subType).where('sub', '=', sub));
   }
   async purgeExpired(now: number) {
     return changed(await this.db.deleteFrom('tokens').where('expires_at', '<', now).executeTakeFirst());

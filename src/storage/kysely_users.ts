@@ -12,6 +12,8 @@ export interface UsersTable {
   id: string; domain_id: string; user_name: string; user_name_lower: string; external_id: string | null; active: number;
   display_name: string | null; display_name_lower: string | null; given_name_lower: string | null; family_name_lower: string | null;
   email_lower: string | null; data: string; password_hash: string | null; password_history: string;
+  /** Migration 0005. */
+  tokens_valid_after: number | null;
   version: number; created_at: number; updated_at: number;
 }
 export interface UserEmailsTable { user_id: string; domain_id: string; value_lower: string }
@@ -130,6 +132,7 @@ export class KyselyUserRepository implements UserRepository {
     };
     if (r.external_id !== null) u.externalId = r.external_id;
     if (r.password_hash !== null) u.passwordHash = r.password_hash;
+    if (r.tokens_valid_after !== null) u.tokensValidAfter = r.tokens_valid_after;
     return u;
   }
   private row(u: UserRecord): UsersTable {
@@ -140,7 +143,7 @@ export class KyselyUserRepository implements UserRepository {
       active: u.active ? 1 : 0, display_name: str(a.displayName), display_name_lower: lower(a.displayName),
       given_name_lower: lower(name.givenName), family_name_lower: lower(name.familyName), email_lower: lower(primaryEmail(a.emails)),
       data: json(a), password_hash: u.passwordHash ?? null, password_history: JSON.stringify(u.passwordHistory),
-      version: u.version, created_at: u.createdAt, updated_at: u.updatedAt,
+      tokens_valid_after: u.tokensValidAfter ?? null, version: u.version, created_at: u.createdAt, updated_at: u.updatedAt,
     };
   }
   private emailRows(u: UserRecord): UserEmailsTable[] {

@@ -66,8 +66,8 @@ export interface TokenRepository {
   revoke(hash: string, now: number): Promise<TokenRecord | undefined>;
   /** Revokes every token of a grant (refresh families, code reuse). */
   revokeGrant(domainId: string, grantId: string, now: number): Promise<number>;
-  /** Revokes every live token issued to one subject (a user deactivated or deleted); returns how many. */
-  revokeForSubject(domainId: string, subType: TokenRecord['subType'], sub: string, now: number): Promise<number>;
+  /** Revokes every live token issued to one subject (a user deactivated, deleted or given a new password); returns their grant ids. */
+  revokeForSubject(domainId: string, subType: TokenRecord['subType'], sub: string, now: number): Promise<string[]>;
   /**
    * Refresh rotation, atomic: marks `oldHash` used (revoked_at = now, data = `oldData`) only if it is still
    * live, and then stores `next`. False when another request rotated or revoked it first (reuse).
@@ -124,6 +124,11 @@ export interface UserRecord {
   passwordHash?: string;
   /** The most recent password hashes, newest first (the current one included), for the history rule. */
   passwordHistory: string[];
+  /**
+   * Access tokens issued before this (epoch ms; compared at the second, the `iat` precision) are refused:
+   * set when the password changes and when the user is deactivated, so tokens do not outlive either.
+   */
+  tokensValidAfter?: number;
   version: number;
   createdAt: number;
   updatedAt: number;

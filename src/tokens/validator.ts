@@ -28,8 +28,11 @@ export interface ValidatorDeps {
   clock: Clock;
   /** Is this client still allowed to hold tokens (exists, active)? */
   clientActive: (domain: DomainRecord, clientId: string) => Promise<boolean>;
-  /** Is this user still allowed to hold tokens (exists, active)? Self-contained JWTs are checked here on every use. */
-  userActive: (domain: DomainRecord, userId: string) => Promise<boolean>;
+  /**
+   * May this user still use a token issued at `iat` (epoch seconds): exists, active, and no password change or
+   * deactivation since? Self-contained JWTs are checked here on every use.
+   */
+  userValid: (domain: DomainRecord, userId: string, iat: number) => Promise<boolean>;
 }
 
 const MAX_TOKEN_LENGTH = 8192;
@@ -47,7 +50,7 @@ export class AccessTokenValidator {
     const v = token.includes('.') ? await this.jwt(domain, issuer, token) : await this.opaque(domain, token);
     if (!v) return undefined;
     if (!(await this.deps.clientActive(domain, v.clientId))) return undefined;
-    if (v.subType === 'user' && !(await this.deps.userActive(domain, v.userId ?? v.sub))) return undefined;
+    if (v.subType === 'user' && !(await this.deps.userValid(domain, v.userId ?? v.sub, v.iat))) return undefined;
     return v;
   }
 

@@ -302,17 +302,19 @@ function contract(name: string, open: () => Promise<{ db: Database_; cleanup: ()
     test('tokens: revoke every live token of one subject', async () => {
       const t: TokenRecord = { hash: 'u-1', domainId: d.id, kind: 'refresh', clientId: 'c', sub: 'user-1', subType: 'user', scope: 'openid', aud: [],
         jti: 'uj1', issuedAt: now, expiresAt: now + 3600_000, data: {} };
-      await r.tokens.insert(t);
-      await r.tokens.insert({ ...t, hash: 'u-2', jti: 'uj2', kind: 'access' });
+      await r.tokens.insert({ ...t, grantId: 'g-1' });
+      await r.tokens.insert({ ...t, hash: 'u-2', jti: 'uj2', kind: 'access', grantId: 'g-2' });
+      await r.tokens.insert({ ...t, hash: 'u-6', jti: 'uj6', grantId: 'g-1' });
       await r.tokens.insert({ ...t, hash: 'u-3', jti: 'uj3', sub: 'user-2' });
       await r.tokens.insert({ ...t, hash: 'u-4', jti: 'uj4', domainId: d2.id });
       await r.tokens.insert({ ...t, hash: 'u-5', jti: 'uj5', subType: 'client' });
-      assert.equal(await r.tokens.revokeForSubject(d.id, 'user', 'user-1', now + 1), 2);
+      assert.deepEqual((await r.tokens.revokeForSubject(d.id, 'user', 'user-1', now + 1)).sort(), ['g-1', 'g-2'], 'the grant ids, once each');
       assert.equal((await r.tokens.find('u-1'))?.revokedAt, now + 1);
       assert.equal((await r.tokens.find('u-3'))?.revokedAt, undefined, 'other users untouched');
       assert.equal((await r.tokens.find('u-4'))?.revokedAt, undefined, 'other domains untouched');
       assert.equal((await r.tokens.find('u-5'))?.revokedAt, undefined, 'clients with the same sub untouched');
-      assert.equal(await r.tokens.revokeForSubject(d.id, 'user', 'user-1', now + 2), 0, 'already revoked');
+      assert.equal((await r.tokens.find('u-6'))?.revokedAt, now + 1);
+      assert.deepEqual(await r.tokens.revokeForSubject(d.id, 'user', 'user-1', now + 2), [], 'already revoked');
     });
   });
 }
