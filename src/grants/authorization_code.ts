@@ -24,20 +24,14 @@ export class AuthorizationCodeGrant implements GrantHandler {
     if (!code) throw new InvalidRequest('code is required');
     if (verifier !== undefined && !VERIFIER.test(verifier)) throw new InvalidRequest('code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)');
     const now = ctx.clock.now();
-    const consumed = code.length <= 200 ? await ctx.repos.codes.consume(lookupHash(code), now) : undefined;
-    if (!consumed || consumed.rec.domainId !== ctx.domain.id) throw new InvalidGrant('the authorization code is invalid');
-    const { rec, firstUse } = consumed;
-    if (!firstUse) {
-      // RFC 6749 §4.1.2 / §10.5: a replayed code revokes every token issued from it.
-      const revoked = await revokeGrant(ctx.repos, ctx.domain.id, rec.grantId, now);
-      ctx.events.emit({
-        eventId: 'token.reuse_detected', outcome: 'failure', domainId: ctx.domain.id, actorType: 'client', actorId: ctx.client.clientId, clientIp: ctx.clientIp,
-        targetType: 'authorization_code', targetId: rec.grantId, details: { revoked },
-      });
-      throw new InvalidGrant('the authorization code was already used');
-    }
+    // Everything that can be checked is checked before the code is used: a code presented at another
+    // domain's endpoint or by another client (a stolen code, a mix-up) is refused without burning it,
+    // so it neither locks out the rightful client nor trips its reuse detection.
+    const rec = code.length <= 200 ? await ctx.repos.codes.get(lookupHash(code)) : undefined;
+    if (!rec || rec.domainId !== ctx.domain.id) throw new InvalidGrant('the authorization code is invalid');
     // RFC 6749 §4.1.3: bound to the client it was issued to ...
     if (rec.clientId !== ctx.client.clientId) throw new InvalidGrant('the authorization code was issued to another client');
+    if (rec.consumedAt !== undefined) return this.replayed(ctx, rec.grantId, now);
     if (rec.expiresAt <= now) throw new InvalidGrant('the authorization code has expired');
     const d = rec.data as unknown as CodeData;
     // ... and to the redirect_uri of the authorization request (required here if it was sent there).
@@ -52,6 +46,9 @@ export class AuthorizationCodeGrant implements GrantHandler {
       // RFC 9700 §4.8.2: a verifier for a code issued without a challenge is a downgrade attempt.
       throw new InvalidGrant('code_verifier sent but the authorization request had no code_challenge');
     }
+    // The single-use point: of concurrent redemptions by the rightful client, one wins and the rest are replays.
+    const consumed = await ctx.repos.codes.consume(rec.hash, now);
+    if (!consumed?.firstUse) return this.replayed(ctx, rec.grantId, now);
     const user = await ctx.repos.users.get(ctx.domain.id, d.userId);
     if (!user?.active) throw new InvalidGrant('the user is no longer active');
     const cat = await ctx.catalogs.catalog(ctx.domain);
@@ -61,5 +58,15 @@ export class AuthorizationCodeGrant implements GrantHandler {
       auth: { userId: d.userId, authTime: d.authTime, amr: d.amr, acr: d.acr, sid: d.sid },
       refresh: wantsRefresh(ctx.client, scopes),
     }, this.grantType);
+  }
+
+  /** RFC 6749 §4.1.2 / §10.5: the rightful client redeemed the code before; every token issued from it is revoked. */
+  private async replayed(ctx: TokenContext, grantId: string, now: number): Promise<never> {
+    const revoked = await revokeGrant(ctx.repos, ctx.domain.id, grantId, now);
+    ctx.events.emit({
+      eventId: 'token.reuse_detected', outcome: 'failure', domainId: ctx.domain.id, actorType: 'client', actorId: ctx.client.clientId, clientIp: ctx.clientIp,
+      targetType: 'authorization_code', targetId: grantId, details: { revoked },
+    });
+    throw new InvalidGrant('the authorization code was already used');
   }
 }

@@ -102,17 +102,21 @@ export class KyselyAuthorizationCodeRepository implements AuthorizationCodeRepos
       consumed_at: c.consumedAt ?? null,
     }).execute();
   }
-  async consume(hash: string, now: number) {
-    // The conditional UPDATE is the single-use point: only one caller can move consumed_at from NULL.
-    const won = changed(await this.db.updateTable('authorization_codes').set({ consumed_at: now })
-      .where('hash', '=', hash).where('consumed_at', 'is', null).executeTakeFirst()) === 1;
+  async get(hash: string) {
     const r = await this.db.selectFrom('authorization_codes').selectAll().where('hash', '=', hash).executeTakeFirst();
     if (!r) return undefined;
     const rec: AuthorizationCodeRecord = {
       hash: r.hash, domainId: r.domain_id, clientId: r.client_id, grantId: r.grant_id, data: parse(r.data, {}), expiresAt: num(r.expires_at),
     };
     if (r.consumed_at !== null) rec.consumedAt = num(r.consumed_at);
-    return { rec, firstUse: won };
+    return rec;
+  }
+  async consume(hash: string, now: number) {
+    // The conditional UPDATE is the single-use point: only one caller can move consumed_at from NULL.
+    const won = changed(await this.db.updateTable('authorization_codes').set({ consumed_at: now })
+      .where('hash', '=', hash).where('consumed_at', 'is', null).executeTakeFirst()) === 1;
+    const rec = await this.get(hash);
+    return rec && { rec, firstUse: won };
   }
   async purgeExpired(now: number) {
     // Consumed codes are kept until they expire so that a replay is still recognised (and revokes).

@@ -276,6 +276,8 @@ export interface AuthorizationCodeRecord {
 }
 export interface AuthorizationCodeRepository {
   create(rec: AuthorizationCodeRecord): Promise<void>;
+  /** The code as stored (consumed or not), without using it: the token endpoint checks who presents it first. */
+  get(hash: string): Promise<AuthorizationCodeRecord | undefined>;
   /** Atomic: exactly one caller gets firstUse=true; later callers get the record so the grant can be revoked. */
   consume(hash: string, now: number): Promise<{ rec: AuthorizationCodeRecord; firstUse: boolean } | undefined>;
   purgeExpired(now: number): Promise<number>;

@@ -133,6 +133,16 @@ function contract(name: string, open: () => Promise<{ db: Database_; cleanup: ()
       assert.equal(await r.codes.consume('nope', now), undefined);
     });
 
+    test('codes: get reads without consuming (fresh, then consumed); unknown is undefined', async () => {
+      const c = code();
+      await r.codes.create(c);
+      assert.deepEqual(await r.codes.get(c.hash), c);
+      assert.deepEqual(await r.codes.get(c.hash), c, 'reading twice uses nothing');
+      assert.equal((await r.codes.consume(c.hash, now + 5))?.firstUse, true, 'still first use after reads');
+      assert.deepEqual(await r.codes.get(c.hash), { ...c, consumedAt: now + 5 });
+      assert.equal(await r.codes.get('nope'), undefined);
+    });
+
     test('codes: 20 concurrent consumes, exactly one firstUse, all see the record', async () => {
       const c = code();
       await r.codes.create(c);

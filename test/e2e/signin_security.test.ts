@@ -604,6 +604,30 @@ describe('sign-in security (main server, default settings)', () => {
       assertOAuthError(await redeem(h, native, c2.code, c2.verifier), 400, 'invalid_grant');
     });
 
+    test('issue 7: a code presented by another client, at another domain or with the wrong redirect_uri is not burnt and trips no reuse detection', async () => {
+      const c = await codeFor(b, web);
+      assertOAuthError(await redeem(h, web2, c.code, c.verifier), 400, 'invalid_grant');
+      assertOAuthError(await redeem(h, native, c.code, c.verifier), 400, 'invalid_grant');
+      assertOAuthError(await redeem(h, web, c.code, c.verifier, { redirect_uri: 'https://app.example.com/cb2' }), 400, 'invalid_grant');
+      // Another identity domain's token endpoint, with a client of that domain.
+      const dom = await scim(h, 'POST', '/admin/v1/IdentityDomains', admin, { name: rnd('ac').toLowerCase().replace(/[^a-z0-9-]/g, '') });
+      assert.equal(dom.statusCode, 201, dom.body);
+      const prefix = `/domains/${dom.json().name}`;
+      const otherAdmin = (await clientToken(h, dom.json().adminClient.client_id, dom.json().adminClient.client_secret, 'urn:opc:idm:__myscopes__', prefix)).json().access_token;
+      const otherWeb = await createWebApp(h, otherAdmin, {}, prefix);
+      const other = await post(h, `${prefix}/oauth2/v1/token`, { grant_type: 'authorization_code', code: c.code, code_verifier: c.verifier, redirect_uri: REDIRECT },
+        { authorization: basic(otherWeb.clientId, otherWeb.secret!) });
+      assertOAuthError(other, 400, 'invalid_grant');
+      const t = await redeem(h, web, c.code, c.verifier);
+      assert.equal(t.statusCode, 200, `the rightful client still redeems it: ${t.body}`);
+      await assertActive(h, web, t.json().access_token);
+      // Only the rightful client's second redemption is a replay: it revokes what the code gave.
+      assertOAuthError(await redeem(h, web2, c.code, c.verifier), 400, 'invalid_grant');
+      await assertActive(h, web, t.json().access_token);
+      assertOAuthError(await redeem(h, web, c.code, c.verifier), 400, 'invalid_grant');
+      await assertInactive(h, web, t.json().access_token, 'the replay by the rightful client revokes the grant');
+    });
+
     test('AC-4: redirect_uri at the token endpoint differs from, or omits, the one of the authorization request: invalid_grant', async () => {
       const c1 = await codeFor(b, web);
       assertOAuthError(await redeem(h, web, c1.code, c1.verifier, { redirect_uri: 'https://app.example.com/cb2' }), 400, 'invalid_grant');
@@ -670,9 +694,11 @@ describe('sign-in security (main server, default settings)', () => {
       }
     });
 
-    test('AC-9: wrong or missing verifier: invalid_grant (and the code is spent); bad length or charset: invalid_request', async () => {
+    test('AC-9: wrong or missing verifier: invalid_grant (the code is not spent: whoever lacks the verifier cannot burn it); bad length or charset: invalid_request', async () => {
       const c1 = await codeFor(b, web);
       assertOAuthError(await redeem(h, web, c1.code, pkce().verifier), 400, 'invalid_grant');
+      assertOAuthError(await redeem(h, web, c1.code, undefined), 400, 'invalid_grant');
+      assert.equal((await redeem(h, web, c1.code, c1.verifier)).statusCode, 200, 'the rightful redemption still works');
       assertOAuthError(await redeem(h, web, c1.code, c1.verifier), 400, 'invalid_grant');
       const c2 = await codeFor(b, web);
       assertOAuthError(await redeem(h, web, c2.code, undefined), 400, 'invalid_grant');
