@@ -39,6 +39,7 @@ export interface Config {
   jwksPublic: boolean;
   purgeIntervalSeconds: number;
   auditRetentionDays: number;
+  auditFailuresPerMinute: number;
   keyRotationDays: number;
   unsafeAllowPrivateFetch: boolean;
 }
@@ -153,6 +154,8 @@ export const SETTINGS: SettingDef[] = [
   { key: 'purgeIntervalSeconds', env: 'TESSERA_PURGE_INTERVAL_SECONDS', default: 60, parse: int(0, 86400),
     description: 'How often expired tokens, revocation records, used assertion ids and retired keys are purged (0: never).' },
   { key: 'auditRetentionDays', env: 'TESSERA_AUDIT_RETENTION_DAYS', default: 90, parse: int(1, 3650), description: 'How long audit events are kept.' },
+  { key: 'auditFailuresPerMinute', env: 'TESSERA_AUDIT_FAILURES_PER_MINUTE', default: 60, parse: int(0, 1_000_000),
+    description: 'Failure events of one kind (failed client authentication, failed sign-in, denied admin request...) recorded per source address and minute; the rest are counted in one audit.suppressed event (0: no limit).' },
   { key: 'keyRotationDays', env: 'TESSERA_KEY_ROTATION_DAYS', default: 0, parse: int(0, 3650),
     description: 'Rotate signing keys automatically when the active key is older than this (0: only on `tessera keys rotate`).' },
   { key: 'unsafeAllowPrivateFetch', env: 'TESSERA_UNSAFE_ALLOW_PRIVATE_FETCH', default: false, parse: bool,

@@ -22,6 +22,7 @@ import { kyselyRepositories } from '../storage/kysely.js';
 import { endpointsFor, UnknownDomain, type DomainContext } from './context.js';
 import { oauthErrorHandler } from './errors.js';
 import { FormBody } from './form.js';
+import { boundText } from '../events/emitter.js';
 import { buildServices, type Services } from './services.js';
 
 export interface BuildOptions {
@@ -50,7 +51,7 @@ export async function buildApp(opts: BuildOptions): Promise<Tessera> {
       level: config.logLevel,
       // RFC 9700 §4.3.2 / RFC 6750 §5.3: tokens must not reach logs, and tokeninfo accepts
       // ?access_token=... (Axway GET form), so request logs carry the path only, never the query.
-      serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }) },
+      serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: boundText(req.url.split('?')[0]!, 1024) }) },
       ...(typeof opts.logger === 'object' ? opts.logger : {}),
     },
     logController: new LogController({ disableRequestLogging: !config.logRequests }),

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, safeDescription, StoreUnavailable } from '../core/errors.js';
 import { isStoreUnavailable, toStoreUnavailable } from '../storage/errors.js';
+import { boundText } from '../events/emitter.js';
 import { UnknownDomain } from './context.js';
 
 /**
@@ -30,7 +31,7 @@ export function toOAuthError(err: unknown, req: FastifyRequest): OAuthError {
 /** JSON error per RFC 6749 §5.2 (also used by introspection, revocation, registration, tokeninfo). */
 export function oauthErrorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
   const e = toOAuthError(err, req);
-  if (e.debug && !(e instanceof StoreUnavailable)) req.log.debug({ error: e.error, debug: e.debug }, 'oauth error');
+  if (e.debug && !(e instanceof StoreUnavailable)) req.log.debug({ error: e.error, debug: boundText(e.debug, 1024) }, 'oauth error');
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
   if (e.headers) for (const [k, v] of Object.entries(e.headers)) reply.header(k, v);
   void reply.status(e.status).type('application/json').send({ error: e.error, error_description: safeDescription(e.description) });

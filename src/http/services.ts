@@ -61,7 +61,7 @@ export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogg
     const c: AppRecord | undefined = await catalogs.client(d.id, clientId);
     return c !== undefined && c.active;
   };
-  const events = new SecurityEvents(repos.audit, clock, log);
+  const events = new SecurityEvents(repos.audit, clock, log, { failuresPerMinute: config.auditFailuresPerMinute });
   const accessTokens = new AccessTokenIssuer({ keys, tokens: repos.tokens, clock, defaultTtl: config.accessTokenTtl, defaultAlg: config.defaultSigningAlg });
   const idTokens = new IdTokenIssuer({ keys, clock });
   const users = userService(repos, clock);
