@@ -4,6 +4,7 @@ import {
   type SigningAlg, type TokenEndpointAuthMethod,
 } from '../core/types.js';
 import { secretAad, ASYMMETRIC_ALGS, HMAC_ALGS } from '../clientauth/assertion.js';
+import { jwksUriProblem } from '../clientauth/jwks_fetcher.js';
 import { hashSecret } from '../crypto/secrets.js';
 import type { DomainContext } from '../http/context.js';
 import type { Services } from '../http/services.js';
@@ -39,7 +40,7 @@ export function lifetime(name: string, v: number | undefined, min: number, max: 
 }
 
 /** Consistency rules for OAuth client and resource server settings; throws a 400 naming the attribute. */
-export function checkClientFields(f: ClientFields, fail: (detail: string) => Error = bad): void {
+export function checkClientFields(f: ClientFields, o: { allowPrivateFetch: boolean }, fail: (detail: string) => Error = bad): void {
   if (f.isOAuthClient) {
     for (const g of f.allowedGrants) if (!ALL_GRANT_TYPES.includes(g)) throw fail(`allowedGrants: unknown grant type ${g}`);
     if (new Set(f.allowedGrants).size !== f.allowedGrants.length) throw fail('allowedGrants: duplicate value');
@@ -64,9 +65,8 @@ export function checkClientFields(f: ClientFields, fail: (detail: string) => Err
       }
     }
     if (f.jwksUri) {
-      let u: URL | undefined;
-      try { u = new URL(f.jwksUri); } catch { /* refused below */ }
-      if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:') || u.hash || u.username) throw fail('jwksUri must be an https URL');
+      const p = jwksUriProblem(f.jwksUri, o.allowPrivateFetch);
+      if (p) throw fail(`jwksUri ${p}`);
     }
     if (f.tokenEndpointAuthSigningAlg !== undefined) {
       const ok = f.tokenEndpointAuthMethod === 'client_secret_jwt' ? HMAC_ALGS : f.tokenEndpointAuthMethod === 'private_key_jwt' ? ASYMMETRIC_ALGS : [];
@@ -177,7 +177,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
     if (!isOAuthClient && !isOAuthResource) {
       // A plain App (no OAuth role) is allowed: it can still own app roles.
     }
-    checkClientFields(f);
+    checkClientFields(f, { allowPrivateFetch: this.s.config.unsafeAllowPrivateFetch });
     if (isOAuthResource && !f.audience) throw bad('a resource server (isOAuthResource) needs an audience');
     if (f.audience && (f.audience === adminAudience(c.issuer) || f.audience.length > 1000)) throw bad('audience is reserved or too long');
     // allowedScopes / defaultScopes must name scopes defined in this domain (by another app, or by this one).

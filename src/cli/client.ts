@@ -26,7 +26,7 @@ export function clientCommands(program: Command): void {
           displayName: o.name, isOAuthClient: true, clientType: 'confidential', clientId: newClientId(),
           allowedGrants: o.grant.length ? o.grant : ['client_credentials'], allowedScopes: o.scope, secretHash: hashSecret(s.masterKey, secret),
         });
-        try { checkClientFields(app, (m) => new Error(m)); } catch (e) { fail((e as Error).message); }
+        try { checkClientFields(app, { allowPrivateFetch: s.config.unsafeAllowPrivateFetch }, (m) => new Error(m)); } catch (e) { fail((e as Error).message); }
         const cat = await s.catalogs.catalog(d);
         for (const sc of o.scope) if (!cat.scopes.has(sc)) fail(`scope ${sc} is not defined in domain ${d.name}`);
         const roles = await s.repos.appRoles.list(d.id);

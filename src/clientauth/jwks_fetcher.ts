@@ -14,6 +14,25 @@ export function isPublicAddress(ip: string): boolean {
   return a.range() === 'unicast';
 }
 
+/**
+ * Why a client's `jwks_uri` cannot be registered, or undefined: https only (http only when private fetching is
+ * allowed for tests), no credentials or fragment, and no literal private, loopback or link-local address or
+ * `localhost`. A cheap early refusal at registration; the fetch itself re-checks every resolved address
+ * (Keycloak CVE-2026-1180), since a public name can resolve to a private address later.
+ */
+export function jwksUriProblem(uri: string, allowPrivate: boolean): string | undefined {
+  let u: URL;
+  try { u = new URL(uri); } catch { return 'must be an https URL'; }
+  if (u.protocol !== 'https:' && !(allowPrivate && u.protocol === 'http:')) return 'must be an https URL';
+  if (u.username || u.password || u.hash) return 'must not carry credentials or a fragment';
+  if (uri.length > 2000) return 'is too long';
+  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (!allowPrivate && (host === 'localhost' || host.endsWith('.localhost') || (ipaddr.isValid(host) && !isPublicAddress(host)))) {
+    return 'must not point at a private, loopback or link-local address';
+  }
+  return undefined;
+}
+
 export interface SafeFetchOptions {
   allowPrivate: boolean;
   timeoutMs?: number;

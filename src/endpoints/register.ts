@@ -1,10 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import ipaddr from 'ipaddr.js';
 import { InvalidClientMetadata, InvalidRedirectUri, OAuthError } from '../core/errors.js';
 import { newClientId, newSecret } from '../core/ids.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS, type AppRecord, type TokenEndpointAuthMethod } from '../core/types.js';
 import { secretAad } from '../clientauth/assertion.js';
-import { isPublicAddress } from '../clientauth/jwks_fetcher.js';
 import { hashSecret, lookupHash, safeEqual, verifySecret } from '../crypto/secrets.js';
 import { checkClientFields, type ClientFields } from '../admin/apps.js';
 import { adminScopesOf, assertNoEscalation } from '../admin/guard.js';
@@ -75,16 +73,6 @@ function parseMetadata(s: Services, body: unknown): { fields: ClientFields; extr
     if (v !== undefined && redirectUriProblem(v) !== undefined) throw new InvalidClientMetadata(`${k} must be an https URL`);
   }
   const jwksUri = strOpt(b, 'jwks_uri');
-  if (jwksUri !== undefined) {
-    let u: URL | undefined;
-    try { u = new URL(jwksUri); } catch { /* below */ }
-    if (!u || (u.protocol !== 'https:' && !(s.config.unsafeAllowPrivateFetch && u.protocol === 'http:'))) throw new InvalidClientMetadata('jwks_uri must be an https URL');
-    const host = u.hostname.replace(/^\[|\]$/g, '');
-    // Cheap early refusal; the fetch itself re-checks every resolved address (Keycloak CVE-2026-1180).
-    if (!s.config.unsafeAllowPrivateFetch && (host === 'localhost' || (ipaddr.isValid(host) && !isPublicAddress(host)))) {
-      throw new InvalidClientMetadata('jwks_uri must not point at a private, loopback or link-local address');
-    }
-  }
   if (b.jwks !== undefined && (typeof b.jwks !== 'object' || b.jwks === null || Array.isArray(b.jwks))) throw new InvalidClientMetadata('jwks must be a JWK Set');
   let scopes: string[];
   try { scopes = splitScope(strOpt(b, 'scope')); } catch { throw new InvalidClientMetadata('scope is malformed'); }
@@ -97,7 +85,8 @@ function parseMetadata(s: Services, body: unknown): { fields: ClientFields; extr
   };
   const extra: Record<string, unknown> = {};
   for (const k of KEPT) if (b[k] !== undefined) extra[k] = k === 'contacts' ? strList(b, k, 20) : strOpt(b, k);
-  checkClientFields(fields, (d) => (d.startsWith('redirect URI') ? new InvalidRedirectUri(d) : new InvalidClientMetadata(d)));
+  checkClientFields(fields, { allowPrivateFetch: s.config.unsafeAllowPrivateFetch },
+    (d) => (d.startsWith('redirect URI') ? new InvalidRedirectUri(d) : new InvalidClientMetadata(d.replace(/^jwksUri /, 'jwks_uri '))));
   return { fields, extra, responseTypes };
 }
 

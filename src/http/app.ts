@@ -109,8 +109,10 @@ function contextFor(s: Services, domain: DomainRecord): DomainContext {
   return c;
 }
 
-async function resolveDomain(s: Services, name: string): Promise<DomainContext> {
-  if (!DOMAIN_NAME.test(name)) throw new UnknownDomain();
+async function resolveDomain(s: Services, name: string, prefixed = false): Promise<DomainContext> {
+  // The default domain lives at the root only: under /domains/default it would answer with an issuer
+  // that is not the URL it was reached at (OIDC Discovery §4.3), so it is not there at all.
+  if (!DOMAIN_NAME.test(name) || (prefixed && name === DEFAULT_DOMAIN)) throw new UnknownDomain();
   const domain = await s.catalogs.domainByName(name);
   if (!domain) throw new UnknownDomain();
   return contextFor(s, domain);
@@ -136,13 +138,13 @@ function registerRoutes(app: FastifyInstance, s: Services): void {
   const domainScope = (fixed?: string) => async (scope: FastifyInstance) => {
     scope.addHook('onRequest', (req: FastifyRequest, _reply, done) => {
       const name = fixed ?? (req.params as { domainName?: string }).domainName ?? '';
-      const cached = s.catalogs.peekDomain(name);
+      const cached = fixed || name !== DEFAULT_DOMAIN ? s.catalogs.peekDomain(name) : undefined;
       if (cached) {
         req.tessera = contextFor(s, cached);
         done();
         return;
       }
-      resolveDomain(s, name).then((c) => { req.tessera = c; done(); }, (e: Error) => done(e));
+      resolveDomain(s, name, fixed === undefined).then((c) => { req.tessera = c; done(); }, (e: Error) => done(e));
     });
     // OAuth endpoints: errors as RFC 6749 §5.2 JSON.
     await scope.register(async (oauth) => {
@@ -172,7 +174,7 @@ function registerRoutes(app: FastifyInstance, s: Services): void {
   // RFC 8414 §3.1: for an issuer with a path, metadata lives at /.well-known/oauth-authorization-server/<path>.
   for (const wk of ['oauth-authorization-server', 'openid-configuration']) {
     app.get(`/.well-known/${wk}/domains/:domainName`, async (req, reply) => {
-      const c = await resolveDomain(s, (req.params as { domainName: string }).domainName);
+      const c = await resolveDomain(s, (req.params as { domainName: string }).domainName, true);
       reply.header('access-control-allow-origin', '*').header('cache-control', 'public, max-age=300');
       return metadata(s, c);
     });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { FixedClock } from '../../src/core/clock.js';
+import { newApp } from '../../src/identity/domains.js';
 import { adminToken, APP_SCHEMA, assertOAuthError, harness, ISSUER, post, scim, type Harness } from '../helpers.js';
 
 const TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -202,18 +203,24 @@ describe('private_key_jwt with jwks_uri', () => {
     } finally { await h.close(); }
   });
 
-  test('without the unsafe switch, loopback and link-local jwks_uri are never fetched', async () => {
+  test('without the unsafe switch, loopback and link-local jwks_uri are refused by the admin API, and never fetched if stored anyway', async () => {
     const h = await harness();
     try {
       const admin = await adminToken(h);
+      const d = (await h.t.services.repos.domains.getByName('default'))!;
       for (const uri of ['https://127.0.0.1/jwks', 'https://169.254.169.254/latest', 'https://[::1]/jwks', 'https://10.0.0.1/jwks']) {
         const before = fetches;
         const c = await scim(h, 'POST', '/admin/v1/Apps', admin, {
           schemas: [APP_SCHEMA], displayName: 'ssrf', isOAuthClient: true, clientType: 'confidential', tokenEndpointAuthMethod: 'private_key_jwt',
           jwksUri: uri, allowedGrants: [],
         });
-        assert.equal(c.statusCode, 201, c.body);
-        const clientId = c.json().name;
+        assert.equal(c.statusCode, 400, c.body);
+        assert.equal(c.json().scimType, 'invalidValue');
+        // As if a public name now resolved to a private address: the fetch refuses on its own.
+        const clientId = `ssrf-${Math.random().toString(36).slice(2)}`;
+        await h.t.services.repos.apps.create(newApp(d.id, h.clock.now(), {
+          displayName: 'ssrf', isOAuthClient: true, clientId, tokenEndpointAuthMethod: 'private_key_jwt', jwksUri: uri, allowedGrants: ['client_credentials'],
+        }));
         const { privateKey } = await generateKeyPair('RS256');
         const a = await new SignJWT({ iss: clientId, sub: clientId, aud: ISSUER, jti: 'x' }).setProtectedHeader({ alg: 'RS256' })
           .setExpirationTime(Math.floor(h.clock.now() / 1000) + 60).sign(privateKey);

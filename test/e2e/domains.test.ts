@@ -55,6 +55,21 @@ describe('identity domains: separate issuers, keys, apps; nothing crosses', () =
     assert.equal((await h.inject({ url: '/domains/ACME/.well-known/openid-configuration' })).statusCode, 404);
   });
 
+  test('issue 7: the default domain lives at the root only; /domains/default/... is 404 in every protocol', async () => {
+    // Warm the cache first: the fast lane must refuse it too.
+    assert.equal((await h.inject({ url: '/.well-known/openid-configuration' })).statusCode, 200);
+    for (const url of ['/domains/default/.well-known/openid-configuration', '/.well-known/openid-configuration/domains/default',
+      '/.well-known/oauth-authorization-server/domains/default', '/domains/default/admin/v1/SigningCert/jwk']) {
+      assertOAuthError(await h.inject({ url }), 404, 'invalid_request');
+    }
+    const tok = await h.inject({ method: 'POST', url: '/domains/default/oauth2/v1/token', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(BOOT_ID, BOOT_SECRET) }, payload: 'grant_type=client_credentials' });
+    assertOAuthError(tok, 404, 'invalid_request');
+    const admin = await h.inject({ url: '/domains/default/admin/v1/Users', headers: { authorization: `Bearer ${await adminToken(h)}` } });
+    assert.equal(admin.statusCode, 404, admin.body);
+    const page = await h.inject({ url: '/domains/default/oauth2/v1/authorize?client_id=x' });
+    assert.equal(page.statusCode, 404, page.body);
+  });
+
   test('each domain signs with its own keys', async () => {
     const k1 = (await h.inject({ url: '/admin/v1/SigningCert/jwk' })).json().keys.map((k: { kid: string }) => k.kid);
     const k2 = (await h.inject({ url: `${P}/admin/v1/SigningCert/jwk` })).json().keys.map((k: { kid: string }) => k.kid);
