@@ -3,7 +3,7 @@ import {
   ALL_GRANT_TYPES, MFA_POLICIES, type MfaPolicy, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME, type AppRecord, type ClientType, type Jwk, type ScopeDef,
   type SigningAlg, type TokenEndpointAuthMethod,
 } from '../core/types.js';
-import { secretAad, ASYMMETRIC_ALGS, HMAC_ALGS } from '../clientauth/assertion.js';
+import { algsOfJwk, secretAad, ASYMMETRIC_ALGS, HMAC_ALGS } from '../clientauth/assertion.js';
 import { jwksUriProblem } from '../clientauth/jwks_fetcher.js';
 import { hashSecret } from '../crypto/secrets.js';
 import type { DomainContext } from '../http/context.js';
@@ -62,6 +62,12 @@ export function checkClientFields(f: ClientFields, o: { allowPrivateFetch: boole
       for (const k of f.jwks.keys) {
         if (typeof k !== 'object' || !k || typeof k.kty !== 'string') throw fail('jwks: every key needs kty');
         if ('d' in k || 'p' in k || 'k' in k) throw fail('jwks must hold public keys only');
+      }
+      // A key set that verifies nothing, or not the pinned algorithm, would be a client that can never authenticate.
+      const algs = new Set(f.jwks.keys.flatMap(algsOfJwk));
+      if (algs.size === 0) throw fail('jwks holds no signing key for client assertions (RSA, EC P-256/P-384/P-521 or Ed25519/Ed448)');
+      if (f.tokenEndpointAuthSigningAlg && !algs.has(f.tokenEndpointAuthSigningAlg)) {
+        throw fail(`no key in jwks can verify tokenEndpointAuthSigningAlg ${f.tokenEndpointAuthSigningAlg}`);
       }
     }
     if (f.jwksUri) {

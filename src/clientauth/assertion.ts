@@ -37,10 +37,13 @@ export async function authenticateAssertion(req: RequestParts, deps: AuthDeps, m
   const client = await deps.findClient(p.sub);
   if (!usableClient(client, method)) throw fail(`client ${p.sub} is not registered for ${method}`);
 
-  // RFC 8725 §3.1: the algorithm is pinned per client; `none` and cross-type algorithms never verify.
-  const alg = client.tokenEndpointAuthSigningAlg ?? (method === 'client_secret_jwt' ? 'HS256' : 'RS256');
-  const allowed = method === 'client_secret_jwt' ? HMAC_ALGS : ASYMMETRIC_ALGS;
-  if (!allowed.includes(alg) || h.alg !== alg) throw fail(`assertion alg ${String(h.alg)} is not the registered ${alg}`);
+  // RFC 8725 §3.1: the key decides the algorithm, never the header alone; `none` and cross-type algorithms never
+  // verify. A registered token_endpoint_auth_signing_alg pins it; without one, client_secret_jwt means HS256
+  // and private_key_jwt means what the registered keys can verify (their `alg`, else their type and curve).
+  const pinned = client.tokenEndpointAuthSigningAlg ?? (method === 'client_secret_jwt' ? 'HS256' : undefined);
+  const family = method === 'client_secret_jwt' ? HMAC_ALGS : ASYMMETRIC_ALGS;
+  const alg = typeof h.alg === 'string' ? h.alg : '';
+  if (!family.includes(alg) || (pinned !== undefined && alg !== pinned)) throw fail(`assertion alg ${alg.slice(0, 20)} is not one the client registered`);
 
   // RFC 7523 §3 item 3: aud identifies this AS. One value only (RFC 10070 audience injection):
   // the issuer, or (unless disabled) the token endpoint URL.
@@ -62,7 +65,9 @@ export async function authenticateAssertion(req: RequestParts, deps: AuthDeps, m
     if (!client.secretEnc) throw fail('client has no secret for client_secret_jwt');
     key = new TextEncoder().encode(deps.masterKey.decrypt(client.secretEnc, secretAad(client)));
   } else {
-    key = await clientKeySet(client, deps, typeof h.kid === 'string' ? h.kid : undefined);
+    const set = await clientKeys(client, deps, typeof h.kid === 'string' ? h.kid : undefined);
+    if (pinned === undefined && !set.keys.some((k) => algsOfJwk(k).includes(alg))) throw fail(`no registered key verifies ${alg}`);
+    key = createLocalJWKSet(set as never);
   }
   try {
     await jwtVerify(assertion, key as never, {
@@ -79,13 +84,28 @@ export async function authenticateAssertion(req: RequestParts, deps: AuthDeps, m
 
 export const secretAad = (client: Pick<AppRecord, 'domainId' | 'id'>): string => `client-secret:${client.domainId}:${client.id}`;
 
-async function clientKeySet(client: AppRecord, deps: AuthDeps, kid: string | undefined): Promise<JWTVerifyGetKey> {
-  if (client.jwks) return createLocalJWKSet(client.jwks as never);
+/**
+ * The asymmetric JWS algorithms a public JWK can verify: its `alg` when it names one (RFC 7517 §4.4),
+ * otherwise every algorithm of its key type and curve (RFC 7518 §3; RFC 8037 for OKP). Never HMAC or none.
+ */
+export function algsOfJwk(k: unknown): string[] {
+  if (!k || typeof k !== 'object') return [];
+  const { alg, kty, crv, use } = k as { alg?: unknown; kty?: unknown; crv?: unknown; use?: unknown };
+  if (use !== undefined && use !== 'sig') return [];
+  if (alg !== undefined) return typeof alg === 'string' && ASYMMETRIC_ALGS.includes(alg) ? [alg] : [];
+  if (kty === 'RSA') return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+  if (kty === 'EC') return crv === 'P-256' ? ['ES256'] : crv === 'P-384' ? ['ES384'] : crv === 'P-521' ? ['ES512'] : [];
+  if (kty === 'OKP') return crv === 'Ed25519' || crv === 'Ed448' ? ['EdDSA'] : [];
+  return [];
+}
+
+async function clientKeys(client: AppRecord, deps: AuthDeps, kid: string | undefined): Promise<{ keys: unknown[] }> {
+  if (client.jwks) return client.jwks;
   if (!client.jwksUri) throw fail('client has no registered keys');
   try {
-    let set = await deps.jwksFetcher.get(client.jwksUri);
-    if (kid && !set.keys.some((k) => (k as { kid?: string }).kid === kid)) set = await deps.jwksFetcher.get(client.jwksUri, true);
-    return createLocalJWKSet(set as never);
+    const set = await deps.jwksFetcher.get(client.jwksUri);
+    if (kid && !set.keys.some((k) => (k as { kid?: string }).kid === kid)) return await deps.jwksFetcher.get(client.jwksUri, true);
+    return set;
   } catch (e) {
     throw fail(`cannot use jwks_uri: ${(e as Error).message}`);
   }

@@ -1,10 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { FixedClock } from '../../src/core/clock.js';
 import { newApp } from '../../src/identity/domains.js';
-import { adminToken, APP_SCHEMA, assertOAuthError, harness, ISSUER, post, scim, type Harness } from '../helpers.js';
+import { adminToken, APP_SCHEMA, assertOAuthError, assertScimError, harness, ISSUER, post, scim, type Harness } from '../helpers.js';
 
 const TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const TOKEN_ENDPOINT = `${ISSUER}/oauth2/v1/token`;
@@ -157,6 +157,75 @@ describe('client authentication with JWTs (RFC 7523 §2.2)', () => {
   test('a private_key_jwt client cannot use a secret', async () => {
     const r = await post(h, '/oauth2/v1/token', { grant_type: 'client_credentials', scope: 'pk.read', client_id: pk.clientId, client_secret: 'anything-at-all' });
     assertOAuthError(r, 401, 'invalid_client');
+  });
+});
+
+/** Issue 7: a client registered with keys but no token_endpoint_auth_signing_alg (what generic clients send). */
+describe('private_key_jwt without a registered algorithm: the keys decide', () => {
+  let h: Harness;
+  let admin: string;
+  before(async () => {
+    h = await harness();
+    admin = await adminToken(h);
+    const rs = await scim(h, 'POST', '/admin/v1/Apps', admin, { schemas: [APP_SCHEMA], displayName: 'alg-rs', isOAuthResource: true, audience: 'https://alg.example', scopes: [{ value: 'alg.read' }] });
+    assert.equal(rs.statusCode, 201, rs.body);
+  });
+  after(() => h.close());
+
+  const register = async (keys: JWK[], extra: Record<string, unknown> = {}) => scim(h, 'POST', '/admin/v1/Apps', admin, {
+    schemas: [APP_SCHEMA], displayName: `alg-${Math.random()}`, isOAuthClient: true, clientType: 'confidential', tokenEndpointAuthMethod: 'private_key_jwt',
+    jwks: { keys }, allowedGrants: ['client_credentials'], allowedScopes: [{ fqs: 'alg.read' }], ...extra,
+  });
+  const sign = (clientId: string, alg: string, key: CryptoKey | Uint8Array, header: Record<string, unknown> = {}) =>
+    new SignJWT({ iss: clientId, sub: clientId, aud: ISSUER, jti: `j-${Math.random()}` }).setProtectedHeader({ alg, ...header })
+      .setExpirationTime(Math.floor(h.clock.now() / 1000) + 60).sign(key);
+  const send = (a: string) => post(h, '/oauth2/v1/token', { grant_type: 'client_credentials', scope: 'alg.read', client_assertion_type: TYPE, client_assertion: a });
+
+  for (const [name, alg, withAlg] of [['EC P-256 with alg', 'ES256', true], ['EC P-256 without alg', 'ES256', false], ['EC P-384', 'ES384', false],
+    ['RSA without alg (RS256)', 'RS256', false], ['RSA without alg (PS256)', 'PS256', false], ['Ed25519', 'EdDSA', false]] as const) {
+    test(`${name}: the assertion the key can verify is accepted`, async () => {
+      const { publicKey, privateKey } = await generateKeyPair(alg, alg === 'EdDSA' ? { crv: 'Ed25519' } : {});
+      const jwk = { ...(await exportJWK(publicKey)), kid: 'k', ...(withAlg ? { alg } : {}) };
+      const c = await register([jwk]);
+      assert.equal(c.statusCode, 201, c.body);
+      const r = await send(await sign(c.json().name, alg, privateKey));
+      assert.equal(r.statusCode, 200, r.body);
+    });
+  }
+
+  test('refused: another algorithm than the keys allow, HMAC over the public key, none, another key, a pinned alg that differs', async () => {
+    const ec = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(ec.publicKey)), kid: 'ec' };
+    const c = await register([jwk]);
+    const id = c.json().name as string;
+    const rsa = await generateKeyPair('RS256');
+    const other = await generateKeyPair('ES256');
+    const hmacKey = new TextEncoder().encode(JSON.stringify(jwk));
+    const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${Buffer.from(JSON.stringify({ iss: id, sub: id, aud: ISSUER, jti: 'n1', exp: Math.floor(h.clock.now() / 1000) + 60 })).toString('base64url')}.`;
+    for (const [what, a] of [
+      ['RS256 (no RSA key registered)', await sign(id, 'RS256', rsa.privateKey)],
+      ['HS256 keyed with the public JWK', await sign(id, 'HS256', hmacKey)],
+      ['alg none', unsigned],
+      ['ES256 by an unregistered key', await sign(id, 'ES256', other.privateKey)],
+    ] as const) {
+      assertOAuthError(await send(a), 401, 'invalid_client');
+      void what;
+    }
+    // One RSA key, pinned to PS256: an RS256 assertion by the same key is refused.
+    const ps = await generateKeyPair('PS256', { extractable: true });
+    const asRs256 = await importJWK(await exportJWK(ps.privateKey), 'RS256');
+    const pinned = await register([{ ...(await exportJWK(ps.publicKey)), kid: 'r' }], { tokenEndpointAuthSigningAlg: 'PS256' });
+    assert.equal(pinned.statusCode, 201, pinned.body);
+    assertOAuthError(await send(await sign(pinned.json().name, 'RS256', asRs256)), 401, 'invalid_client');
+    assert.equal((await send(await sign(pinned.json().name, 'PS256', ps.privateKey))).statusCode, 200);
+  });
+
+  test('registration refuses keys that can verify nothing, or not the pinned algorithm', async () => {
+    const ec = await exportJWK((await generateKeyPair('ES256')).publicKey);
+    assertScimError(await register([{ kty: 'foo', x: 'y' } as JWK]), 400, 'invalidValue');
+    assertScimError(await register([{ ...ec, use: 'enc' }]), 400, 'invalidValue');
+    assertScimError(await register([{ ...ec, alg: 'HS256' }]), 400, 'invalidValue');
+    assertScimError(await register([ec], { tokenEndpointAuthSigningAlg: 'RS256' }), 400, 'invalidValue');
   });
 });
 
