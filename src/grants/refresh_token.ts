@@ -32,9 +32,14 @@ export class RefreshTokenGrant implements GrantHandler {
     // RFC 6749 §6: bound to the client it was issued to.
     if (rec.clientId !== ctx.client.clientId) throw new InvalidGrant('the refresh token was issued to another client');
     const now = ctx.clock.now();
-    if (rec.revokedAt !== undefined) return this.reused(ctx, rec, now);
-    if (rec.expiresAt <= now) throw new InvalidGrant('the refresh token has expired');
     const d = rec.data as unknown as RefreshData;
+    if (rec.revokedAt !== undefined) {
+      // Only a token retired by rotation coming back is reuse; one revoked by logout, /revoke, a new password or a
+      // deactivation is simply no longer valid (no alarm, nothing more to revoke).
+      if (d.rotatedAt !== undefined) return this.reused(ctx, rec, now);
+      throw new InvalidGrant('the refresh token is no longer valid');
+    }
+    if (rec.expiresAt <= now) throw new InvalidGrant('the refresh token has expired');
 
     const user = await ctx.repos.users.get(ctx.domain.id, rec.sub);
     if (!user?.active) throw new InvalidGrant('the user is no longer active');
@@ -61,7 +66,8 @@ export class RefreshTokenGrant implements GrantHandler {
     if (!(await ctx.repos.tokens.rotate(rec.hash, oldData as unknown as Record<string, unknown>, next.record, now))) {
       // Another request rotated it first: a concurrent reuse (TK-3) gets the grace result or revokes the family.
       const again = await ctx.repos.tokens.find(rec.hash);
-      return this.reused(ctx, again ?? rec, now);
+      if ((again?.data as RefreshData | undefined)?.rotatedAt === undefined) throw new InvalidGrant('the refresh token is no longer valid');
+      return this.reused(ctx, again!, now);
     }
     const issued = await ctx.userTokens.issue(req);
     issued.response.refresh_token = next.token;

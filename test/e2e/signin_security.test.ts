@@ -802,6 +802,20 @@ describe('sign-in security (main server, default settings)', () => {
       await assertInactive(h, web, t.access_token);
     });
 
+    test('a refresh token revoked by the client (RFC 7009) or by logout is invalid_grant without a reuse alarm; a rotated one raises it', async () => {
+      const reuseEvents = async () => (await scim(h, 'GET', `/admin/v1/AuditEvents?filter=${encodeURIComponent('eventId eq "token.reuse_detected"')}`, admin)).json().totalResults as number;
+      const before = await reuseEvents();
+      const t = await tokensFor(h, b, web);
+      assert.equal((await post(h, '/oauth2/v1/revoke', { token: t.refresh_token! }, auth(web))).statusCode, 200);
+      assertOAuthError(await refresh(h, web, t.refresh_token!), 400, 'invalid_grant');
+      assert.equal(await reuseEvents(), before, 'a revoked token is not a replay');
+      const t2 = await tokensFor(h, b, web);
+      const r2 = await refresh(h, web, t2.refresh_token!);
+      assert.equal(r2.statusCode, 200, r2.body);
+      assertOAuthError(await refresh(h, web, t2.refresh_token!), 400, 'invalid_grant');
+      assert.equal(await reuseEvents(), before + 1, 'a rotated token coming back is');
+    });
+
     test('TK-3: concurrent refreshes with one RT: at most one success and no forked family', async () => {
       const t = await tokensFor(h, b, web);
       const rs = await Promise.all(Array.from({ length: 5 }, () => refresh(h, web, t.refresh_token!)));
