@@ -11,6 +11,7 @@ import type { Services } from '../http/services.js';
 import { adminAudience } from '../identity/catalog.js';
 import { newApp } from '../identity/domains.js';
 import { redirectUriProblem } from '../identity/redirect_uris.js';
+import { OIDC_SCOPES } from '../identity/scopes.js';
 import { ScimError } from '../scim/errors.js';
 import { AppSchema } from '../scim/resources.js';
 import type { AdminCaller } from './auth.js';
@@ -186,10 +187,14 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
     checkClientFields(f, { allowPrivateFetch: this.s.config.unsafeAllowPrivateFetch });
     if (isOAuthResource && !f.audience) throw bad('a resource server (isOAuthResource) needs an audience');
     if (f.audience && (f.audience === adminAudience(c.issuer) || f.audience.length > 1000)) throw bad('audience is reserved or too long');
-    // allowedScopes / defaultScopes must name scopes defined in this domain (by another app, or by this one).
+    // allowedScopes / defaultScopes must name scopes defined in this domain (by another app, or by this one);
+    // allowedScopes may also list the OpenID Connect scopes, which any client may ask for in a user flow.
     const cat = await this.s.catalogs.catalog(c.domain);
     const own = new Set(isOAuthResource ? scopes.map((x) => x.value) : []);
-    for (const sc of [...f.allowedScopes, ...f.defaultScopes]) {
+    for (const sc of f.allowedScopes) {
+      if (!cat.scopes.has(sc) && !own.has(sc) && !OIDC_SCOPES.has(sc)) throw bad(`scope ${sc} is not defined by any resource server of this domain`);
+    }
+    for (const sc of f.defaultScopes) {
       if (!cat.scopes.has(sc) && !own.has(sc)) throw bad(`scope ${sc} is not defined by any resource server of this domain`);
     }
     assertNoEscalation(caller, adminScopesOf(cat), f.allowedScopes.filter((x) => !existing?.allowedScopes.includes(x)));

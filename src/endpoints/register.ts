@@ -12,7 +12,7 @@ import { adminAudience } from '../identity/catalog.js';
 import { currentScopes } from '../identity/token_scopes.js';
 import { newApp } from '../identity/domains.js';
 import { redirectUriProblem } from '../identity/redirect_uris.js';
-import { splitScope } from '../identity/scopes.js';
+import { OIDC_SCOPES, splitScope } from '../identity/scopes.js';
 import { ScimError } from '../scim/errors.js';
 import { Conflict } from '../storage/ports.js';
 import { ctx, noStore, type DomainContext } from '../http/context.js';
@@ -121,7 +121,8 @@ function registrationErrorHandler(err: unknown, req: FastifyRequest, reply: Fast
 export function registerEndpoints(app: FastifyInstance, s: Services): void {
   const checkScopes = async (c: DomainContext, f: ClientFields, callerScopes: Set<string> | undefined) => {
     const cat = await s.catalogs.catalog(c.domain);
-    for (const sc of f.allowedScopes) if (!cat.scopes.has(sc)) throw new OAuthError('invalid_client_metadata', `scope ${sc} is not defined in this domain`);
+    // The OpenID Connect scopes are always registrable (discovery lists them); others must be defined here.
+    for (const sc of f.allowedScopes) if (!cat.scopes.has(sc) && !OIDC_SCOPES.has(sc)) throw new OAuthError('invalid_client_metadata', `scope ${sc} is not defined in this domain`);
     const adminScopes = adminScopesOf(cat);
     try {
       assertNoEscalation(callerScopes ? { scopes: callerScopes } as never : undefined, adminScopes, f.allowedScopes);

@@ -114,6 +114,26 @@ describe('dynamic client registration (RFC 7591): success', () => {
   });
   after(() => h.close());
 
+  test('issue 7: the OpenID Connect scopes are registrable as generic clients send them, and kept in the client\'s allowedScopes', async () => {
+    const r = await reg(h, admin, webClient({ scope: 'openid profile email address phone offline_access groups approles' }));
+    assert.equal(r.statusCode, 201, r.body);
+    assert.equal(r.json().scope, 'openid profile email address phone offline_access groups approles');
+    const mixed = await reg(h, admin, webClient({ scope: 'openid email dcr.read' }));
+    assert.equal(mixed.statusCode, 201, mixed.body);
+    const app = (await scim(h, 'GET', `/admin/v1/Apps?${q(`name eq "${mixed.json().client_id}"`)}`, admin)).json().Resources[0];
+    assert.deepEqual(app.allowedScopes.map((x: { fqs: string }) => x.fqs), ['openid', 'email', 'dcr.read']);
+    // Read back through RFC 7592, and still refused: a scope nobody defines.
+    const back = await h.inject({ url: `/oauth2/v1/register/${mixed.json().client_id}`, headers: { authorization: `Bearer ${mixed.json().registration_access_token}` } });
+    assert.equal(back.json().scope, 'openid email dcr.read');
+    assertOAuthError(await reg(h, admin, webClient({ scope: 'openid nope.read' })), 400, 'invalid_client_metadata');
+    // The admin API accepts them in allowedScopes too (not in defaultScopes: those are for client flows).
+    const viaAdmin = await scim(h, 'POST', '/admin/v1/Apps', admin, { schemas: [APP_SCHEMA], displayName: 'oidc-scoped', isOAuthClient: true, allowedGrants: ['authorization_code'],
+      redirectUris: ['https://app.example.com/cb'], allowedScopes: [{ fqs: 'openid' }, { fqs: 'profile' }] });
+    assert.equal(viaAdmin.statusCode, 201, viaAdmin.body);
+    const badDefault = await scim(h, 'POST', '/admin/v1/Apps', admin, { schemas: [APP_SCHEMA], displayName: 'oidc-default', isOAuthClient: true, allowedGrants: ['client_credentials'], defaultScopes: ['openid'] });
+    assert.equal(badDefault.statusCode, 400, badDefault.body);
+  });
+
   test('a confidential client_credentials client: 201 with its credentials; it can get a token', async () => {
     const r = await reg(h, admin, ccClient({ client_id: 'chosen-by-me', client_secret: 'chosen-secret-0123456789', scope: 'dcr.read dcr.write', contacts: ['ops@example.com'] }));
     assert.equal(r.statusCode, 201, r.body);
