@@ -919,8 +919,10 @@ describe('sign-in security (main server, default settings)', () => {
       for (const tok of [t.id_token!, t.refresh_token!]) {
         assertOAuthError(await h.inject({ url: `/oauth2/v1/tokeninfo?${new URLSearchParams({ access_token: tok })}` }), 400, 'invalid_token');
         assertOAuthError(await post(h, '/oauth2/v1/tokeninfo', { access_token: tok }), 400, 'invalid_token');
-        await assertInactive(h, web, tok);
       }
+      await assertInactive(h, web, t.id_token!);
+      // RFC 7662 covers refresh tokens: the client they were issued to sees one as a refresh_token, never as Bearer.
+      assert.equal((await assertActive(h, web, t.refresh_token!)).token_type, 'refresh_token');
       // An ID token re-labelled as an access token (typ changed; the signature no longer covers the header) is refused too.
       const [hd, pl, sig] = t.id_token!.split('.');
       const header = JSON.parse(Buffer.from(hd!, 'base64url').toString());
@@ -931,6 +933,28 @@ describe('sign-in security (main server, default settings)', () => {
       const ok = await post(h, '/oauth2/v1/tokeninfo', { access_token: t.access_token });
       assert.equal(ok.statusCode, 200, ok.body);
       assert.equal(ok.json().user_id, alice.id);
+    });
+
+    test('issue 7: refresh token introspection (RFC 7662): active for its own client while live; inactive for others, after rotation and revocation', async () => {
+      const t = await tokensFor(h, b, web);
+      const r = await introspect(h, web, t.refresh_token!);
+      assert.equal(r.statusCode, 200, r.body);
+      const body = r.json();
+      assert.deepEqual(Object.keys(body).sort(), ['active', 'client_id', 'exp', 'iat', 'iss', 'scope', 'sub', 'sub_type', 'token_type', 'user_id']);
+      assert.deepEqual([body.active, body.token_type, body.client_id, body.sub, body.sub_type, body.iss], [true, 'refresh_token', web.clientId, alice.id, 'user', ISSUER]);
+      assert.equal(body.scope, t.scope);
+      assert.ok(body.exp > body.iat);
+      // The hint is only a hint.
+      assert.equal((await post(h, '/oauth2/v1/introspect', { token: t.refresh_token!, token_type_hint: 'access_token' }, auth(web))).json().active, true);
+      await assertInactive(h, web2, t.refresh_token!, 'another client');
+      const rotated = await refresh(h, web, t.refresh_token!);
+      assert.equal(rotated.statusCode, 200, rotated.body);
+      await assertInactive(h, web, t.refresh_token!, 'a rotated refresh token');
+      const next = rotated.json().refresh_token as string;
+      assert.equal((await assertActive(h, web, next)).token_type, 'refresh_token');
+      assert.equal((await post(h, '/oauth2/v1/revoke', { token: next }, auth(web))).statusCode, 200);
+      await assertInactive(h, web, next, 'a revoked refresh token');
+      await assertInactive(h, web, 'x'.repeat(43), 'garbage');
     });
 
     test('TK-13: client tokens and user tokens are told apart by sub_type (introspection and the JWT)', async () => {

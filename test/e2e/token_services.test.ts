@@ -30,6 +30,19 @@ describe('introspection (RFC 7662), revocation (RFC 7009), tokeninfo', () => {
   });
   after(() => h.close());
 
+  test('issue 7: introspection tells the scopes the client still holds, not those it held at issuance', async () => {
+    const two = await setupClient(h, { admin, scopes: ['n.read', 'n.write'] });
+    const at = await issue(two, 'n.read n.write');
+    assert.equal((await introspect(two.clientId, two.secret, at)).json().scope, 'n.read n.write');
+    const patch = await scim(h, 'PATCH', `/admin/v1/Apps/${two.app.id}`, admin, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', path: 'allowedScopes', value: [{ fqs: 'n.read' }] }] });
+    assert.equal(patch.statusCode, 200, patch.body);
+    assert.equal((await introspect(two.clientId, two.secret, at)).json().scope, 'n.read');
+    // The resource server disabled: its scopes grant nothing, and a token left with none is inactive.
+    await scim(h, 'PATCH', `/admin/v1/Apps/${two.rs.id}`, admin, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: false }] });
+    assert.deepEqual((await introspect(two.clientId, two.secret, at)).json(), { active: false });
+  });
+
   test('introspecting an active JWT token of the caller', async () => {
     const at = await issue(a, 'a.read');
     const r = await introspect(a.clientId, a.secret, at);
