@@ -236,9 +236,9 @@ describe('userinfo (OIDC Core §5.3)', () => {
     assert.equal(r.body, '');
   });
 
-  test('also served under /domains/<name>: the default domain has the same issuer there, so its token is valid', async () => {
+  test('the default domain is not served under /domains/default (issue 7: its issuer is the root)', async () => {
     const r = await get(await mint(['openid']), `/domains/default${URL_}`);
-    assert.equal(r.statusCode, 200, r.body);
-    assert.deepEqual(r.json(), { sub: userId });
+    assert.equal(r.statusCode, 404, r.body);
+    assert.equal(r.json().error, 'invalid_request');
   });
 });
