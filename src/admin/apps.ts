@@ -1,10 +1,11 @@
 import { newClientId, newSecret } from '../core/ids.js';
 import {
-  ALL_GRANT_TYPES, MFA_POLICIES, type MfaPolicy, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME, type AppRecord, type ClientType, type Jwk, type ScopeDef,
+  MFA_POLICIES, type MfaPolicy, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME, type AppRecord, type ClientType, type Jwk, type ScopeDef,
   type SigningAlg, type TokenEndpointAuthMethod,
 } from '../core/types.js';
 import { algsOfJwk, secretAad, ASYMMETRIC_ALGS, HMAC_ALGS } from '../clientauth/assertion.js';
 import { jwksUriProblem } from '../clientauth/jwks_fetcher.js';
+import { SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
 import { hashSecret } from '../crypto/secrets.js';
 import type { DomainContext } from '../http/context.js';
 import type { Services } from '../http/services.js';
@@ -43,7 +44,7 @@ export function lifetime(name: string, v: number | undefined, min: number, max: 
 /** Consistency rules for OAuth client and resource server settings; throws a 400 naming the attribute. */
 export function checkClientFields(f: ClientFields, o: { allowPrivateFetch: boolean }, fail: (detail: string) => Error = bad): void {
   if (f.isOAuthClient) {
-    for (const g of f.allowedGrants) if (!ALL_GRANT_TYPES.includes(g)) throw fail(`allowedGrants: unknown grant type ${g}`);
+    for (const g of f.allowedGrants) if (!SUPPORTED_GRANT_TYPES.includes(g)) throw fail(`allowedGrants: unsupported grant type ${g.slice(0, 100)}`);
     if (new Set(f.allowedGrants).size !== f.allowedGrants.length) throw fail('allowedGrants: duplicate value');
     if (f.clientType === 'public') {
       if (f.tokenEndpointAuthMethod !== 'none') throw fail('a public client uses tokenEndpointAuthMethod none');

@@ -21,8 +21,9 @@ export interface AuthorizeRequest {
   codeChallenge?: string;
 }
 
-export const RESPONSE_TYPES = ['code', 'token', 'id_token', 'id_token token'] as const;
-export type ResponseType = (typeof RESPONSE_TYPES)[number];
+import { RESPONSE_TYPES, type ResponseType } from '../grants/registry.js';
+
+export { RESPONSE_TYPES, type ResponseType };
 export const RESPONSE_MODES = ['query', 'fragment', 'form_post'] as const;
 export type ResponseMode = (typeof RESPONSE_MODES)[number];
 export const ACR_PASSWORD = 'urn:tessera:acr:pwd';

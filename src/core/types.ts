@@ -49,17 +49,14 @@ export type ClientType = 'confidential' | 'public';
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'] as const;
 export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
 
+/** Grant type names used in code; which ones are served is the grant registry's business (src/grants/registry.ts). */
 export const GRANT_TYPES = {
   authorizationCode: 'authorization_code',
   implicit: 'implicit',
   password: 'password',
   clientCredentials: 'client_credentials',
   refreshToken: 'refresh_token',
-  jwtBearer: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-  saml2Bearer: 'urn:ietf:params:oauth:grant-type:saml2-bearer',
-  deviceCode: 'urn:ietf:params:oauth:grant-type:device_code',
 } as const;
-export const ALL_GRANT_TYPES: readonly string[] = Object.values(GRANT_TYPES);
 
 export interface ScopeDef {
   value: string;

@@ -7,11 +7,11 @@ import { OIDC_SCOPES } from '../identity/scopes.js';
 import { ACR_MFA, ACR_PASSWORD, RESPONSE_MODES, RESPONSE_TYPES } from '../authorize/request.js';
 import type { DomainContext } from '../http/context.js';
 import type { Services } from '../http/services.js';
+import { SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
 
 /** RFC 8414 / OpenID Connect Discovery 1.0 metadata for one identity domain. */
 export async function metadata(s: Services, c: DomainContext): Promise<Record<string, unknown>> {
   const cat = await s.catalogs.catalog(c.domain);
-  const grantTypes = [...s.grants.keys()];
   const authAlgs = [...HMAC_ALGS, ...ASYMMETRIC_ALGS];
   const e = c.endpoints;
   return {
@@ -41,7 +41,8 @@ export async function metadata(s: Services, c: DomainContext): Promise<Record<st
     request_uri_parameter_supported: false,
     frontchannel_logout_supported: false,
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
-    grant_types_supported: grantTypes,
+    // The grant registry: every grant a client can be allowed, implicit included (it serves the token response types).
+    grant_types_supported: [...SUPPORTED_GRANT_TYPES],
     token_endpoint_auth_methods_supported: [...SUPPORTED_AUTH_METHODS],
     token_endpoint_auth_signing_alg_values_supported: authAlgs,
     introspection_endpoint_auth_methods_supported: SUPPORTED_AUTH_METHODS.filter((m) => m !== 'none'),

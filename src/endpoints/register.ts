@@ -13,15 +13,13 @@ import { currentScopes } from '../identity/token_scopes.js';
 import { newApp } from '../identity/domains.js';
 import { redirectUriProblem } from '../identity/redirect_uris.js';
 import { OIDC_SCOPES, splitScope } from '../identity/scopes.js';
+import { GRANT_REGISTRY, grantOfResponseType, SELF_REGISTRABLE_GRANT_TYPES, SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
 import { ScimError } from '../scim/errors.js';
 import { Conflict } from '../storage/ports.js';
 import { ctx, noStore, type DomainContext } from '../http/context.js';
 import { oauthErrorHandler } from '../http/errors.js';
 import type { Services } from '../http/services.js';
 
-/** Grant types a client may register for itself; password and implicit are legacy, admin-only (RFC 9700 §2.1.2, §2.4). */
-const DCR_GRANTS = new Set(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:device_code']);
-const RESPONSE_FOR_GRANT: Record<string, string> = { authorization_code: 'code' };
 const URI_FIELDS = ['client_uri', 'logo_uri', 'tos_uri', 'policy_uri'] as const;
 const KEPT = ['client_uri', 'logo_uri', 'tos_uri', 'policy_uri', 'contacts', 'software_id', 'software_version'] as const;
 
@@ -55,13 +53,25 @@ function parseMetadata(s: Services, body: unknown): { fields: ClientFields; extr
   const b = body as Record<string, unknown>;
   const method = (strOpt(b, 'token_endpoint_auth_method') ?? 'client_secret_basic') as TokenEndpointAuthMethod;
   if (!TOKEN_ENDPOINT_AUTH_METHODS.includes(method)) throw new InvalidClientMetadata(`token_endpoint_auth_method ${method} is not supported`);
+  // The grant registry decides: a grant type is registrable exactly when the server serves it and it is not a
+  // legacy grant (password and implicit are for administrators to allow: RFC 9700 §2.1.2, §2.4).
   const grants = strList(b, 'grant_types') ?? ['authorization_code'];
-  for (const g of grants) if (!DCR_GRANTS.has(g)) throw new InvalidClientMetadata(`grant type ${g} cannot be registered dynamically`);
-  const responseTypes = strList(b, 'response_types') ?? (grants.includes('authorization_code') ? ['code'] : []);
-  for (const r of responseTypes) if (r !== 'code') throw new InvalidClientMetadata(`response type ${r} is not supported`);
+  for (const g of grants) {
+    if (!SELF_REGISTRABLE_GRANT_TYPES.has(g)) {
+      throw new InvalidClientMetadata(`grant type ${g.slice(0, 100)} ${SUPPORTED_GRANT_TYPES.includes(g) ? 'cannot be registered dynamically' : 'is not supported'}`);
+    }
+  }
+  const responseTypes = strList(b, 'response_types') ?? GRANT_REGISTRY.filter((g) => grants.includes(g.grantType)).flatMap((g) => g.responseTypes);
+  for (const r of responseTypes) {
+    if (!SELF_REGISTRABLE_GRANT_TYPES.has(grantOfResponseType(r)?.grantType ?? '')) throw new InvalidClientMetadata(`response type ${r.slice(0, 100)} is not supported`);
+  }
   // RFC 7591 §2.1: grant_types and response_types must agree.
-  for (const [g, r] of Object.entries(RESPONSE_FOR_GRANT)) {
-    if (grants.includes(g) !== responseTypes.includes(r)) throw new InvalidClientMetadata(`grant type ${g} and response type ${r} go together`);
+  for (const g of GRANT_REGISTRY) {
+    for (const r of g.responseTypes) {
+      if (g.selfRegistrable && grants.includes(g.grantType) !== responseTypes.includes(r)) {
+        throw new InvalidClientMetadata(`grant type ${g.grantType} and response type ${r} go together`);
+      }
+    }
   }
   const redirectUris = strList(b, 'redirect_uris') ?? [];
   for (const u of [...redirectUris, ...(strList(b, 'post_logout_redirect_uris') ?? [])]) {

@@ -5,6 +5,7 @@
  * type (Users, Groups) is one more SchemaDef + ResourceTypeDef, added to ALL_SCHEMAS and
  * ALL_RESOURCE_TYPES; extension schemas go in `schemaExtensions` and are bundled with schemaBundle().
  */
+import { SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
 import {
   defineAttribute as attr, defineSchema, EXTERNAL_ID_ATTRIBUTE, ID_ATTRIBUTE, META_ATTRIBUTE, type AttributeDef, type AttributeInit,
   type ResourceTypeDef, type SchemaDef,
@@ -66,11 +67,8 @@ export const AppSchema: SchemaDef = defineSchema({
     attr({
       name: 'allowedGrants',
       multiValued: true,
-      canonicalValues: [
-        'authorization_code', 'implicit', 'password', 'client_credentials', 'refresh_token',
-        'urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:saml2-bearer',
-        'urn:ietf:params:oauth:grant-type:device_code',
-      ],
+      // The grant registry: exactly the grant types the server serves.
+      canonicalValues: [...SUPPORTED_GRANT_TYPES],
       description: 'OAuth grant types the client may use.',
       ...cs,
     }),

@@ -32,8 +32,10 @@ describe('validateResource: create', () => {
   test('canonical values: matched under caseExact, canonical spelling kept', () => {
     assert.equal(validateResource(app({ clientType: 'PUBLIC' }), AppSchema, 'create').clientType, 'public');
     assert.equal(validateResource(app({ accessTokenFormat: 'JWT' }), AppSchema, 'create').accessTokenFormat, 'jwt');
-    assert.deepEqual(validateResource(app({ allowedGrants: ['client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer'] }), AppSchema, 'create').allowedGrants,
-      ['client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer']);
+    assert.deepEqual(validateResource(app({ allowedGrants: ['client_credentials', 'refresh_token'] }), AppSchema, 'create').allowedGrants,
+      ['client_credentials', 'refresh_token']);
+    // Only the grant types the server serves (the grant registry) are canonical.
+    assert.throws(() => validateResource(app({ allowedGrants: ['urn:ietf:params:oauth:grant-type:jwt-bearer'] }), AppSchema, 'create'), /must be one of/);
   });
 
   test('a full App', () => {
