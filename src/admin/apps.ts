@@ -29,7 +29,7 @@ interface AppView { rolesById: Map<string, { displayName: string; appId: string 
 export type ClientFields = Pick<AppRecord,
   | 'displayName' | 'description' | 'active' | 'isOAuthClient' | 'clientType' | 'tokenEndpointAuthMethod' | 'tokenEndpointAuthSigningAlg'
   | 'allowedGrants' | 'redirectUris' | 'postLogoutRedirectUris' | 'jwks' | 'jwksUri' | 'allowedScopes' | 'defaultScopes'
-  | 'accessTokenExpiry' | 'refreshTokenExpiry' | 'pkceRequired' | 'bypassConsent' | 'allowOffline' | 'mfaPolicy' | 'isOAuthResource' | 'audience' | 'scopes' | 'accessTokenFormat' | 'accessTokenSigningAlg'>;
+  | 'accessTokenExpiry' | 'refreshTokenExpiry' | 'pkceRequired' | 'bypassConsent' | 'allowOffline' | 'claimsInIdToken' | 'mfaPolicy' | 'isOAuthResource' | 'audience' | 'scopes' | 'accessTokenFormat' | 'accessTokenSigningAlg'>;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
@@ -137,6 +137,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
       refreshTokenExpiry: a.refreshTokenExpiry,
       pkceRequired: client ? a.pkceRequired !== false : undefined,
       bypassConsent: client ? a.bypassConsent === true : undefined,
+      claimsInIdToken: client ? a.claimsInIdToken === true : undefined,
       allowOffline: client ? a.allowOffline === true : undefined,
       mfaPolicy: client ? a.mfaPolicy : undefined,
       isOAuthResource: rs,
@@ -176,6 +177,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
       refreshTokenExpiry: lifetime('refreshTokenExpiry', num(b.refreshTokenExpiry), 60, 31_536_000 * 5),
       pkceRequired: b.pkceRequired === false ? false : undefined,
       bypassConsent: b.bypassConsent === true ? true : undefined,
+      claimsInIdToken: b.claimsInIdToken === true ? true : undefined,
       allowOffline: b.allowOffline === true ? true : undefined,
       mfaPolicy: str(b.mfaPolicy) as MfaPolicy | undefined,
       isOAuthResource, audience: str(b.audience), scopes,

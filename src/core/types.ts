@@ -95,6 +95,11 @@ export interface AppRecord {
   bypassConsent?: boolean;
   /** Issue a refresh token in user flows even without `offline_access` (Oracle `allowOffline`). */
   allowOffline?: boolean;
+  /**
+   * Put the granted scopes' claims (profile, email, ...) in the ID token even when an access token is issued,
+   * for relying parties that read the profile from the ID token only (express-openid-connect, passport).
+   */
+  claimsInIdToken?: boolean;
   /** When this app asks for a second factor; overrides the domain's sign-on policy. */
   mfaPolicy?: MfaPolicy;
   // resource server

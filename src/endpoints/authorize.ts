@@ -12,7 +12,7 @@ import { FormBody } from '../http/form.js';
 import type { Services } from '../http/services.js';
 import { acrOf, AuthnError, mfaPolicyOf, type Flow, type FlowState } from '../identity/authn.js';
 import { resolveUserFlowScopes } from '../identity/scopes.js';
-import { loadClaimsExtra, userClaims } from '../identity/claims.js';
+import { claimsOf } from '../identity/claims.js';
 import { userRoleIds } from '../identity/user_roles.js';
 import type { SessionRecord } from '../storage/ports.js';
 import type { Authentication } from '../tokens/user_tokens.js';
@@ -205,9 +205,7 @@ export async function continueAuthorization(
       });
     } else {
       // OIDC Core §5.4: no access token is issued, so the claims the scopes ask for go in the ID token.
-      const scopes = new Set(resolved.scopes);
-      const user = await s.repos.users.get(c.domain.id, auth.userId);
-      const claims = user ? userClaims(user, scopes, await loadClaimsExtra(s, c.domain, user.id, scopes)) : undefined;
+      const claims = await claimsOf(s, c.domain, auth.userId, new Set(resolved.scopes));
       params.id_token = await s.idTokens.issue({
         domain: c.domain, issuer: c.issuer, client, userId: auth.userId, authTime: auth.authTime, nonce: request.nonce, amr: auth.amr, acr: auth.acr, sid: auth.sid,
         claims,

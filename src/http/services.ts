@@ -9,6 +9,7 @@ import { JwksFetcher } from '../clientauth/jwks_fetcher.js';
 import { SecurityEvents } from '../events/emitter.js';
 import { grantHandlers, type GrantHandler } from '../grants/index.js';
 import { Catalogs } from '../identity/catalog.js';
+import { claimsOf } from '../identity/claims.js';
 import { DomainService } from '../identity/domains.js';
 import { CommonPasswords, PasswordHasher, PasswordPolicyChecker } from '../identity/passwords.js';
 import { DeleteUserGrantsHook, RevokeUserTokensHook, UserService } from '../identity/users.js';
@@ -76,7 +77,7 @@ export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogg
     events,
     accessTokens,
     idTokens,
-    userTokens: new UserTokens({ accessTokens, idTokens, tokens: repos.tokens, clock, refreshTtl: config.refreshTokenTtl, refreshIdle: config.refreshTokenIdleSeconds }),
+    userTokens: new UserTokens({ claims: (d, userId, scopes) => claimsOf({ repos, catalogs }, d, userId, scopes), accessTokens, idTokens, tokens: repos.tokens, clock, refreshTtl: config.refreshTokenTtl, refreshIdle: config.refreshTokenIdleSeconds }),
     sessions: new SessionService(repos, clock, config.sessionTtlSeconds * 1000),
     throttle,
     authn: new Authenticator({

@@ -156,3 +156,13 @@ export async function loadClaimsExtra(d: ClaimsExtraDeps, domain: DomainRecord, 
   }
   return extra;
 }
+
+/**
+ * The claims of `scopes` about a user, read now: for userinfo, and for an ID token that carries them
+ * itself (OIDC Core §5.4 response_type=id_token, or an app with `claimsInIdToken`). Undefined for a
+ * user who is gone.
+ */
+export async function claimsOf(d: ClaimsExtraDeps & { repos: Pick<Repositories, 'users'> }, domain: DomainRecord, userId: string, scopes: ReadonlySet<string>): Promise<Json | undefined> {
+  const user = await d.repos.users.get(domain.id, userId);
+  return user && userClaims(user, scopes, await loadClaimsExtra(d, domain, userId, scopes));
+}

@@ -96,6 +96,7 @@ export const AppSchema: SchemaDef = defineSchema({
     attr({ name: 'refreshTokenExpiry', type: 'integer', description: 'Refresh token lifetime, seconds.' }),
     attr({ name: 'pkceRequired', type: 'boolean', description: 'Whether the authorization code flow requires PKCE (S256); default true, may be false for confidential clients only.' }),
     attr({ name: 'bypassConsent', type: 'boolean', description: 'First-party app: users are not asked for consent.' }),
+    attr({ name: 'claimsInIdToken', type: 'boolean', description: 'Put the granted scopes\' claims (profile, email, ...) in the ID token even when an access token is issued (for relying parties that read the profile from the ID token only).' }),
     attr({ name: 'allowOffline', type: 'boolean', description: 'Issue refresh tokens in user flows even without the offline_access scope.' }),
     attr({ name: 'mfaPolicy', description: 'When sign-in to this app needs a second factor: never, always or requested (acr_values); overrides the domain policy.', canonicalValues: ['never', 'always', 'requested'], ...cs }),
     attr({ name: 'isOAuthResource', type: 'boolean', description: 'Whether the app is an OAuth resource server.' }),

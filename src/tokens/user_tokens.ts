@@ -48,6 +48,8 @@ export interface IssuedUserTokens {
 }
 
 export interface UserTokenDeps {
+  /** The claims of the granted scopes about a user (identity/claims.ts claimsOf), for apps that want them in the ID token. */
+  claims: (domain: DomainRecord, userId: string, scopes: ReadonlySet<string>) => Promise<Record<string, unknown> | undefined>;
   accessTokens: AccessTokenIssuer;
   idTokens: IdTokenIssuer;
   tokens: TokenRepository;
@@ -105,9 +107,12 @@ export class UserTokens {
       response.refresh_token = refresh.token;
     }
     if (r.scopes.includes('openid') && r.idToken !== false) {
+      // OIDC Core §5.4 puts the scopes' claims at userinfo when an access token is issued; relying parties that
+      // read the profile from the ID token only (express-openid-connect, passport) need the app's claimsInIdToken.
+      const claims = r.client.claimsInIdToken ? await this.deps.claims(r.domain, r.auth.userId, new Set(r.scopes)) : undefined;
       response.id_token = await this.deps.idTokens.issue({
         domain: r.domain, issuer: r.issuer, client: r.client, userId: r.auth.userId, authTime: r.auth.authTime, nonce: r.nonce,
-        amr: r.auth.amr, acr: r.auth.acr, sid: r.auth.sid, accessToken: at.token,
+        amr: r.auth.amr, acr: r.auth.acr, sid: r.auth.sid, accessToken: at.token, claims,
       });
     }
     return { response, accessTokenJti: at.jti, refresh };
