@@ -99,7 +99,7 @@ export class WebBrowser {
 
   /** Posts the form with the given op on a page (hidden fields kept, `fill` added) and follows the answer. */
   async submit(page: Page, op: string, fill: Record<string, string>, stop?: (u: URL) => boolean): Promise<Page> {
-    const f = formOf(page.body, op);
+    const f = formOf(page.body, op || undefined);
     const action = new URL(f.action, page.url);
     return this.follow(await this.request(action.href, { form: { ...f.fields, ...fill }, origin: new URL(page.url).origin }), stop);
   }
@@ -114,6 +114,8 @@ export class WebBrowser {
     for (let steps = 0; r.status === 200 && steps < 4; steps++) {
       if (/name="op" value="credSubmit"/.test(r.body)) r = await this.submit(r, 'credSubmit', { username, password: o.password ?? PASSWORD }, o.stop);
       else if (/name="op" value="consent"/.test(r.body)) r = await this.submit(r, 'consent', { decision: o.consent ?? 'allow' }, o.stop);
+      // OAuth 2.0 Form Post Response Mode §2: the page's script posts the form to the client; so do we.
+      else if (/<title>Submitting\.\.\.<\/title>/.test(r.body)) r = await this.submit(r, '', {}, o.stop);
       else break;
     }
     return r;
