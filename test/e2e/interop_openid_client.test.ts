@@ -160,10 +160,7 @@ describe('openid-client 6 against a listening Tessera', () => {
     assert.notEqual(refreshed.access_token, tokens.access_token);
     assert.equal(refreshed.claims()?.sub, user.id);
 
-    // RFC 7009: revoking the refresh token; it cannot be used again.
-    await client.tokenRevocation(config, refreshed.refresh_token!);
-    await rejectsWith(client.refreshTokenGrant(config, refreshed.refresh_token!), 400, 'invalid_grant');
-    // Revoking an access token: userinfo refuses it with RFC 6750 invalid_token.
+    // RFC 7009: revoking an access token; userinfo refuses it with RFC 6750 invalid_token.
     await client.tokenRevocation(config, refreshed.access_token);
     await assert.rejects(client.fetchUserInfo(config, refreshed.access_token, user.id), (e: unknown) => {
       const c = e as client.WWWAuthenticateChallengeError;
@@ -171,6 +168,11 @@ describe('openid-client 6 against a listening Tessera', () => {
       assert.equal(c.cause?.[0]?.parameters.error, 'invalid_token');
       return true;
     });
+    assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, true, 'the other access token of the grant lives on');
+    // Revoking the refresh token: it cannot be used again, and (RFC 7009 §2.1) the grant's access tokens end with it.
+    await client.tokenRevocation(config, refreshed.refresh_token!);
+    await rejectsWith(client.refreshTokenGrant(config, refreshed.refresh_token!), 400, 'invalid_grant');
+    assert.deepEqual({ ...(await client.tokenIntrospection(config, tokens.access_token)) }, { active: false });
   });
 
   test('the server refuses a wrong PKCE verifier, a code redeemed by another client, and a code redeemed twice', async () => {
@@ -239,7 +241,7 @@ describe('openid-client private_key_jwt with an EC P-256 key', () => {
   after(() => t.close());
 
   /** A client configuration that authenticates with the library's PrivateKeyJwt. */
-  const pkjConfig = (clientId: string, key = ec.privateKey, kid: string | undefined = ec.kid) => {
+  const pkjConfig = (clientId: string, key = ec.privateKey, kid: string | null = ec.kid) => {
     const config = new client.Configuration(meta, clientId, {}, client.PrivateKeyJwt(kid ? { key, kid } : key));
     client.allowInsecureRequests(config);
     return config;
@@ -303,7 +305,7 @@ describe('openid-client private_key_jwt with an EC P-256 key', () => {
   test('a key registered without kid is found too (one key in the set)', async () => {
     const { kid: _kid, ...noKid } = ec.jwk;
     const c = await adminPkjClient(noKid);
-    const cc = await explained(client.clientCredentialsGrant(pkjConfig(c.clientId, ec.privateKey, undefined), { scope: c.scope }));
+    const cc = await explained(client.clientCredentialsGrant(pkjConfig(c.clientId, ec.privateKey, null), { scope: c.scope }));
     assert.equal(decode(cc.access_token).payload.client_id, c.clientId);
   });
 
