@@ -65,7 +65,8 @@ describe('openid-client 6 against a listening Tessera', () => {
     for (const s of OIDC_SCOPES) assert.ok(m.scopes_supported?.includes(s), `scopes_supported lists ${s}`);
     assert.ok(m.token_endpoint_auth_methods_supported?.includes('private_key_jwt'));
     assert.ok(m.token_endpoint_auth_signing_alg_values_supported?.includes('ES256'));
-    // Not an issuer: the library gets a 404 and gives up.
+    // Not an issuer: a 404, and the library gives up.
+    assert.equal((await fetch(`${t.base}/domains/nope/.well-known/openid-configuration`)).status, 404);
     await assert.rejects(client.discovery(new URL(`${t.base}/domains/nope`), 'any', undefined, undefined, insecure));
   });
 
