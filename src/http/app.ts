@@ -67,7 +67,7 @@ export async function buildApp(opts: BuildOptions): Promise<Tessera> {
   const ownDb = !opts.database;
   const database = opts.database ?? (await openDatabase(config.databaseUrl));
   try {
-    await migrate(database.db);
+    await migrate(database.db, { log: (m) => app.log.warn(m) });
     const masterKey = opts.masterKey ?? MasterKey.load(config.masterKey, config.dataDir, (m) => app.log.warn(m));
     const services = buildServices(config, clock, app.log, kyselyRepositories(database.db), masterKey);
     await bootstrap(services);
