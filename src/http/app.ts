@@ -21,7 +21,7 @@ import { migrate, openDatabase, type Database_ } from '../storage/db.js';
 import { kyselyRepositories } from '../storage/kysely.js';
 import { endpointsFor, UnknownDomain, type DomainContext } from './context.js';
 import { oauthErrorHandler } from './errors.js';
-import { FormBody } from './form.js';
+import { registerBodyParsers } from './json.js';
 import { buildServices, type Services } from './services.js';
 
 export interface BuildOptions {
@@ -118,10 +118,7 @@ async function resolveDomain(s: Services, name: string): Promise<DomainContext> 
 function registerRoutes(app: FastifyInstance, s: Services): void {
   app.decorateRequest('tessera', null as unknown as DomainContext);
   void app.register(fastifyCookie);
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    done(null, new FormBody(body as string));
-  });
-  app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  registerBodyParsers(app);
   // Callback-style hooks: no promise per request on the hot path.
   app.addHook('onSend', (_req, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
