@@ -184,8 +184,12 @@ function passwordChange(body: unknown): { oldPassword: string; password: string 
   }
   let oldPassword: unknown;
   let password: unknown;
+  const seen = new Set<string>();
   for (const [k, v] of Object.entries(body)) {
     const lk = k.toLowerCase();
+    // RFC 7643 §2.1: `password` and `Password` are one attribute given twice: which is meant is ambiguous.
+    if (seen.has(lk)) throw new ScimError(400, 'invalidSyntax', `attribute "${k.slice(0, 64)}" is given twice`);
+    seen.add(lk);
     if (lk === 'schemas') continue;
     else if (lk === 'oldpassword') oldPassword = v;
     else if (lk === 'password') password = v;

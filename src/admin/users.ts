@@ -2,6 +2,7 @@ import type { DomainContext } from '../http/context.js';
 import type { Services } from '../http/services.js';
 import { PasswordPolicyViolation } from '../identity/passwords.js';
 import type { NewUser } from '../identity/users.js';
+import { prepareUserName, UserNameRefused } from '../identity/usernames.js';
 import { ScimError } from '../scim/errors.js';
 import type { ListQuery } from '../scim/query.js';
 import { USER_SCHEMA_ID, UserSchema } from '../scim/resources.js';
@@ -16,9 +17,22 @@ export type UserView = UserRecord & { groups: MembershipView[] };
 
 /** Attributes with a place of their own in the record; the rest of the resource is kept as given. */
 const OWN = new Set(['schemas', 'id', 'meta', 'userName', 'externalId', 'active', 'password', 'groups']);
-const MAX_USER_NAME = 256;
 
 const withoutGroups = ({ groups: _groups, ...u }: UserView): UserRecord => u;
+
+/**
+ * RFC 7643 §4.1.1: userName is REQUIRED, unique, and what users sign in with; RFC 8265 §3.3 decides
+ * what it may contain (src/identity/usernames.ts). The stored form is NFKC, so a fullwidth "ａｄａ"
+ * is stored, shown and looked up as "ada".
+ */
+function storedUserName(v: unknown): string {
+  try {
+    return prepareUserName(String(v)).stored;
+  } catch (e) {
+    if (e instanceof UserNameRefused) throw new ScimError(400, 'invalidValue', e.message);
+    throw e;
+  }
+}
 
 /** ISSUER/admin/v1/Users (RFC 7643 §4.1, RFC 7644 §3). Listing pages in SQL: a domain may hold 10^5+ users. */
 export class UsersResource implements ResourceType<UserView, null> {
@@ -58,12 +72,9 @@ export class UsersResource implements ResourceType<UserView, null> {
     return { total, items: await this.withGroups(c, items) };
   }
 
-  private input(b: Scim): NewUser {
-    const userName = String(b.userName);
-    // RFC 7643 §4.1.1: userName is REQUIRED and non-empty; bounded so it can be a sign-in name.
-    if (!userName.trim() || userName.length > MAX_USER_NAME || /[\u0000-\u001f\u007f]/.test(userName)) {
-      throw new ScimError(400, 'invalidValue', `userName must be 1 to ${MAX_USER_NAME} characters without control characters`);
-    }
+  /** `existing`: a replace may keep a name stored before the RFC 8265 rules, unchanged, so such a user can still be edited. */
+  private input(b: Scim, existing?: UserRecord): NewUser {
+    const userName = existing && b.userName === existing.userName ? existing.userName : storedUserName(b.userName);
     const attributes: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(b)) if (!OWN.has(k)) attributes[k] = v;
     const u: NewUser = { userName, active: b.active !== false, attributes };
@@ -94,7 +105,7 @@ export class UsersResource implements ResourceType<UserView, null> {
   /** The user's own change through Me (no one else is reached, so no escalation check). */
   async replaceOwn(c: DomainContext, existing: UserView, b: Scim) {
     // RFC 7644 §3.5.1: a PUT without `password` (it is never returned) leaves the password as it is.
-    const input = this.input(b);
+    const input = this.input(b, existing);
     const saved = await this.passwordChecked(() => this.s.users.update(c.domain, withoutGroups(existing), input));
     return { ...saved, groups: existing.groups };
   }

@@ -18,6 +18,7 @@ import { ScimError } from '../scim/errors.js';
 import { Conflict } from '../storage/ports.js';
 import { ctx, noStore, type DomainContext } from '../http/context.js';
 import { oauthErrorHandler } from '../http/errors.js';
+import { UnreadableBody } from '../http/json.js';
 import type { Services } from '../http/services.js';
 
 const URI_FIELDS = ['client_uri', 'logo_uri', 'tos_uri', 'policy_uri'] as const;
@@ -122,6 +123,7 @@ function render(c: DomainContext, a: AppRecord): Record<string, unknown> {
  * An oversized body keeps its 413.
  */
 function registrationErrorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
+  if (err instanceof UnreadableBody) return oauthErrorHandler(new InvalidClientMetadata(err.description), req, reply);
   const fe = err as { code?: unknown; statusCode?: unknown };
   const unreadable = typeof fe?.code === 'string' && fe.code.startsWith('FST_ERR_CTP_') && fe.code !== 'FST_ERR_CTP_BODY_TOO_LARGE';
   oauthErrorHandler(unreadable ? new InvalidClientMetadata('the body must be a JSON object (application/json)') : err, req, reply);

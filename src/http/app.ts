@@ -21,8 +21,8 @@ import { migrate, openDatabase, type Database_ } from '../storage/db.js';
 import { kyselyRepositories } from '../storage/kysely.js';
 import { endpointsFor, UnknownDomain, type DomainContext } from './context.js';
 import { oauthErrorHandler } from './errors.js';
-import { FormBody } from './form.js';
 import { boundText } from '../events/emitter.js';
+import { registerBodyParsers } from './json.js';
 import { buildServices, type Services } from './services.js';
 
 export interface BuildOptions {
@@ -68,7 +68,7 @@ export async function buildApp(opts: BuildOptions): Promise<Tessera> {
   const ownDb = !opts.database;
   const database = opts.database ?? (await openDatabase(config.databaseUrl));
   try {
-    await migrate(database.db);
+    await migrate(database.db, { log: (m) => app.log.warn(m) });
     const masterKey = opts.masterKey ?? MasterKey.load(config.masterKey, config.dataDir, (m) => app.log.warn(m));
     const services = buildServices(config, clock, app.log, kyselyRepositories(database.db), masterKey);
     await bootstrap(services);
@@ -121,10 +121,7 @@ async function resolveDomain(s: Services, name: string, prefixed = false): Promi
 function registerRoutes(app: FastifyInstance, s: Services): void {
   app.decorateRequest('tessera', null as unknown as DomainContext);
   void app.register(fastifyCookie);
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    done(null, new FormBody(body as string));
-  });
-  app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  registerBodyParsers(app);
   // Callback-style hooks: no promise per request on the hot path.
   app.addHook('onSend', (_req, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');

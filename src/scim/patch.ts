@@ -52,9 +52,20 @@ const invalidPath = (detail: string): ScimError => badRequest('invalidPath', det
 const invalidValue = (detail: string): ScimError => badRequest('invalidValue', detail);
 const noTarget = (detail: string): ScimError => badRequest('noTarget', detail);
 
-function memberCI(o: Json, name: string): { found: boolean; value: unknown } {
-  for (const k of Object.keys(o)) if (k.toLowerCase() === name) return { found: true, value: o[k] };
-  return { found: false, value: undefined };
+/**
+ * A member of a PatchOp message, its name matched case-insensitively (RFC 7643 §2.1). `Operations`
+ * and `operations` in one body, or `op` and `Op` in one operation, are one name given twice, and
+ * which of them counts would be the reader's choice: 400 invalidSyntax (RFC 7493 §2.3 for exact
+ * duplicates, which the JSON parser already refuses).
+ */
+function memberCI(o: Json, name: string, where = 'the PATCH body'): { found: boolean; value: unknown } {
+  let found: string | undefined;
+  for (const k of Object.keys(o)) {
+    if (k.toLowerCase() !== name) continue;
+    if (found !== undefined) throw badRequest('invalidSyntax', `${where} gives ${quote(found)} and ${quote(k)}: one name, given twice`);
+    found = k;
+  }
+  return found === undefined ? { found: false, value: undefined } : { found: true, value: o[found] };
 }
 
 /** RFC 7644 §3.5.2: the PatchOp message. */
@@ -72,12 +83,12 @@ function readMessage(body: unknown, maxOperations: number): Operation[] {
   return ops.map((raw, i): Operation => {
     const where = `Operations[${i}]`;
     if (!isPlainObject(raw)) throw badRequest('invalidSyntax', `${where} must be an object`);
-    const opRaw = memberCI(raw, 'op').value;
+    const opRaw = memberCI(raw, 'op', where).value;
     const op = typeof opRaw === 'string' ? opRaw.toLowerCase() : undefined;
     // RFC 7644 §3.5.2: "op" is one of "add", "remove", "replace" (case-insensitive here: clients
     // such as Azure AD send "Replace").
     if (op !== 'add' && op !== 'remove' && op !== 'replace') throw badRequest('invalidSyntax', `${where}.op must be "add", "remove" or "replace"`);
-    const p = memberCI(raw, 'path');
+    const p = memberCI(raw, 'path', where);
     let path: string | undefined;
     if (p.found && p.value !== undefined && p.value !== null) {
       if (typeof p.value !== 'string' || p.value.trim().length === 0) throw invalidPath(`${where}.path must be a non-empty string`);
@@ -86,7 +97,7 @@ function readMessage(body: unknown, maxOperations: number): Operation[] {
     }
     // RFC 7644 §3.5.2.2: a remove without "path" fails with 400 noTarget.
     if (op === 'remove' && path === undefined) throw noTarget(`${where}: "remove" needs a "path"`);
-    const v = memberCI(raw, 'value');
+    const v = memberCI(raw, 'value', where);
     // RFC 7644 §3.5.2.1 / §3.5.2.3: add and replace MUST carry a "value".
     if (op !== 'remove' && !v.found) throw badRequest('invalidSyntax', `${where}: "${op}" needs a "value"`);
     return { op, path, hasValue: v.found && v.value !== undefined, value: v.value };
@@ -275,11 +286,17 @@ class Patcher {
   /** RFC 7644 §3.5.2.1 / §3.5.2.3: no path, so "value" is a set of attributes of the resource. */
   private applyWithoutPath(op: 'add' | 'replace', value: unknown): void {
     if (!isPlainObject(value)) throw invalidValue(`"${op}" without a path needs an object of attributes as its value`);
+    const named = new Map<string, string>();
     for (const [k, v] of Object.entries(value)) {
       if (k.toLowerCase() === 'schemas') continue;
       if (k.includes('[')) throw invalidPath(`${quote(k)}: value filters are not allowed in attribute names`);
       const chain = resolveIn(this.cs, k);
       if (!chain) throw invalidPath(`unknown attribute ${quote(k)}`);
+      // `displayName`, `DisplayName` and `urn:…:App:displayName` name one attribute: given twice, which wins is ambiguous.
+      const id = chain.map((n) => n.path).join('\n');
+      const before = named.get(id);
+      if (before !== undefined) throw badRequest('invalidSyntax', `${quote(before)} and ${quote(k)} name the same attribute`);
+      named.set(id, k);
       const last = chain[chain.length - 1]!;
       // Clients often echo read-only attributes (id, meta) back unchanged; that is not a modification.
       if (chain.some((n) => n.def.mutability === 'readOnly') && sameValue(last, readAt(this.doc, chain), v)) continue;

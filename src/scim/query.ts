@@ -95,13 +95,17 @@ export function parseListQuery(input: Record<string, unknown>, opts: ParseListQu
 
   const p: Partial<Record<Param, unknown>> = {};
   let schemas: unknown;
+  const spelled = new Map<string, string>();
   for (const [k, v] of Object.entries(input)) {
     const lk = k.toLowerCase();
+    if (lk !== 'schemas' && !(PARAMS as readonly string[]).includes(lk)) continue;
+    // RFC 7643 §2.1: names are case-insensitive, so `filter` and `Filter` are one parameter given
+    // twice; which one counts would be ambiguous (as Operations/operations in PATCH).
+    const first = spelled.get(lk);
+    if (first !== undefined) throw badRequest('invalidSyntax', `${quote(first)} and ${quote(k)}: ${k} is given more than once`);
+    spelled.set(lk, k);
     if (lk === 'schemas') schemas = v;
-    else if ((PARAMS as readonly string[]).includes(lk)) {
-      if (p[lk as Param] !== undefined) throw invalidValue(`${k} is given more than once`);
-      p[lk as Param] = v;
-    }
+    else p[lk as Param] = v;
   }
   if (schemas !== undefined || opts.searchRequest) {
     // RFC 7644 §3.4.3: a SearchRequest body carries exactly its message schema.

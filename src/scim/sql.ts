@@ -22,6 +22,8 @@ export interface SqlColumn {
   /** `string` columns of attributes that are not caseExact hold lower-cased text; dateTime is epoch ms; boolean is 0/1. */
   readonly type: 'string' | 'boolean' | 'dateTime';
   readonly caseExact: boolean;
+  /** How the column's text is derived from a value when that is not plain lower-casing (userName: its RFC 8265 key). */
+  readonly key?: (v: string) => string;
 }
 
 /** Rows of a child table that hold one value each of a multi-valued attribute. */
@@ -100,7 +102,7 @@ function operand(c: SqlColumn, op: CompareOp, v: string | number | boolean, spel
     }
     default:
       if (typeof v !== 'string') throw invalidFilter(`attribute ${quote(spelled)} is a string: compare it with a string`);
-      return c.caseExact ? v : v.toLowerCase();
+      return c.key ? c.key(v) : c.caseExact ? v : v.toLowerCase();
   }
 }
 

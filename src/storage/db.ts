@@ -7,6 +7,8 @@ import type { DB } from './schema.js';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_users_groups.js';
 import * as m0003 from './migrations/0003_signin.js';
+import * as m0004 from './migrations/0004_usernames.js';
+import type { MigrationLog } from './migrations/0004_usernames.js';
 import * as m0005 from './migrations/0005_token_cutoff.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -17,15 +19,24 @@ export interface Database_ {
   close(): Promise<void>;
 }
 
-/** Every migration, in order. Append only. */
-const MIGRATIONS: Record<string, Migration> = {
+/** Every migration, in order. Append only. Data migrations report through `log` what they left alone. */
+const MIGRATIONS = (log: MigrationLog): Record<string, Migration> => ({
   '0001_initial': m0001,
   '0002_users_groups': m0002,
   '0003_signin': m0003,
+  '0004_usernames': m0004.migration(log),
   '0005_token_cutoff': m0005,
-};
+});
 class StaticMigrations implements MigrationProvider {
-  async getMigrations(): Promise<Record<string, Migration>> { return MIGRATIONS; }
+  constructor(private readonly log: MigrationLog) {}
+  async getMigrations(): Promise<Record<string, Migration>> { return MIGRATIONS(this.log); }
+}
+
+export interface MigrateOptions {
+  /** Default: stderr. */
+  log?: MigrationLog;
+  /** Stop after this migration (tests of a data migration start from the state before it). */
+  to?: string;
 }
 
 export interface OpenOptions {
@@ -97,9 +108,10 @@ function cachingStatements(sqlite: Database.Database): Database.Database {
   });
 }
 
-export async function migrate(db: Kysely<DB>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new StaticMigrations() });
-  const { error, results } = await migrator.migrateToLatest();
+export async function migrate(db: Kysely<DB>, opts: MigrateOptions = {}): Promise<string[]> {
+  const log = opts.log ?? ((m: string) => { process.stderr.write(`tessera: ${m}\n`); });
+  const migrator = new Migrator({ db, provider: new StaticMigrations(log) });
+  const { error, results } = opts.to ? await migrator.migrateTo(opts.to) : await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -1,4 +1,5 @@
 import { PostgresAdapter, sql, type Kysely, type RawBuilder, type Selectable, type SqlBool } from 'kysely';
+import { signInKey, userNameKey } from '../identity/usernames.js';
 import { likePattern, type SqlColumn, type SqlOrder, type SqlWhere } from '../scim/sql.js';
 import type { DB } from './schema.js';
 import {
@@ -139,7 +140,7 @@ export class KyselyUserRepository implements UserRepository {
     const a = u.attributes;
     const name = (a.name && typeof a.name === 'object' ? a.name : {}) as Record<string, unknown>;
     return {
-      id: u.id, domain_id: u.domainId, user_name: u.userName, user_name_lower: u.userName.toLowerCase(), external_id: u.externalId ?? null,
+      id: u.id, domain_id: u.domainId, user_name: u.userName, user_name_lower: userNameKey(u.userName), external_id: u.externalId ?? null,
       active: u.active ? 1 : 0, display_name: str(a.displayName), display_name_lower: lower(a.displayName),
       given_name_lower: lower(name.givenName), family_name_lower: lower(name.familyName), email_lower: lower(primaryEmail(a.emails)),
       data: json(a), password_hash: u.passwordHash ?? null, password_history: JSON.stringify(u.passwordHistory),
@@ -157,8 +158,11 @@ export class KyselyUserRepository implements UserRepository {
     return r && this.map(r);
   }
   async getByUserName(domainId: string, userName: string) {
+    // A name RFC 8265 refuses (invisible, bidi-control, unpaired surrogate...) is nobody's: no query.
+    const key = signInKey(userName);
+    if (key === undefined) return undefined;
     const r = await this.db.selectFrom('users').selectAll().where('domain_id', '=', domainId)
-      .where('user_name_lower', '=', userName.toLowerCase()).executeTakeFirst();
+      .where('user_name_lower', '=', key).executeTakeFirst();
     return r && this.map(r);
   }
   async getMany(domainId: string, ids: readonly string[]) {

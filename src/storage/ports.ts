@@ -1,4 +1,5 @@
 import type { SqlColumn, SqlColumnMap, SqlOrder, SqlWhere } from '../scim/sql.js';
+import { userNameKey } from '../identity/usernames.js';
 import type {
   AppRecord, AppRoleRecord, AuditEventRecord, DomainRecord, GrantRecord, SigningKeyRecord, TokenRecord,
 } from '../core/types.js';
@@ -170,7 +171,8 @@ const col = (table: string, name: string, type: SqlColumn['type'] = 'string', ca
 export const USER_COLUMNS: SqlColumnMap = {
   id: { column: col('users', 'id', 'string', true), sortable: true },
   externalId: { column: col('users', 'external_id', 'string', true), sortable: true },
-  userName: { column: col('users', 'user_name_lower'), sortable: true },
+  // The column holds the RFC 8265 key (src/identity/usernames.ts), so `userName eq "ＡＤＡ"` finds "ada".
+  userName: { column: { ...col('users', 'user_name_lower'), key: userNameKey }, sortable: true },
   active: { column: col('users', 'active', 'boolean'), sortable: true },
   displayName: { column: col('users', 'display_name_lower'), sortable: true },
   'name.givenName': { column: col('users', 'given_name_lower'), sortable: true },

@@ -239,6 +239,20 @@ describe('admin Me and MePasswordChanger (self-service)', () => {
   });
 
   describe('PUT /MePasswordChanger', () => {
+    test('a name given twice in different case (password and Password) is 400 invalidSyntax; the password is unchanged', async () => {
+      const u = await newUser('pw-twice');
+      for (const body of [
+        { schemas: [PW_SCHEMA], oldPassword: PW, password: 'first correct horse battery 11', Password: 'second correct horse battery 22' },
+        { schemas: [PW_SCHEMA], oldPassword: 'not the password at all', OLDPASSWORD: PW, password: 'first correct horse battery 11' },
+      ]) {
+        const r = await changePassword(u.token, body);
+        assertScimError(r, 400, 'invalidSyntax');
+        assert.match(r.json().detail, /given twice/);
+      }
+      const user = (await h.t.services.repos.users.get(domain.id, u.id))!;
+      assert.equal(await h.t.services.users.verifyPassword(user, PW), true);
+    });
+
     test('200 without the password; the new one works, the old one not; refresh tokens revoked, sessions ended; audited', async () => {
       const u = await newUser('pw-ok');
       const s = h.t.services;
