@@ -31,11 +31,13 @@ export function clientCommands(program: Command): void {
         for (const sc of o.scope) if (!cat.scopes.has(sc)) fail(`scope ${sc} is not defined in domain ${d.name}`);
         const roles = await s.repos.appRoles.list(d.id);
         const wanted = o.role.map((name) => roles.find((r) => r.displayName.toLowerCase() === name.toLowerCase()) ?? fail(`no app role "${name}"`));
-        await s.repos.apps.create(app);
+        // Grants first: a running server that sees the new client finds its roles with it (it reloads the
+        // domain's catalog for a client newer than the catalog), so the client works at once.
         for (const r of wanted) {
           await s.repos.grants.create({ id: newId(), domainId: d.id, appId: r.appId, appRoleId: r.id, granteeType: 'App', granteeId: app.id,
             mechanism: 'ADMINISTRATOR_TO_APP', version: 1, createdAt: now, updatedAt: now });
         }
+        await s.repos.apps.create({ ...app, createdAt: s.clock.now(), updatedAt: s.clock.now() });
         print(`client_id=${app.clientId}`);
         print(`client_secret=${secret}`);
         process.stderr.write('The secret is shown only now; it is stored hashed.\n');

@@ -78,6 +78,10 @@ export class Catalogs {
       const value = await this.repos.apps.getByClientId(domainId, clientId);
       if (this.clients.size > 100_000) this.clients.clear();
       this.clients.set(key, { at: this.clock.now(), value });
+      // A client changed after this node loaded the domain's catalog (created by the CLI or another node, with
+      // its role grants) must not wait for the catalog's TTL: its roles and scopes are read again at once.
+      const cat = this.catalogs.get(domainId);
+      if (value && cat && value.updatedAt >= cat.value.loadedAt) this.catalogs.delete(domainId);
       return value;
     });
   }
@@ -86,10 +90,12 @@ export class Catalogs {
     const c = this.catalogs.get(domain.id);
     if (this.fresh(c)) return c.value;
     return this.once(`k:${domain.id}`, async () => {
+      // loadedAt is when reading began: anything changed since may be missing from what was read.
+      const started = this.clock.now();
       const [apps, roles, grants] = await Promise.all([
         this.repos.apps.list(domain.id), this.repos.appRoles.list(domain.id), this.repos.grants.list(domain.id),
       ]);
-      const value = buildCatalog(apps, roles, grants.filter((g) => g.granteeType === 'App'), this.issuerOf(domain), this.clock.now());
+      const value = buildCatalog(apps, roles, grants.filter((g) => g.granteeType === 'App'), this.issuerOf(domain), started);
       this.catalogs.set(domain.id, { at: this.clock.now(), value });
       return value;
     });
