@@ -8,6 +8,7 @@ import { currentScopes } from '../identity/token_scopes.js';
 import { AuthnError, nextOps, type Flow } from '../identity/authn.js';
 import { bearerToken } from '../admin/auth.js';
 import { ctx, type DomainContext } from '../http/context.js';
+import { oauthErrorHandler } from '../http/errors.js';
 import { FormBody } from '../http/form.js';
 import type { Services } from '../http/services.js';
 import { errorPage } from '../ui/html.js';
@@ -74,7 +75,8 @@ export function authenticateEndpoints(app: FastifyInstance, s: Services): void {
     }
   };
 
-  app.get('/sso/v1/sdk/authenticate', async (req, reply) => {
+  // The Authenticate API is JSON: what its own error shape does not cover is an OAuth-style JSON error (503 when the store is down).
+  app.get('/sso/v1/sdk/authenticate', { errorHandler: oauthErrorHandler }, async (req, reply) => {
     const q = (req.query ?? {}) as Record<string, unknown>;
     return guard(req, reply, async () => {
       const c = ctx(req);
@@ -93,7 +95,7 @@ export function authenticateEndpoints(app: FastifyInstance, s: Services): void {
     });
   });
 
-  app.post('/sso/v1/sdk/authenticate', async (req, reply) => {
+  app.post('/sso/v1/sdk/authenticate', { errorHandler: oauthErrorHandler }, async (req, reply) => {
     const b = (req.body && typeof req.body === 'object' && !(req.body instanceof FormBody) ? req.body : {}) as Json;
     const requestState = typeof b.requestState === 'string' ? b.requestState : undefined;
     return guard(req, reply, async () => {
@@ -154,7 +156,11 @@ export function authenticateEndpoints(app: FastifyInstance, s: Services): void {
     let flow: Flow;
     try {
       flow = await s.authn.load(c.domain.id, body.requestState);
-    } catch { return errorPage(reply, 401, 'Sign-in could not continue', 'The sign-in has expired. Start again from the application.'); }
+    } catch (e) {
+      // Only an unknown or expired requestState is the user's problem; a store outage is a 503.
+      if (!(e instanceof AuthnError)) throw e;
+      return errorPage(reply, 401, 'Sign-in could not continue', 'The sign-in has expired. Start again from the application.');
+    }
     const st = flow.state;
     const token = body.authnToken;
     if (st.step !== 'authenticated' || !st.authnTokenHash || typeof token !== 'string' || !safeEqual(lookupHash(token), st.authnTokenHash)) {
@@ -166,7 +172,10 @@ export function authenticateEndpoints(app: FastifyInstance, s: Services): void {
     // Single use: the flow moves on before the session exists.
     delete st.authnTokenHash;
     st.step = 'done';
-    try { await s.authn.save(flow); } catch { return errorPage(reply, 409, 'Sign-in could not continue', 'This sign-in was already used.'); }
+    try { await s.authn.save(flow); } catch (e) {
+      if (!(e instanceof AuthnError)) throw e;
+      return errorPage(reply, 409, 'Sign-in could not continue', 'This sign-in was already used.');
+    }
     const session = await startSession(s, req, reply, flow, client, { via: 'authenticate-api' });
     if (st.kind === 'authorize' && st.request) {
       return continueAuthorization(s, c, req, reply, client, st.request, authOf(session), flow, 303, false, body.requestState);

@@ -20,7 +20,7 @@ import { DOMAIN_NAME } from '../identity/domains.js';
 import { migrate, openDatabase, type Database_ } from '../storage/db.js';
 import { kyselyRepositories } from '../storage/kysely.js';
 import { endpointsFor, UnknownDomain, type DomainContext } from './context.js';
-import { oauthErrorHandler } from './errors.js';
+import { oauthErrorHandler, pageErrorHandler } from './errors.js';
 import { boundText } from '../events/emitter.js';
 import { registerBodyParsers } from './json.js';
 import { buildServices, type Services } from './services.js';
@@ -157,6 +157,7 @@ function registerRoutes(app: FastifyInstance, s: Services): void {
     });
     // Browser-facing endpoints: errors are HTML pages or redirects, rendered by the handlers.
     await scope.register(async (ui) => {
+      ui.setErrorHandler(pageErrorHandler);
       authorizeEndpoint(ui, s);
       signinPages(ui, s);
       logoutEndpoint(ui, s);

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, safeDescription, StoreUnavailable } from '../core/errors.js';
 import { isStoreUnavailable, toStoreUnavailable } from '../storage/errors.js';
 import { boundText } from '../events/emitter.js';
+import { errorPage } from '../ui/html.js';
 import { UnknownDomain } from './context.js';
 
 /**
@@ -35,4 +36,16 @@ export function oauthErrorHandler(err: unknown, req: FastifyRequest, reply: Fast
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
   if (e.headers) for (const [k, v] of Object.entries(e.headers)) reply.header(k, v);
   void reply.status(e.status).type('application/json').send({ error: e.error, error_description: safeDescription(e.description) });
+}
+
+/**
+ * Browser-facing endpoints (authorization, sign-in pages, logout): whatever escaped the handler's own
+ * rendering is an HTML page in the same style, never JSON in a browser tab: a store outage is a 503 page,
+ * malformed input a 400 page, anything unexpected a detail-free 500 page.
+ */
+export function pageErrorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
+  const e = toOAuthError(err, req);
+  if (e.status === 503) void errorPage(reply, 503, 'Temporarily unavailable', 'Please try again in a moment.');
+  else if (e.status >= 500) void errorPage(reply, 500, 'Something went wrong', 'The request could not be completed.');
+  else void errorPage(reply, e.status, 'Invalid request', e.description);
 }

@@ -3,7 +3,7 @@ import { newClientId, newId } from '../core/ids.js';
 import { DEFAULT_DOMAIN, type AppRecord, type DomainRecord } from '../core/types.js';
 import type { MasterKey } from '../crypto/masterkey.js';
 import { hashSecret } from '../crypto/secrets.js';
-import type { Repositories } from '../storage/ports.js';
+import { Conflict, StaleVersion, type Repositories } from '../storage/ports.js';
 import { ADMIN_APP_NAME, ADMIN_SCOPE_DEFS, BUILTIN_ROLES, IDENTITY_DOMAIN_ADMINISTRATOR } from './builtins.js';
 
 // Domain names appear in URLs (/domains/NAME): keep them to a safe, case-stable alphabet.
@@ -54,7 +54,10 @@ export class DomainService {
     if (missing.length > 0) {
       try {
         await this.repos.apps.update({ ...admin, scopes: [...admin.scopes, ...missing], updatedAt: this.clock.now() }, admin.version);
-      } catch { /* another node upgraded it first */ }
+      } catch (e) {
+        // Another node upgraded it first; anything else (the store is down) is not ours to swallow.
+        if (!(e instanceof StaleVersion)) throw e;
+      }
     }
     const roles = new Set((await this.repos.appRoles.list(domain.id)).filter((r) => r.isBuiltIn).map((r) => r.displayName));
     for (const r of BUILTIN_ROLES) {
@@ -65,7 +68,10 @@ export class DomainService {
           id: newId(), domainId: domain.id, appId: admin.id, displayName: r.name, description: r.description, scopes: r.scopes,
           isBuiltIn: true, version: 1, createdAt: now, updatedAt: now,
         });
-      } catch { /* another node created it first */ }
+      } catch (e) {
+        // Another node created it first.
+        if (!(e instanceof Conflict)) throw e;
+      }
     }
   }
 

@@ -54,7 +54,7 @@ function suite(name: string, open: () => Promise<{ db: Database_; cleanup: () =>
       }
       let i = 0;
       for (const [label, domainId, userName] of rows) await insert(k, label, domainId, userName, i++);
-      assert.deepEqual(await migrate(db.db, { log: (m) => logged.push(m) }), ['0004_usernames']);
+      assert.deepEqual((await migrate(db.db, { log: (m) => logged.push(m) }))[0], '0004_usernames');
     });
     after(async () => { await db?.close(); await cleanup?.(); });
 
