@@ -108,3 +108,16 @@ export function assertScimError(r: LightMyRequestResponse, status: number, scimT
   assert.equal(typeof b.detail, 'string');
   assert.equal(b.scimType, scimType, r.body);
 }
+
+/** Grant a built-in or custom app role (by display name) to an app, user or group; returns the grant's id. */
+export async function grantRole(h: Harness, admin: string, roleName: string, type: 'App' | 'User' | 'Group', granteeId: string, prefix = ''): Promise<string> {
+  const roles = await scim(h, 'GET', `${prefix}/admin/v1/AppRoles?filter=${encodeURIComponent(`displayName eq "${roleName}"`)}`, admin);
+  const role = roles.json().Resources?.[0] as { id: string; app: { value: string } } | undefined;
+  assert.ok(role, `no app role ${roleName}: ${roles.body}`);
+  const r = await scim(h, 'POST', `${prefix}/admin/v1/Grants`, admin, {
+    schemas: ['urn:ietf:params:scim:schemas:oracle:idcs:Grant'], app: { value: role.app.value }, entitlement: { attributeName: 'appRoles', attributeValue: role.id },
+    grantMechanism: `ADMINISTRATOR_TO_${type.toUpperCase()}`, grantee: { value: granteeId, type },
+  });
+  assert.equal(r.statusCode, 201, r.body);
+  return r.json().id as string;
+}

@@ -2,12 +2,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import {
-  adminToken, APP_SCHEMA, assertOAuthError, assertScimError, basic, clientToken, harness, post, scim, type Harness,
+  adminToken, APP_SCHEMA, assertOAuthError, assertScimError, basic, clientToken, grantRole, harness, post, scim, type Harness,
 } from '../helpers.js';
 import { createUser, PASSWORD, USER_SCHEMA } from '../signin.js';
 
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const GRANT = 'urn:ietf:params:scim:schemas:oracle:idcs:Grant';
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const FACTORS = 'urn:ietf:params:scim:schemas:oracle:idcs:AuthenticationFactorsRemover';
 const NEW_PASSWORD = 'a brand new password 4 me';
@@ -21,8 +20,6 @@ const patchOp = (...Operations: Record<string, unknown>[]) => ({ schemas: [PATCH
 describe('admin API: a User Administrator cannot reach administrators', () => {
   let h: Harness;
   let root: string;
-  let adminAppId: string;
-  let roles: Map<string, string>;
   let ua: string; // a client holding User Administrator only
   let uaClient: { id: string; clientId: string; secret: string };
   let legacy: { clientId: string; secret: string }; // password grant, holds every admin role (so only the user decides)
@@ -34,14 +31,7 @@ describe('admin API: a User Administrator cannot reach administrators', () => {
   let inner: string;
   let plain: string;
 
-  const grant = async (roleName: string, type: 'App' | 'User' | 'Group', id: string) => {
-    const r = await scim(h, 'POST', '/admin/v1/Grants', root, {
-      schemas: [GRANT], app: { value: adminAppId }, entitlement: { attributeName: 'appRoles', attributeValue: roles.get(roleName) },
-      grantMechanism: `ADMINISTRATOR_TO_${type.toUpperCase()}`, grantee: { value: id, type },
-    });
-    assert.equal(r.statusCode, 201, r.body);
-    return r.json().id as string;
-  };
+  const grant = (roleName: string, type: 'App' | 'User' | 'Group', id: string) => grantRole(h, root, roleName, type, id);
   const app = async (displayName: string, o: Record<string, unknown> = {}) => {
     const r = await scim(h, 'POST', '/admin/v1/Apps', root, { schemas: [APP_SCHEMA], displayName, isOAuthClient: true, allowedGrants: ['client_credentials'], ...o });
     assert.equal(r.statusCode, 201, r.body);
@@ -58,10 +48,6 @@ describe('admin API: a User Administrator cannot reach administrators', () => {
   before(async () => {
     h = await harness();
     root = await adminToken(h);
-    const rs = (await scim(h, 'GET', '/admin/v1/AppRoles?count=100', root)).json().Resources as { id: string; displayName: string; app: { value: string } }[];
-    roles = new Map(rs.map((r) => [r.displayName, r.id]));
-    adminAppId = rs[0]!.app.value;
-
     uaClient = await app('user-admin-client');
     await grant('User Administrator', 'App', uaClient.id);
     ua = (await clientToken(h, uaClient.clientId, uaClient.secret, 'urn:opc:idm:__myscopes__')).json().access_token;
@@ -202,19 +188,12 @@ describe('admin API: roles taken away apply to tokens already issued', () => {
   });
   after(() => h.close());
 
-  const roleId = async (name: string) =>
-    (await scim(h, 'GET', `/admin/v1/AppRoles?filter=${encodeURIComponent(`displayName eq "${name}"`)}`, root)).json().Resources[0] as { id: string; app: { value: string } };
-
   test('a client whose admin role grant is deleted is refused at once with its old token', async () => {
     const c = await scim(h, 'POST', '/admin/v1/Apps', root, { schemas: [APP_SCHEMA], displayName: 'temp-admin', isOAuthClient: true, allowedGrants: ['client_credentials'] });
-    const role = await roleId('User Administrator');
-    const g = await scim(h, 'POST', '/admin/v1/Grants', root, {
-      schemas: [GRANT], app: { value: role.app.value }, entitlement: { attributeName: 'appRoles', attributeValue: role.id },
-      grantMechanism: 'ADMINISTRATOR_TO_APP', grantee: { value: c.json().id, type: 'App' },
-    });
+    const grantId = await grantRole(h, root, 'User Administrator', 'App', c.json().id);
     const tok = (await clientToken(h, c.json().name, c.json().clientSecret, 'urn:opc:idm:__myscopes__')).json().access_token as string;
     assert.equal((await scim(h, 'GET', '/admin/v1/Users', tok)).statusCode, 200);
-    assert.equal((await scim(h, 'DELETE', `/admin/v1/Grants/${g.json().id}`, root)).statusCode, 204);
+    assert.equal((await scim(h, 'DELETE', `/admin/v1/Grants/${grantId}`, root)).statusCode, 204);
     assertScimError(await scim(h, 'GET', '/admin/v1/Users', tok), 403);
     assertScimError(await scim(h, 'POST', '/admin/v1/Users', tok, { schemas: [USER_SCHEMA], userName: 'after-revoke' }), 403);
   });
@@ -222,16 +201,9 @@ describe('admin API: roles taken away apply to tokens already issued', () => {
   test('a user removed from the group that made them an administrator is refused at once', async () => {
     const u = await createUser(h, root, 'former-admin');
     const grp = await scim(h, 'POST', '/admin/v1/Groups', root, { schemas: [GROUP], displayName: 'Temp Admins', members: [{ value: u.id }] });
-    const role = await roleId('User Administrator');
-    await scim(h, 'POST', '/admin/v1/Grants', root, {
-      schemas: [GRANT], app: { value: role.app.value }, entitlement: { attributeName: 'appRoles', attributeValue: role.id },
-      grantMechanism: 'ADMINISTRATOR_TO_GROUP', grantee: { value: grp.json().id, type: 'Group' },
-    });
+    await grantRole(h, root, 'User Administrator', 'Group', grp.json().id);
     const client = await scim(h, 'POST', '/admin/v1/Apps', root, { schemas: [APP_SCHEMA], displayName: 'pw-client', isOAuthClient: true, allowedGrants: ['password'] });
-    await scim(h, 'POST', '/admin/v1/Grants', root, {
-      schemas: [GRANT], app: { value: role.app.value }, entitlement: { attributeName: 'appRoles', attributeValue: role.id },
-      grantMechanism: 'ADMINISTRATOR_TO_APP', grantee: { value: client.json().id, type: 'App' },
-    });
+    await grantRole(h, root, 'User Administrator', 'App', client.json().id);
     const t = await post(h, '/oauth2/v1/token', { grant_type: 'password', username: u.userName, password: PASSWORD, scope: 'urn:opc:idm:__myscopes__' },
       { authorization: basic(client.json().name, client.json().clientSecret) });
     assert.equal(t.statusCode, 200, t.body);

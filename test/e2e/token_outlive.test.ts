@@ -7,11 +7,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FixedClock } from '../../src/core/clock.js';
-import { adminToken, APP_SCHEMA, basic, harness, post, scim, type Harness } from '../helpers.js';
+import { adminToken, APP_SCHEMA, basic, grantRole, harness, post, scim, type Harness } from '../helpers.js';
 import { authorizeUrl, Browser, callbackParams, createUser, createWebApp, PASSWORD, pkce, REDIRECT, signIn } from '../signin.js';
 
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-const GRANT = 'urn:ietf:params:scim:schemas:oracle:idcs:Grant';
 const ME_PW = 'urn:ietf:params:scim:schemas:oracle:idcs:MePasswordChanger';
 const NEW_PASSWORD = 'another long passphrase 77';
 const patchOp = (...Operations: Record<string, unknown>[]) => ({ schemas: [PATCH], Operations });
@@ -28,11 +27,7 @@ describe('access tokens do not outlive a new password or a deactivation', () => 
     root = await adminToken(h);
     // A password-grant client holding the Me role, so its user tokens reach /admin/v1/Me.
     const c = await scim(h, 'POST', '/admin/v1/Apps', root, { schemas: [APP_SCHEMA], displayName: 'legacy', isOAuthClient: true, allowedGrants: ['password'] });
-    const me = (await scim(h, 'GET', `/admin/v1/AppRoles?filter=${encodeURIComponent('displayName eq "Me"')}`, root)).json().Resources[0];
-    await scim(h, 'POST', '/admin/v1/Grants', root, {
-      schemas: [GRANT], app: { value: me.app.value }, entitlement: { attributeName: 'appRoles', attributeValue: me.id },
-      grantMechanism: 'ADMINISTRATOR_TO_APP', grantee: { value: c.json().id, type: 'App' },
-    });
+    await grantRole(h, root, 'Me', 'App', c.json().id);
     legacy = { clientId: c.json().name, secret: c.json().clientSecret };
     web = await createWebApp(h, root, { bypassConsent: true });
   });
