@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { InvalidRequest, OAuthError } from '../core/errors.js';
 import { lookupHash } from '../crypto/secrets.js';
-import { MAX_ACCESS_TOKEN_LIFETIME } from '../core/types.js';
 import { ctx, noStore } from '../http/context.js';
 import { formParams } from '../http/form.js';
 import type { Services } from '../http/services.js';
+import { revokeGrant } from '../identity/revocation.js';
 import { decodeJwt, verifySignature } from '../tokens/jwt.js';
 import { authenticate } from './token.js';
 
@@ -34,12 +34,8 @@ export function revokeEndpoint(app: FastifyInstance, s: Services): void {
       if (!rec || rec.domainId !== c.domain.id) return reply.status(200).send();
       if (rec.clientId !== client.clientId) throw notYours();
       await s.repos.tokens.revoke(rec.hash, now);
-      // Revoking a refresh token revokes every token of its grant (Axway; RFC 7009 §2.1 MAY).
-      if (rec.kind === 'refresh' && rec.grantId) {
-        await s.repos.tokens.revokeGrant(c.domain.id, rec.grantId, now);
-        // JWT access tokens of the grant are refused until the last of them could have expired.
-        await s.repos.revocations.revokeJti(c.domain.id, `gid:${rec.grantId}`, Math.max(now, rec.expiresAt) + MAX_ACCESS_TOKEN_LIFETIME * 1000);
-      }
+      // Revoking a refresh token revokes every token of its grant, JWT access tokens included (Axway; RFC 7009 §2.1 MAY).
+      if (rec.kind === 'refresh' && rec.grantId) await revokeGrant(s.repos, c.domain.id, rec.grantId, now);
       audit(rec.jti, rec.kind === 'refresh' ? 'refresh_token' : 'access_token');
       return reply.status(200).send();
     }
