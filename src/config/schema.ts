@@ -21,6 +21,10 @@ export interface Config {
   trustProxy: boolean;
   cacheTtlSeconds: number;
   bodyLimitBytes: number;
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  keepAliveTimeoutSeconds: number;
+  maxConnections: number;
   accessTokenTtl: number;
   refreshTokenTtl: number;
   codeTtl: number;
@@ -126,6 +130,14 @@ export const SETTINGS: SettingDef[] = [
   { key: 'cacheTtlSeconds', env: 'TESSERA_CACHE_TTL_SECONDS', default: 5, parse: int(0, 3600),
     description: 'How long a node caches domains, apps, roles and keys. Changes made through another node take effect within this time.' },
   { key: 'bodyLimitBytes', env: 'TESSERA_BODY_LIMIT_BYTES', default: 65536, parse: int(1024, 10485760), description: 'Largest request body accepted (413 above).' },
+  { key: 'headersTimeoutSeconds', env: 'TESSERA_HEADERS_TIMEOUT_SECONDS', default: 10, parse: int(1, 3600),
+    description: 'A client must send the request line and headers within this time, or the connection is closed (slowloris).' },
+  { key: 'requestTimeoutSeconds', env: 'TESSERA_REQUEST_TIMEOUT_SECONDS', default: 30, parse: int(1, 3600),
+    description: 'A client must send the whole request, body included, within this time, or it gets 408 and the connection is closed. At least the headers timeout.' },
+  { key: 'keepAliveTimeoutSeconds', env: 'TESSERA_KEEP_ALIVE_TIMEOUT_SECONDS', default: 5, parse: int(1, 3600),
+    description: 'An idle keep-alive connection is closed after this time. Behind a load balancer, set it above the balancer\'s idle timeout (e.g. 65 for 60).' },
+  { key: 'maxConnections', env: 'TESSERA_MAX_CONNECTIONS', default: 1000, parse: int(1, 1000000),
+    description: 'Open client connections per node; connections beyond it are closed at once.' },
   { key: 'accessTokenTtl', env: 'TESSERA_ACCESS_TOKEN_TTL', default: 3600, parse: int(60, 31536000), description: 'Default access token lifetime, seconds (apps may override).' },
   { key: 'refreshTokenTtl', env: 'TESSERA_REFRESH_TOKEN_TTL', default: 604800, parse: int(60, 31536000), description: 'Default refresh token lifetime, seconds.' },
   { key: 'codeTtl', env: 'TESSERA_CODE_TTL', default: 60, parse: int(10, 600), description: 'Authorization code lifetime, seconds.' },

@@ -22,6 +22,7 @@ import { kyselyRepositories } from '../storage/kysely.js';
 import { endpointsFor, UnknownDomain, type DomainContext } from './context.js';
 import { oauthErrorHandler } from './errors.js';
 import { FormBody } from './form.js';
+import { createHttpServer } from './server.js';
 import { buildServices, type Services } from './services.js';
 
 export interface BuildOptions {
@@ -58,6 +59,8 @@ export async function buildApp(opts: BuildOptions): Promise<Tessera> {
     // the request id it would carry is not needed, so requests share the app logger.
     ...(config.logRequests ? {} : { childLoggerFactory: (logger: FastifyBaseLogger) => logger }),
     bodyLimit: config.bodyLimitBytes,
+    // Header, request and keep-alive timeouts and the connection cap (slowloris, slow bodies).
+    serverFactory: (handler) => createHttpServer(config, handler),
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
