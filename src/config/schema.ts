@@ -44,6 +44,7 @@ export interface Config {
   purgeIntervalSeconds: number;
   auditRetentionDays: number;
   keyRotationDays: number;
+  keyPublishDelaySeconds: number;
   unsafeAllowPrivateFetch: boolean;
 }
 
@@ -109,6 +110,9 @@ const secretSetting: Parser<string | undefined> = (raw) => {
   return s;
 };
 
+/** How long the JWKS endpoint lets verifiers cache the key set (its `cache-control: max-age`). */
+export const JWKS_MAX_AGE_SECONDS = 300;
+
 export const SETTINGS: SettingDef[] = [
   { key: 'port', env: 'PORT', default: 8080, parse: int(0, 65535), description: 'TCP port to listen on.' },
   { key: 'host', env: 'HOST', default: '127.0.0.1', parse: str, description: 'Interface to listen on (0.0.0.0 for all).' },
@@ -167,6 +171,8 @@ export const SETTINGS: SettingDef[] = [
   { key: 'auditRetentionDays', env: 'TESSERA_AUDIT_RETENTION_DAYS', default: 90, parse: int(1, 3650), description: 'How long audit events are kept.' },
   { key: 'keyRotationDays', env: 'TESSERA_KEY_ROTATION_DAYS', default: 0, parse: int(0, 3650),
     description: 'Rotate signing keys automatically when the active key is older than this (0: only on `tessera keys rotate`).' },
+  { key: 'keyPublishDelaySeconds', env: 'TESSERA_KEY_PUBLISH_DELAY_SECONDS', default: (c) => JWKS_MAX_AGE_SECONDS + (c.cacheTtlSeconds ?? 5), parse: int(0, 86400),
+    description: `A signing key for an algorithm the domain had no key for is published this long before it signs (default: the JWKS max-age, ${JWKS_MAX_AGE_SECONDS} s, plus the cache TTL); meanwhile tokens for that algorithm use the default algorithm.` },
   { key: 'unsafeAllowPrivateFetch', env: 'TESSERA_UNSAFE_ALLOW_PRIVATE_FETCH', default: false, parse: bool,
     description: 'UNSAFE, tests only: allow fetching jwks_uri from loopback/private addresses.' },
 ];

@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Config } from '../config/schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { DEFAULT_DOMAIN, type DomainRecord } from '../core/types.js';
+import { firstAlgs } from '../crypto/keystore.js';
 import { MasterKey } from '../crypto/masterkey.js';
 import fastifyCookie from '@fastify/cookie';
 import { adminPlugin } from '../admin/plugin.js';
@@ -93,7 +94,7 @@ export async function buildApp(opts: BuildOptions): Promise<Tessera> {
 async function bootstrap(s: Services): Promise<void> {
   const domain = await s.domains.ensureDefault();
   for (const d of await s.repos.domains.list()) await s.domains.upgradeBuiltins(d);
-  await s.keys.ensure(domain.id, s.config.defaultSigningAlg);
+  await s.keys.ensure(domain.id, ...firstAlgs(s.config.defaultSigningAlg));
   if (s.config.bootstrapClientId && s.config.bootstrapClientSecret) {
     await s.domains.upsertConfidentialClient(domain, s.masterKey, s.config.bootstrapClientId, s.config.bootstrapClientSecret);
     s.log.info('bootstrap client %s holds the Identity Domain Administrator role', s.config.bootstrapClientId);
