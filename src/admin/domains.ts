@@ -7,6 +7,7 @@ import { DEFAULT_PASSWORD_POLICY, passwordPolicyOf } from '../identity/passwords
 import type { Services } from '../http/services.js';
 import { DOMAIN_NAME } from '../identity/domains.js';
 import { newClientId, newSecret } from '../core/ids.js';
+import { describeRotation, firstAlgs } from '../crypto/keystore.js';
 import { retention } from '../maintenance.js';
 import { ScimError } from '../scim/errors.js';
 import { Conflict } from '../storage/ports.js';
@@ -66,7 +67,7 @@ export function domainAdminRoutes(app: FastifyInstance, s: Services): void {
       if (e instanceof Conflict) throw new ScimError(409, 'uniqueness', `domain ${b.name} already exists`);
       throw e;
     }
-    await s.keys.ensure(d.id, s.config.defaultSigningAlg);
+    await s.keys.ensure(d.id, ...firstAlgs(s.config.defaultSigningAlg));
     // A new domain needs a first administrator: a confidential client holding its Identity Domain
     // Administrator role, whose secret is shown in this response only.
     const adminId = newClientId();
@@ -124,11 +125,13 @@ export function domainAdminRoutes(app: FastifyInstance, s: Services): void {
   app.get('/SigningKeys', async (req) => {
     requireScope(req, PERMISSIONS.SigningKeys.read);
     const keys = await s.keys.list(req.tessera.domain.id);
+    // A next key of an alg with no active key waits out the publish delay before it signs.
+    const waiting = (k: (typeof keys)[number]) => k.status === 'next' && !keys.some((x) => x.alg === k.alg && x.status === 'active');
     return {
       Resources: keys.map((k) => ({
         kid: k.kid, alg: k.alg, status: k.status, created: iso(k.createdAt),
         activated: k.activatedAt ? iso(k.activatedAt) : undefined, retired: k.retiredAt ? iso(k.retiredAt) : undefined,
-        expires: k.expiresAt ? iso(k.expiresAt) : undefined,
+        expires: k.expiresAt ? iso(k.expiresAt) : undefined, signsFrom: waiting(k) ? iso(s.keys.signsFrom(k)) : undefined,
       })),
     };
   });
@@ -143,8 +146,18 @@ export function domainAdminRoutes(app: FastifyInstance, s: Services): void {
     const alg = (b.alg ?? s.config.defaultSigningAlg) as SigningAlg;
     if (!SIGNING_ALGS_LIST.includes(alg)) throw new ScimError(400, 'invalidValue', `alg must be one of ${SIGNING_ALGS_LIST.join(', ')}`);
     const r = await s.keys.rotate(req.tessera.domain.id, alg, await retention(s, req.tessera.domain.id));
+    const said = describeRotation(r, { now: s.clock.now(), publishDelayMs: s.keys.publishDelayMs, defaultAlg: s.config.defaultSigningAlg });
     s.events.emit({ eventId: 'keys.rotated', outcome: 'success', domainId: req.tessera.domain.id, actorType: req.adminCaller!.actorType,
-      actorId: req.adminCaller!.actorId, clientIp: req.ip, targetType: 'SigningKey', targetId: r.active, details: { alg } });
-    return { alg, active: r.active, next: r.next };
+      actorId: req.adminCaller!.actorId, clientIp: req.ip, targetType: 'SigningKey', targetId: r.outcome === 'rotated' ? r.active.kid : r.next.kid,
+      details: { alg, outcome: r.outcome } });
+    const message = said.lines.join(' ');
+    if (r.outcome === 'rotated') {
+      return {
+        alg, outcome: r.outcome, active: r.active.kid, activePublished: iso(r.active.publishedAt),
+        ...(r.retired ? { retired: r.retired.kid, retiredPublishedUntil: iso(r.retired.publishedUntil) } : {}),
+        next: r.next.kid, message, ...(said.warning ? { warning: said.warning } : {}),
+      };
+    }
+    return { alg, outcome: r.outcome, next: r.next.kid, nextPublished: iso(r.next.publishedAt), signsFrom: iso(r.signsFrom), message };
   });
 }

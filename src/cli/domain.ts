@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { firstAlgs } from '../crypto/keystore.js';
 import { Conflict } from '../storage/ports.js';
 import { DOMAIN_NAME } from '../identity/domains.js';
 import { fail, print, withTessera } from './common.js';
@@ -12,7 +13,7 @@ export function domainCommands(program: Command): void {
       await withTessera(async (t) => {
         try {
           const dom = await t.services.domains.create(name, o.displayName ?? name);
-          await t.services.keys.ensure(dom.id, t.services.config.defaultSigningAlg);
+          await t.services.keys.ensure(dom.id, ...firstAlgs(t.services.config.defaultSigningAlg));
           print(`created domain ${name}; issuer ${t.services.issuerOf(dom)}`);
         } catch (e) {
           if (e instanceof Conflict) fail(`domain ${name} already exists`);

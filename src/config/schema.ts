@@ -21,6 +21,10 @@ export interface Config {
   trustProxy: boolean;
   cacheTtlSeconds: number;
   bodyLimitBytes: number;
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  keepAliveTimeoutSeconds: number;
+  maxConnections: number;
   accessTokenTtl: number;
   refreshTokenTtl: number;
   codeTtl: number;
@@ -41,6 +45,7 @@ export interface Config {
   auditRetentionDays: number;
   auditFailuresPerMinute: number;
   keyRotationDays: number;
+  keyPublishDelaySeconds: number;
   unsafeAllowPrivateFetch: boolean;
 }
 
@@ -106,6 +111,9 @@ const secretSetting: Parser<string | undefined> = (raw) => {
   return s;
 };
 
+/** How long the JWKS endpoint lets verifiers cache the key set (its `cache-control: max-age`). */
+export const JWKS_MAX_AGE_SECONDS = 300;
+
 export const SETTINGS: SettingDef[] = [
   { key: 'port', env: 'PORT', default: 8080, parse: int(0, 65535), description: 'TCP port to listen on.' },
   { key: 'host', env: 'HOST', default: '127.0.0.1', parse: str, description: 'Interface to listen on (0.0.0.0 for all).' },
@@ -127,6 +135,14 @@ export const SETTINGS: SettingDef[] = [
   { key: 'cacheTtlSeconds', env: 'TESSERA_CACHE_TTL_SECONDS', default: 5, parse: int(0, 3600),
     description: 'How long a node caches domains, apps, roles and keys. Changes made through another node take effect within this time.' },
   { key: 'bodyLimitBytes', env: 'TESSERA_BODY_LIMIT_BYTES', default: 65536, parse: int(1024, 10485760), description: 'Largest request body accepted (413 above).' },
+  { key: 'headersTimeoutSeconds', env: 'TESSERA_HEADERS_TIMEOUT_SECONDS', default: 10, parse: int(1, 3600),
+    description: 'A client must send the request line and headers within this time, or the connection is closed (slowloris).' },
+  { key: 'requestTimeoutSeconds', env: 'TESSERA_REQUEST_TIMEOUT_SECONDS', default: 30, parse: int(1, 3600),
+    description: 'A client must send the whole request, body included, within this time, or it gets 408 and the connection is closed. At least the headers timeout.' },
+  { key: 'keepAliveTimeoutSeconds', env: 'TESSERA_KEEP_ALIVE_TIMEOUT_SECONDS', default: 5, parse: int(1, 3600),
+    description: 'An idle keep-alive connection is closed after this time. Behind a load balancer, set it above the balancer\'s idle timeout (e.g. 65 for 60).' },
+  { key: 'maxConnections', env: 'TESSERA_MAX_CONNECTIONS', default: 1000, parse: int(1, 1000000),
+    description: 'Open client connections per node; connections beyond it are closed at once.' },
   { key: 'accessTokenTtl', env: 'TESSERA_ACCESS_TOKEN_TTL', default: 3600, parse: int(60, 31536000), description: 'Default access token lifetime, seconds (apps may override).' },
   { key: 'refreshTokenTtl', env: 'TESSERA_REFRESH_TOKEN_TTL', default: 604800, parse: int(60, 31536000), description: 'Default refresh token lifetime, seconds.' },
   { key: 'codeTtl', env: 'TESSERA_CODE_TTL', default: 60, parse: int(10, 600), description: 'Authorization code lifetime, seconds.' },
@@ -158,6 +174,8 @@ export const SETTINGS: SettingDef[] = [
     description: 'Failure events of one kind (failed client authentication, failed sign-in, denied admin request...) recorded per source address and minute; the rest are counted in one audit.suppressed event (0: no limit).' },
   { key: 'keyRotationDays', env: 'TESSERA_KEY_ROTATION_DAYS', default: 0, parse: int(0, 3650),
     description: 'Rotate signing keys automatically when the active key is older than this (0: only on `tessera keys rotate`).' },
+  { key: 'keyPublishDelaySeconds', env: 'TESSERA_KEY_PUBLISH_DELAY_SECONDS', default: (c) => JWKS_MAX_AGE_SECONDS + (c.cacheTtlSeconds ?? 5), parse: int(0, 86400),
+    description: `A signing key for an algorithm the domain had no key for is published this long before it signs (default: the JWKS max-age, ${JWKS_MAX_AGE_SECONDS} s, plus the cache TTL); meanwhile tokens for that algorithm use the default algorithm.` },
   { key: 'unsafeAllowPrivateFetch', env: 'TESSERA_UNSAFE_ALLOW_PRIVATE_FETCH', default: false, parse: bool,
     description: 'UNSAFE, tests only: allow fetching jwks_uri from loopback/private addresses.' },
 ];

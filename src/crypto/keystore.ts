@@ -25,6 +25,8 @@ interface DomainKeys {
   loadedAt: number;
   records: SigningKeyRecord[];
   active: Map<string, SigningKey>; // by alg
+  /** The `next` key of each alg that has no active key yet: published, waiting out the delay. */
+  pending: Map<string, SigningKeyRecord>;
   byKid: Map<string, VerificationKey>;
   jwks: { keys: Jwk[] };
 }
@@ -39,24 +41,64 @@ async function generate(alg: SigningAlg): Promise<{ publicJwk: Jwk; privateJwk: 
   };
 }
 
+/**
+ * The algs a new domain gets keys for at once: the default, and RS256 for ID tokens (OIDC Core
+ * §15.1: what relying parties expect unless they registered another alg). Keys made later would
+ * have to wait out the publish delay.
+ */
+export const firstAlgs = (defaultAlg: SigningAlg): SigningAlg[] => (defaultAlg === 'RS256' ? ['RS256'] : [defaultAlg, 'RS256']);
+
 export interface KeyStoreDeps {
   repo: SigningKeyRepository;
   masterKey: MasterKey;
   clock: Clock;
   cacheTtlMs: number;
+  /**
+   * How long a key for an alg new to a domain is published before it signs: verifiers cache the
+   * JWKS (max-age) and nodes cache keys, so a key signing sooner fails at a verifier that fetched
+   * the JWKS just before it appeared.
+   */
+  publishDelayMs: number;
 }
+
+/** What `rotate` did, for the CLI and the admin API to say. Times in ms since the epoch. */
+export type RotationResult =
+  | {
+    outcome: 'rotated';
+    alg: SigningAlg;
+    /** The key that signs now, and since when it was published. */
+    active: { kid: string; publishedAt: number };
+    /** The key that signed before; published until `publishedUntil` so its tokens still verify. */
+    retired?: { kid: string; publishedUntil: number };
+    /** The new next key, published now; the following rotation makes it sign. */
+    next: { kid: string; publishedAt: number };
+  }
+  | {
+    /** `published`: the alg had no key, a new one is published now; `pending`: it was published before, nothing changed. */
+    outcome: 'published' | 'pending';
+    alg: SigningAlg;
+    next: { kid: string; publishedAt: number };
+    signsFrom: number;
+  };
 
 /**
  * Signing keys per identity domain and algorithm. Each alg has one `active` key (signs), one `next`
  * key (published in the JWKS before it ever signs, so verifiers have it cached by the time it is
  * promoted) and `retired` keys (published until every token they signed has expired).
+ *
+ * An alg the domain has no key for starts with a `next` key only, which signs once it has been
+ * published for `publishDelayMs`; until then access tokens for it are signed with a fallback alg.
+ * Only a brand-new domain (no keys at all, so no verifier can have cached its JWKS) gets active keys at once.
  */
 export class KeyStore {
   private cache = new Map<string, DomainKeys>();
   private loading = new Map<string, Promise<DomainKeys>>();
+  private promoting = new Map<string, Promise<void>>();
   constructor(private deps: KeyStoreDeps) {}
 
   invalidate(domainId: string): void { this.cache.delete(domainId); }
+
+  get publishDelayMs(): number { return this.deps.publishDelayMs; }
 
   private aad(rec: Pick<SigningKeyRecord, 'kid' | 'domainId'>): string { return `signing-key:${rec.domainId}:${rec.kid}`; }
 
@@ -67,7 +109,7 @@ export class KeyStore {
     if (inflight) return inflight;
     const p = (async () => {
       const records = await this.deps.repo.list(domainId);
-      const keys: DomainKeys = { loadedAt: this.deps.clock.now(), records, active: new Map(), byKid: new Map(), jwks: { keys: [] } };
+      const keys: DomainKeys = { loadedAt: this.deps.clock.now(), records, active: new Map(), pending: new Map(), byKid: new Map(), jwks: { keys: [] } };
       for (const r of records) {
         keys.byKid.set(r.kid, { kid: r.kid, alg: r.alg, publicKey: createPublicKey({ key: r.publicJwk as never, format: 'jwk' }) });
         keys.jwks.keys.push({ ...r.publicJwk, kid: r.kid, alg: r.alg, use: 'sig' });
@@ -76,6 +118,7 @@ export class KeyStore {
           keys.active.set(r.alg, { kid: r.kid, alg: r.alg, privateKey: createPrivateKey({ key: jwk, format: 'jwk' }) });
         }
       }
+      for (const r of records) if (r.status === 'next' && !keys.active.has(r.alg)) keys.pending.set(r.alg, r);
       this.cache.set(domainId, keys);
       return keys;
     })();
@@ -94,35 +137,79 @@ export class KeyStore {
     return rec;
   }
 
-  /** Make sure `alg` has an active and a next key (first use of an alg in a domain). */
-  async ensure(domainId: string, alg: SigningAlg): Promise<void> {
-    const keys = await this.load(domainId);
-    const has = (status: string) => keys.records.some((r) => r.alg === alg && r.status === status);
+  /** When a published `next` key of an alg without an active key may start signing. */
+  signsFrom(rec: Pick<SigningKeyRecord, 'createdAt'>): number { return rec.createdAt + this.deps.publishDelayMs; }
+
+  /**
+   * Make sure each of `algs` has keys. A domain without any key gets an active and a next key per
+   * alg at once; an alg new to a domain that has keys gets a `next` key only (published, not signing);
+   * an alg with an active key but no next one gets a next one.
+   */
+  async ensure(domainId: string, ...algs: SigningAlg[]): Promise<void> {
+    // Read the store, not the cache: "no keys at all" must not come from a stale view.
+    const records = await this.deps.repo.list(domainId);
+    const fresh = records.length === 0;
     let created = false;
-    for (const status of ['active', 'next'] as const) {
-      if (has(status)) continue;
-      try {
-        await this.deps.repo.insert(await this.newRecord(domainId, alg, status));
-        created = true;
-      } catch (e) {
-        // Another node created it first (partial unique index): use theirs.
-        if (!(asConflict(e, {}) instanceof Conflict)) throw e;
+    for (const alg of algs) {
+      const has = (status: string) => records.some((r) => r.alg === alg && r.status === status);
+      const wanted: ('active' | 'next')[] = fresh ? ['active', 'next'] : has('next') ? [] : ['next'];
+      for (const status of wanted) {
+        try {
+          await this.deps.repo.insert(await this.newRecord(domainId, alg, status));
+        } catch (e) {
+          // Another node created it first (partial unique index): use theirs.
+          if (!(asConflict(e, {}) instanceof Conflict)) throw e;
+        }
         created = true;
       }
     }
     if (created) this.invalidate(domainId);
   }
 
-  async signingKey(domainId: string, alg: SigningAlg): Promise<SigningKey> {
+  /**
+   * The key that signs for `alg`. An alg whose key is still waiting out the publish delay signs with
+   * `fallback`'s key meanwhile (or any active key of the domain). Without a fallback (a token type
+   * that must carry exactly `alg`), or once the delay has passed, the waiting key is promoted.
+   */
+  async signingKey(domainId: string, alg: SigningAlg, opts: { fallback?: SigningAlg } = {}): Promise<SigningKey> {
+    const k = (await this.load(domainId)).active.get(alg);
+    return k ?? this.notYetActive(domainId, alg, opts.fallback);
+  }
+
+  private async notYetActive(domainId: string, alg: SigningAlg, fallback: SigningAlg | undefined): Promise<SigningKey> {
     let keys = await this.load(domainId);
-    let k = keys.active.get(alg);
-    if (!k) {
+    if (!keys.pending.has(alg)) {
       await this.ensure(domainId, alg);
       keys = await this.load(domainId);
-      k = keys.active.get(alg);
-      if (!k) throw new Error(`no active ${alg} key for domain ${domainId}`);
+      const k = keys.active.get(alg);
+      if (k) return k;
     }
-    return k;
+    const pending = keys.pending.get(alg);
+    if (pending) {
+      const instead = fallback === undefined ? undefined : keys.active.get(fallback) ?? keys.active.values().next().value;
+      if (instead && this.deps.clock.now() < this.signsFrom(pending)) return instead;
+      await this.promote(domainId, pending);
+      const k = (await this.load(domainId)).active.get(alg);
+      if (k) return k;
+    }
+    throw new Error(`no active ${alg} key for domain ${domainId}`);
+  }
+
+  /** The pending key starts signing; safe on every node at once (the repository's conditional update decides). */
+  private promote(domainId: string, pending: SigningKeyRecord): Promise<void> {
+    const id = `${domainId}:${pending.kid}`;
+    let p = this.promoting.get(id);
+    if (!p) {
+      p = (async () => {
+        const newNext = await this.newRecord(domainId, pending.alg, 'next');
+        // false: another node promoted (or rotated) first; the reload below sees its result.
+        await this.deps.repo.activate(domainId, pending.alg, pending.kid, newNext, this.deps.clock.now());
+        this.invalidate(domainId);
+      })();
+      this.promoting.set(id, p);
+      void p.finally(() => this.promoting.delete(id)).catch(() => {});
+    }
+    return p;
   }
 
   async verificationKey(domainId: string, kid: string): Promise<VerificationKey | undefined> {
@@ -139,21 +226,85 @@ export class KeyStore {
   }
 
   /**
-   * Promote `next` to `active`, retire the old active key (published for `retainSeconds` more: the
-   * longest lifetime of a token it may have signed, plus the cache TTL of other nodes), publish a new `next`.
+   * Rotate `alg`: promote `next` to `active`, retire the old active key (published for `retainSeconds`
+   * more: the longest lifetime of a token it may have signed, plus the cache TTL of other nodes),
+   * publish a new `next`. For an alg the domain has no key for, only publish one (`published`); for
+   * an alg whose key is still waiting out the publish delay, change nothing (`pending`); once it has
+   * waited long enough, it starts signing (`rotated`, nothing retired).
    */
-  async rotate(domainId: string, alg: SigningAlg, retainSeconds: number): Promise<{ active: string; next: string }> {
-    await this.ensure(domainId, alg);
+  async rotate(domainId: string, alg: SigningAlg, retainSeconds: number): Promise<RotationResult> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const records = await this.deps.repo.list(domainId);
+      let records = await this.deps.repo.list(domainId);
+      const fresh = records.length === 0;
+      let created = false;
+      if (!records.some((r) => r.alg === alg && r.status === 'next')) {
+        await this.ensure(domainId, alg);
+        created = true;
+        records = await this.deps.repo.list(domainId);
+      }
+      const active = records.find((r) => r.alg === alg && r.status === 'active');
       const next = records.find((r) => r.alg === alg && r.status === 'next');
-      if (!next) { await this.ensure(domainId, alg); continue; }
+      if (!next) continue;
+      if (!active) {
+        if (created || this.deps.clock.now() < this.signsFrom(next)) {
+          return { outcome: created ? 'published' : 'pending', alg, next: { kid: next.kid, publishedAt: next.createdAt }, signsFrom: this.signsFrom(next) };
+        }
+        // Published long enough: let it sign now rather than at the next token that needs it.
+        const newNext = await this.newRecord(domainId, alg, 'next');
+        const ok = await this.deps.repo.activate(domainId, alg, next.kid, newNext, this.deps.clock.now());
+        this.invalidate(domainId);
+        if (ok) return { outcome: 'rotated', alg, active: { kid: next.kid, publishedAt: next.createdAt }, next: { kid: newNext.kid, publishedAt: newNext.createdAt } };
+        continue;
+      }
+      // A domain without any key just got its first ones: nothing to rotate away from.
+      if (fresh) return { outcome: 'rotated', alg, active: { kid: active.kid, publishedAt: active.createdAt }, next: { kid: next.kid, publishedAt: next.createdAt } };
       const newNext = await this.newRecord(domainId, alg, 'next');
       const now = this.deps.clock.now();
-      const ok = await this.deps.repo.rotate(domainId, alg, next.kid, newNext, now, now + (retainSeconds * 1000) + this.deps.cacheTtlMs);
+      const publishedUntil = now + (retainSeconds * 1000) + this.deps.cacheTtlMs;
+      const ok = await this.deps.repo.rotate(domainId, alg, next.kid, newNext, now, publishedUntil);
       this.invalidate(domainId);
-      if (ok) return { active: next.kid, next: newNext.kid };
+      if (ok) {
+        return {
+          outcome: 'rotated', alg, active: { kid: next.kid, publishedAt: next.createdAt },
+          retired: { kid: active.kid, publishedUntil }, next: { kid: newNext.kid, publishedAt: newNext.createdAt },
+        };
+      }
     }
     throw new Error('key rotation kept losing a race; try again');
   }
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * What a rotation did, in sentences for people (`tessera keys rotate`, the admin API's `message`).
+ * `warning` when the key that signs now was published for less than the publish delay.
+ */
+export function describeRotation(r: RotationResult, o: { now: number; publishDelayMs: number; defaultAlg: SigningAlg }): { lines: string[]; warning?: string } {
+  const { alg } = r;
+  if (r.outcome !== 'rotated') {
+    const instead = alg === o.defaultAlg ? 'another active key of the domain' : `the default algorithm, ${o.defaultAlg}`;
+    const when = r.signsFrom > o.now ? `in ${Math.ceil((r.signsFrom - o.now) / 1000)} s` : 'due now';
+    const head = r.outcome === 'published'
+      ? `${alg}: the domain had no ${alg} key; key ${r.next.kid} is published in the JWKS now`
+      : `${alg}: nothing changed; key ${r.next.kid} was published at ${iso(r.next.publishedAt)}`;
+    return {
+      lines: [
+        `${head} and starts signing at ${iso(r.signsFrom)} (${when}), once verifiers that cache the JWKS have it.`,
+        `Until then, tokens that would use ${alg} are signed with ${instead}.`,
+      ],
+    };
+  }
+  const lines = [`${alg}: key ${r.active.kid} now signs (published since ${iso(r.active.publishedAt)}).`];
+  if (r.retired) lines.push(`${alg}: key ${r.retired.kid} is retired; it stays published until ${iso(r.retired.publishedUntil)} so that tokens it signed still verify.`);
+  lines.push(`${alg}: key ${r.next.kid} is published as the next key; the next rotation makes it sign.`);
+  const age = o.now - r.active.publishedAt;
+  if (r.retired && age < o.publishDelayMs) {
+    return {
+      lines,
+      warning: `key ${r.active.kid} was published only ${Math.floor(age / 1000)} s ago (the publish delay is ${Math.round(o.publishDelayMs / 1000)} s): ` +
+        'verifiers that cached the JWKS before then may reject its tokens until they fetch it again.',
+    };
+  }
+  return { lines };
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { JWKS_MAX_AGE_SECONDS } from '../config/schema.js';
 import { InvalidToken } from '../core/errors.js';
 import { ctx } from '../http/context.js';
 import type { Services } from '../http/services.js';
@@ -22,7 +23,8 @@ export function jwksEndpoint(app: FastifyInstance, s: Services): void {
         throw e;
       }
     }
-    reply.header('access-control-allow-origin', '*').header('cache-control', isPublic ? 'public, max-age=300' : 'private, max-age=300');
+    // The publish delay of new keys (TESSERA_KEY_PUBLISH_DELAY_SECONDS) is derived from this max-age.
+    reply.header('access-control-allow-origin', '*').header('cache-control', `${isPublic ? 'public' : 'private'}, max-age=${JWKS_MAX_AGE_SECONDS}`);
     return s.keys.jwks(c.domain.id);
   });
 }

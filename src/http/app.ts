@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Config } from '../config/schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { DEFAULT_DOMAIN, type DomainRecord } from '../core/types.js';
+import { firstAlgs } from '../crypto/keystore.js';
 import { MasterKey } from '../crypto/masterkey.js';
 import fastifyCookie from '@fastify/cookie';
 import { adminPlugin } from '../admin/plugin.js';
@@ -23,6 +24,7 @@ import { endpointsFor, UnknownDomain, type DomainContext } from './context.js';
 import { oauthErrorHandler, pageErrorHandler } from './errors.js';
 import { boundText } from '../events/emitter.js';
 import { registerBodyParsers } from './json.js';
+import { createHttpServer } from './server.js';
 import { buildServices, type Services } from './services.js';
 
 export interface BuildOptions {
@@ -59,6 +61,8 @@ export async function buildApp(opts: BuildOptions): Promise<Tessera> {
     // the request id it would carry is not needed, so requests share the app logger.
     ...(config.logRequests ? {} : { childLoggerFactory: (logger: FastifyBaseLogger) => logger }),
     bodyLimit: config.bodyLimitBytes,
+    // Header, request and keep-alive timeouts and the connection cap (slowloris, slow bodies).
+    serverFactory: (handler) => createHttpServer(config, handler),
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -91,7 +95,7 @@ export async function buildApp(opts: BuildOptions): Promise<Tessera> {
 async function bootstrap(s: Services): Promise<void> {
   const domain = await s.domains.ensureDefault();
   for (const d of await s.repos.domains.list()) await s.domains.upgradeBuiltins(d);
-  await s.keys.ensure(domain.id, s.config.defaultSigningAlg);
+  await s.keys.ensure(domain.id, ...firstAlgs(s.config.defaultSigningAlg));
   if (s.config.bootstrapClientId && s.config.bootstrapClientSecret) {
     await s.domains.upsertConfidentialClient(domain, s.masterKey, s.config.bootstrapClientId, s.config.bootstrapClientSecret);
     s.log.info('bootstrap client %s holds the Identity Domain Administrator role', s.config.bootstrapClientId);

@@ -17,6 +17,12 @@ export function toOAuthError(err: unknown, req: FastifyRequest): OAuthError {
     req.log.error({ err }, 'store unavailable');
     return toStoreUnavailable(err);
   }
+  // The client went away before its request was complete (aborted upload, request timeout): no
+  // one is left to answer and nothing failed here.
+  if (req.raw.readableAborted) {
+    req.log.debug({ code: (err as { code?: unknown })?.code, method: req.method, url: req.url.split('?')[0]!.slice(0, 200) }, 'request aborted by the client');
+    return new OAuthError('invalid_request', 'request aborted', 400);
+  }
   const fe = err as FastifyError;
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     const status = fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 400 : fe.statusCode;

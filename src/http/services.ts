@@ -56,7 +56,7 @@ export function issuerFor(publicUrl: string, domainName: string): string {
 export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogger, repos: Repositories, masterKey: MasterKey): Services {
   const ttl = config.cacheTtlSeconds * 1000;
   const issuerOf = (d: Pick<DomainRecord, 'name'>) => issuerFor(config.publicUrl, d.name);
-  const keys = new KeyStore({ repo: repos.keys, masterKey, clock, cacheTtlMs: ttl });
+  const keys = new KeyStore({ repo: repos.keys, masterKey, clock, cacheTtlMs: ttl, publishDelayMs: config.keyPublishDelaySeconds * 1000 });
   const catalogs = new Catalogs(repos, clock, ttl, issuerOf);
   const clientActive = async (d: DomainRecord, clientId: string) => {
     const c: AppRecord | undefined = await catalogs.client(d.id, clientId);

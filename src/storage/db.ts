@@ -4,6 +4,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type 
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { DB } from './schema.js';
+import { markingStoreErrors } from './store_errors.js';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_users_groups.js';
 import * as m0003 from './migrations/0003_signin.js';
@@ -54,7 +55,7 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
+    const db = new Kysely<DB>({ dialect: markingStoreErrors(new SqliteDialect({ database: cachingStatements(sqlite) })) });
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   const int8 = 20;
@@ -76,7 +77,7 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
   });
   // An idle client's error (database restart) must not crash the process; the next query fails with 503.
   pool.on('error', () => {});
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: markingStoreErrors(new PostgresDialect({ pool })) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 

@@ -1,5 +1,6 @@
 import { StoreUnavailable } from '../core/errors.js';
 import { Conflict } from './ports.js';
+import { fromStore } from './store_errors.js';
 
 interface DbError { code?: string; constraint?: string; message?: string }
 
@@ -17,13 +18,19 @@ const UNAVAILABLE_PG = /^(08|53|57P0|58)/; // connection exceptions, insufficien
 const UNAVAILABLE_SQLITE = /^SQLITE_(BUSY|LOCKED|READONLY|IOERR|FULL|CANTOPEN|CORRUPT|NOTADB)/;
 const UNAVAILABLE_NET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
 
-/** True when the error means "the store cannot serve right now" (fail closed with 503). */
+/**
+ * True when the error means "the store cannot serve right now" (fail closed with 503). Only errors
+ * the database driver raised count (`fromStore`): an ECONNRESET from a client that aborted its
+ * request is no outage. Kysely itself refuses queries after `destroy()` without reaching the driver.
+ */
 export function isStoreUnavailable(e: unknown): boolean {
   const err = e as DbError;
-  const code = err?.code;
+  if (err?.message === 'driver has already been destroyed') return true;
+  if (!fromStore(e)) return false;
+  const code = err.code;
   if (typeof code === 'string' && (UNAVAILABLE_PG.test(code) || UNAVAILABLE_SQLITE.test(code) || UNAVAILABLE_NET.has(code))) return true;
-  const msg = err?.message ?? '';
-  return /Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|driver has already been destroyed|database connection is not open/i.test(msg);
+  const msg = err.message ?? '';
+  return /Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|database connection is not open/i.test(msg);
 }
 
 export function toStoreUnavailable(e: unknown): StoreUnavailable {

@@ -100,6 +100,29 @@ class KyselySigningKeyRepository implements SigningKeyRepository {
       throw e;
     }
   }
+  async activate(domainId: string, alg: string, expectedNextKid: string, newNext: SigningKeyRecord, now: number) {
+    class LostRace extends Error {}
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        // The conditional promote is the lock (as in rotate): on PostgreSQL a concurrent promoter
+        // waits for the row and then finds it no longer `next`; the partial unique index on active
+        // keys backs up the NOT EXISTS.
+        const promoted = await trx.updateTable('signing_keys').set({ status: 'active', activated_at: now })
+          .where('kid', '=', expectedNextKid).where('domain_id', '=', domainId).where('alg', '=', alg).where('status', '=', 'next')
+          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('signing_keys as a').select('a.kid')
+            .where('a.domain_id', '=', domainId).where('a.alg', '=', alg).where('a.status', '=', 'active'))))
+          .executeTakeFirst();
+        if (changed(promoted) !== 1) throw new LostRace();
+        await trx.insertInto('signing_keys').values(this.row(newNext)).execute();
+        return true;
+      });
+    } catch (e) {
+      if (e instanceof LostRace) return false;
+      // A concurrent first activation that got past the NOT EXISTS trips the one-active index.
+      if (asConflict(e, {}) !== undefined) return false;
+      throw e;
+    }
+  }
   async deleteExpired(now: number) {
     return changed(await this.db.deleteFrom('signing_keys').where('status', '=', 'retired').where('expires_at', '<', now).executeTakeFirst());
   }

@@ -28,6 +28,12 @@ export interface SigningKeyRepository {
    * rotated first (the expected next key was no longer `next`).
    */
   rotate(domainId: string, alg: string, expectedNextKid: string, newNext: SigningKeyRecord, now: number, retiredExpiresAt: number): Promise<boolean>;
+  /**
+   * Atomic first activation for an alg that has no active key: the published `next` key starts
+   * signing and `newNext` is published as its successor. Returns false when that key is no longer
+   * `next` or a key of the alg is active already (another node activated or rotated first).
+   */
+  activate(domainId: string, alg: string, expectedNextKid: string, newNext: SigningKeyRecord, now: number): Promise<boolean>;
   deleteExpired(now: number): Promise<number>;
 }
 

@@ -62,6 +62,9 @@ export class IdTokenIssuer {
     const clientId = r.client.clientId;
     if (!clientId) throw new Error('an ID token needs a client with a client_id');
     // OIDC Core §15.1: RS256 is the algorithm every RP can verify (and the Registration default).
+    // No fallback alg: the RP expects exactly this one, so a key still waiting out the publish delay
+    // (only in domains created without it) signs at once; RPs fetch the JWKS again on an unknown
+    // kid (OIDC Core §10.1.1).
     const key = await this.deps.keys.signingKey(r.domain.id, r.alg ?? 'RS256');
     const iat = Math.floor(this.deps.clock.now() / 1000);
     const claims: Record<string, unknown> = {};

@@ -75,7 +75,8 @@ export class AccessTokenIssuer {
       });
       return { token, format: 'opaque', jti, expiresIn, expiresAt: exp, aud };
     }
-    const key = await this.deps.keys.signingKey(r.domain.id, this.alg(r.resourceServers));
+    // A key for an alg new to the domain signs only once verifiers can have it: until then the default alg's key signs.
+    const key = await this.deps.keys.signingKey(r.domain.id, this.alg(r.resourceServers), { fallback: this.deps.defaultAlg });
     // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; scope (§2.2.3); plus Oracle's sub_type / user_id.
     const claims: Record<string, unknown> = {
       iss: r.issuer, sub: r.sub, aud: aud.length === 1 ? aud[0] : aud, client_id: r.client.clientId, scope,

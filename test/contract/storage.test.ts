@@ -164,6 +164,43 @@ function contract(name: string, open: () => Promise<{ db: Database_; cleanup: ()
       assert.equal((await r.keys.list(d2.id)).length, 0);
     });
 
+    test('signing keys: first activation of a published key is atomic, single-winner, and never beside an active key', async () => {
+      const key = (kid: string, status: SigningKeyRecord['status'], alg: SigningKeyRecord['alg'] = 'PS256', domainId = d.id): SigningKeyRecord => ({
+        kid, domainId, alg, status, publicJwk: { kty: 'RSA', n: kid, e: 'AQAB' }, privateJwkEnc: 'enc', createdAt: now,
+      });
+      const algKeys = async (alg: string, domainId = d.id) => (await r.keys.list(domainId)).filter((k) => k.alg === alg).sort((x, y) => x.kid.localeCompare(y.kid));
+      await r.keys.insert(key('p1', 'next'));
+      const results = await Promise.all([
+        r.keys.activate(d.id, 'PS256', 'p1', key('p2', 'next'), now + 10),
+        r.keys.activate(d.id, 'PS256', 'p1', key('p2x', 'next'), now + 10),
+      ]);
+      assert.deepEqual(results.sort(), [false, true], 'two nodes promoting at once: one wins');
+      const ps = await algKeys('PS256');
+      assert.equal(ps.length, 2, 'the loser published nothing');
+      const p1 = ps.find((k) => k.kid === 'p1')!;
+      assert.deepEqual([p1.status, p1.activatedAt], ['active', now + 10]);
+      const next = ps.find((k) => k.status === 'next')!;
+      assert.ok(['p2', 'p2x'].includes(next.kid));
+
+      // refused, changing nothing: the same key again; the new next key while p1 is active (that is
+      // a rotation); a kid of another alg or another domain; an unknown kid
+      await r.keys.insert(key('e-next', 'next', 'EdDSA'));
+      await r.keys.insert(key('o-next', 'next', 'PS256', d2.id));
+      const refused: [string, string, string, string][] = [
+        ['the same key again', d.id, 'PS256', 'p1'], ['the next key beside an active one', d.id, 'PS256', next.kid],
+        ['a key of another alg', d.id, 'PS256', 'e-next'], ['a key of another domain', d.id, 'PS256', 'o-next'], ['an unknown kid', d.id, 'PS256', 'nope'],
+      ];
+      for (const [what, domainId, alg, kid] of refused) {
+        assert.equal(await r.keys.activate(domainId, alg, kid, key(`x-${kid}`, 'next'), now + 20), false, what);
+      }
+      assert.deepEqual(await algKeys('PS256'), ps, 'PS256 untouched');
+      assert.deepEqual((await algKeys('EdDSA')).map((k) => k.status), ['next']);
+      assert.deepEqual((await algKeys('PS256', d2.id)).map((k) => k.status), ['next'], 'the other domain untouched');
+      // the other domain's own key activates on its own
+      assert.equal(await r.keys.activate(d2.id, 'PS256', 'o-next', key('o-next2', 'next', 'PS256', d2.id), now + 30), true);
+      assert.deepEqual((await algKeys('PS256', d2.id)).map((k) => [k.kid, k.status]), [['o-next', 'active'], ['o-next2', 'next']]);
+    });
+
     test('audit: batch insert, filter, page, order, purge', async () => {
       const ev = (i: number, eventId: string) => ({ id: `ev-${i}`, domainId: d.id, ts: now + i, eventId, outcome: 'success' as const, actorId: i % 2 ? 'a' : 'b', details: { i } });
       await r.audit.insertMany(Array.from({ length: 1200 }, (_, i) => ev(i, i < 600 ? 'token.issued' : 'admin.created')));

@@ -296,12 +296,68 @@ describe('SigningKeys and rotation', () => {
     assert.ok(ev.json().Resources.some((e: { targetId: string; actorId: string }) => e.targetId === before_ && e.actorId === BOOT_ID));
   });
 
-  test('rotating another alg creates its keys', async () => {
+  test('rotate answers what it did: which key signs now, which is retired and until when, the new next key', async () => {
+    const before_ = await keys();
+    const oldActive = before_.find((k) => k.alg === 'RS256' && k.status === 'active')!;
+    const oldNext = before_.find((k) => k.alg === 'RS256' && k.status === 'next')!;
+    const r = await scim(h, 'POST', '/admin/v1/SigningKeys/rotate', admin, { alg: 'RS256' });
+    assert.equal(r.statusCode, 200, r.body);
+    const b = r.json();
+    const after_ = await keys();
+    const retired = after_.find((k) => k.kid === oldActive.kid)!;
+    const newNext = after_.find((k) => k.alg === 'RS256' && k.status === 'next')!;
+    const warned = b.warning === undefined ? [] : ['warning'];
+    assert.deepEqual(Object.keys(b).sort(), ['active', 'activePublished', 'alg', 'message', 'next', 'outcome', 'retired', 'retiredPublishedUntil', ...warned].sort());
+    assert.deepEqual({ ...b, message: undefined, warning: undefined }, {
+      alg: 'RS256', outcome: 'rotated', active: oldNext.kid, activePublished: oldNext.created, retired: oldActive.kid,
+      retiredPublishedUntil: retired.expires, next: newNext.kid, message: undefined, warning: undefined,
+    });
+    assert.equal(b.message, `RS256: key ${oldNext.kid} now signs (published since ${oldNext.created}). ` +
+      `RS256: key ${oldActive.kid} is retired; it stays published until ${retired.expires} so that tokens it signed still verify. ` +
+      `RS256: key ${newNext.kid} is published as the next key; the next rotation makes it sign.`);
+    // the key now signing was published moments ago in this test (the clock stands still): say so
+    assert.match(b.warning, new RegExp(`^key ${oldNext.kid} was published only 0 s ago \\(the publish delay is 305 s\\)`));
+  });
+
+  test('rotating an alg the domain has no key for only publishes a key; it signs once published for the delay', async () => {
+    const delayMs = h.t.services.config.keyPublishDelaySeconds * 1000;
+    assert.equal(delayMs, 305_000, 'default: the JWKS max-age (300 s) plus the cache TTL (5 s)');
     const r = await scim(h, 'POST', '/admin/v1/SigningKeys/rotate', admin, { alg: 'ES256' });
     assert.equal(r.statusCode, 200, r.body);
+    const b = r.json();
     const es = (await keys()).filter((k) => k.alg === 'ES256');
-    assert.ok(es.some((k) => k.status === 'active' && k.kid === r.json().active));
-    assert.ok(es.some((k) => k.status === 'next' && k.kid === r.json().next));
+    assert.deepEqual(es.map((k) => [k.kid, k.status]), [[b.next, 'next']], 'one key, published, not signing');
+    const signsFrom = new Date(h.clock.now() + delayMs).toISOString();
+    assert.deepEqual(b, {
+      alg: 'ES256', outcome: 'published', next: es[0]!.kid, nextPublished: new Date(h.clock.now()).toISOString(), signsFrom,
+      message: `ES256: the domain had no ES256 key; key ${es[0]!.kid} is published in the JWKS now and starts signing at ${signsFrom} (in 305 s), ` +
+        'once verifiers that cache the JWKS have it. Until then, tokens that would use ES256 are signed with the default algorithm, RS256.',
+    });
+    assert.equal((es[0] as { signsFrom?: string }).signsFrom, signsFrom, 'the key list says when it starts signing');
+    assert.ok((await jwks()).some((k) => k.kid === b.next), 'published from the start');
+
+    // asking again changes nothing and says so
+    (h.clock as FixedClock).advance(5_000);
+    const again = await scim(h, 'POST', '/admin/v1/SigningKeys/rotate', admin, { alg: 'ES256' });
+    assert.equal(again.json().outcome, 'pending');
+    assert.equal(again.json().next, b.next);
+    assert.equal(again.json().signsFrom, signsFrom);
+    assert.match(again.json().message, new RegExp(`^ES256: nothing changed; key ${b.next} was published at ${b.nextPublished} and starts signing at ${signsFrom} \\(in 300 s\\)`));
+    assert.deepEqual((await keys()).filter((k) => k.alg === 'ES256').map((k) => k.kid), [b.next]);
+    const ev = await scim(h, 'GET', `/admin/v1/AuditEvents?${q('eventId eq "keys.rotated"')}`, admin);
+    const outcomes = ev.json().Resources.filter((e: { targetId: string }) => e.targetId === b.next).map((e: { details: string }) => JSON.parse(e.details));
+    assert.deepEqual(outcomes, [{ alg: 'ES256', outcome: 'pending' }, { alg: 'ES256', outcome: 'published' }], 'both are audited, newest first');
+
+    // once published for the delay, rotate lets it sign (nothing to retire) and publishes its successor
+    (h.clock as FixedClock).advance(300_000);
+    const due = await scim(h, 'POST', '/admin/v1/SigningKeys/rotate', admin, { alg: 'ES256' });
+    const esNow = (await keys()).filter((k) => k.alg === 'ES256');
+    const successor = esNow.find((k) => k.status === 'next')!;
+    assert.deepEqual(due.json(), {
+      alg: 'ES256', outcome: 'rotated', active: b.next, activePublished: b.nextPublished, next: successor.kid,
+      message: `ES256: key ${b.next} now signs (published since ${b.nextPublished}). ES256: key ${successor.kid} is published as the next key; the next rotation makes it sign.`,
+    });
+    assert.deepEqual(esNow.map((k) => [k.kid, k.status]).sort(), [[b.next, 'active'], [successor.kid, 'next']].sort());
   });
 
   test('a bad alg or body: 400, nothing rotated', async () => {
@@ -334,7 +390,7 @@ describe('JWKS (public by default)', () => {
     assert.match(String(r.headers['content-type']), /json/);
     const ks = r.json().keys as Record<string, unknown>[];
     assert.deepEqual(Object.keys(r.json()), ['keys']);
-    assert.ok(ks.length >= 9, `RS256 active+next+retired and 3 algs x 2: ${ks.length}`);
+    assert.ok(ks.length >= 6, `RS256 active+next+retired and a published next key for each of 3 new algs: ${ks.length}`);
     for (const k of ks) {
       for (const m of PRIVATE_JWK_MEMBERS) assert.ok(!(m in k), `${k.kid} has ${m}`);
       assert.equal(typeof k.kid, 'string');

@@ -76,11 +76,31 @@ describe('tessera CLI', () => {
     const before = run(['keys', 'list'], env).out.trim().split('\n');
     assert.equal(before.length, 2);
     const nextKid = before.find((l) => l.includes('\tnext\t'))!.split('\t')[0];
+    const activeKid = before.find((l) => l.includes('\tactive\t'))!.split('\t')[0];
     const rot = run(['keys', 'rotate'], env);
     assert.equal(rot.code, 0, rot.err);
-    assert.match(rot.out, new RegExp(`active ${nextKid}`));
+    const [signs, retired, next, ...rest] = rot.out.trim().split('\n');
+    assert.deepEqual(rest, []);
+    assert.match(signs!, new RegExp(`^RS256: key ${nextKid} now signs \\(published since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\)\\.$`));
+    const until = new RegExp(`^RS256: key ${activeKid} is retired; it stays published until (\\S+) so that tokens it signed still verify\\.$`).exec(retired!)?.[1];
+    assert.ok(until, retired);
+    const newNext = /^RS256: key (\S+) is published as the next key; the next rotation makes it sign\.$/.exec(next!)?.[1];
+    assert.ok(newNext && ![activeKid, nextKid].includes(newNext), next);
+    // the key that signs now was published at `migrate`, seconds ago: the command warns
+    assert.match(rot.err, new RegExp(`^tessera: warning: key ${nextKid} was published only \\d+ s ago \\(the publish delay is 305 s\\)`));
     const after = run(['keys', 'list'], env).out;
-    assert.match(after, /\tretired\t.*published until/);
+    assert.ok(after.includes(`${activeKid}\tRS256\tretired\t`) && after.includes(`published until ${until}`), after);
+    assert.ok(after.includes(`${newNext}\tRS256\tnext\t`), after);
+
+    // an alg without keys: published now, signing later, and the command says when
+    const es = run(['keys', 'rotate', '--alg', 'ES256'], env);
+    assert.equal(es.code, 0, es.err);
+    const m = /^ES256: the domain had no ES256 key; key (\S+) is published in the JWKS now and starts signing at (\S+) \(in 305 s\), once verifiers that cache the JWKS have it\.\nUntil then, tokens that would use ES256 are signed with the default algorithm, RS256\.\n$/.exec(es.out);
+    assert.ok(m, es.out);
+    assert.equal(es.err, '', 'nothing to warn about');
+    assert.match(run(['keys', 'list'], env).out, new RegExp(`^${m[1]}\\tES256\\tnext\\tcreated \\S+\\tsigns from ${m[2]}$`, 'm'));
+    const again = run(['keys', 'rotate', '--alg', 'ES256'], env);
+    assert.match(again.out, new RegExp(`^ES256: nothing changed; key ${m[1]} was published at \\S+ and starts signing at ${m[2]} \\(in \\d+ s\\)`));
     assert.equal(run(['keys', 'rotate', '--alg', 'HS256'], env).code, 1);
 
     const port = await freePort();

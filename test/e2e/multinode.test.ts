@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type { FixedClock } from '../../src/core/clock.js';
 import { MasterKey } from '../../src/crypto/masterkey.js';
 import { openDatabase } from '../../src/storage/db.js';
 import { dropSchema, pgAvailable, PG_URL, schemaName } from '../contract/pg.js';
@@ -61,6 +62,23 @@ describe('two nodes sharing one PostgreSQL database', async () => {
     const exp = Date.now() + 60_000;
     const both = await Promise.all(repos.map((r) => r.assertionJtis.consume(d.id, 'c', 'shared-jti', exp, Date.now())));
     assert.deepEqual(both.sort(), [false, true]);
+  });
+
+  test('a key for a new alg published through node A: both nodes sign with the default alg until the delay passes, then promote it at once, together', { skip: available === true ? false : String(available) }, async () => {
+    const admin = await adminToken(a);
+    const c = await setupClient(a, { admin, scopes: ['mn.new'], rs: { accessTokenSigningAlg: 'EdDSA' } });
+    const tok = async (h: Harness) => { const r = await clientToken(h, c.clientId, c.secret, 'mn.new'); assert.equal(r.statusCode, 200, r.body); return decode(r.json().access_token).header; };
+    for (const h of [a, b]) assert.equal((await tok(h)).alg, 'RS256');
+    const delay = a.t.services.config.keyPublishDelaySeconds * 1000;
+    assert.equal(delay, 300_000, 'the JWKS max-age plus a cache TTL of 0');
+    for (const h of [a, b]) (h.clock as FixedClock).advance(delay);
+    const headers = await Promise.all([a, b, a, b, a, b, a, b].map(tok));
+    assert.deepEqual(new Set(headers.map((x) => x.alg)), new Set(['EdDSA']));
+    assert.equal(new Set(headers.map((x) => x.kid)).size, 1, 'one key signs on both nodes');
+    const d = (await a.t.services.repos.domains.getByName('default'))!;
+    const ed = (await a.t.services.repos.keys.list(d.id)).filter((k) => k.alg === 'EdDSA');
+    assert.deepEqual(ed.map((k) => k.status).sort(), ['active', 'next'], 'exactly one active and one next key');
+    assert.equal(ed.find((k) => k.status === 'active')!.kid, headers[0]!.kid);
   });
 
   test('keys rotated through node A sign on node B; tokens from before stay valid everywhere', { skip: available === true ? false : String(available) }, async () => {

@@ -22,7 +22,8 @@ describe('oauth4webapi against a running server', () => {
   before(async () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    h = await harness({ config: { publicUrl: base }, clock: systemClock });
+    // Real time, so a key for a new alg signs at once (no publish delay): nothing has cached this JWKS.
+    h = await harness({ config: { publicUrl: base, keyPublishDelaySeconds: 0 }, clock: systemClock });
     await h.t.app.listen({ port, host: '127.0.0.1' });
   });
   after(() => h.close());

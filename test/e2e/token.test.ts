@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify } from 'jose';
+import type { FixedClock } from '../../src/core/clock.js';
 import {
   adminToken, APP_SCHEMA, assertOAuthError, basic, BOOT_ID, BOOT_SECRET, clientToken, decode, harness, ISSUER, post, scim, setupClient,
   type Harness,
@@ -105,14 +106,32 @@ describe('token endpoint: client_credentials', () => {
     assert.equal((await clientToken(h, e.clientId, e.secret, 'cap.read')).json().expires_in, 120);
   });
 
-  test('a resource server may ask for ES256, PS256 or EdDSA tokens, published in the JWKS', async () => {
+  test('a resource server may ask for ES256, PS256 or EdDSA tokens: published in the JWKS first, signing after the publish delay', async () => {
+    const rss: { alg: string; d: Awaited<ReturnType<typeof setupClient>> }[] = [];
     for (const alg of ['ES256', 'PS256', 'EdDSA']) {
       const d = await setupClient(h, { admin, scopes: [`alg.${alg.toLowerCase()}`], rs: { accessTokenSigningAlg: alg } });
+      rss.push({ alg, d });
+    }
+    const token = async (alg: string, d: (typeof rss)[number]['d']) => {
       const r = await clientToken(h, d.clientId, d.secret, `alg.${alg.toLowerCase()}`);
       assert.equal(r.statusCode, 200, r.body);
       const jwks = (await h.inject({ url: '/admin/v1/SigningCert/jwk' })).json();
-      const v = await jwtVerify(r.json().access_token, createLocalJWKSet(jwks), { issuer: ISSUER, audience: d.audience, typ: 'at+jwt', algorithms: [alg], currentDate: new Date(h.clock.now()) });
-      assert.equal(v.protectedHeader.alg, alg);
+      const v = await jwtVerify(r.json().access_token, createLocalJWKSet(jwks), { issuer: ISSUER, audience: d.audience, typ: 'at+jwt', currentDate: new Date(h.clock.now()) });
+      return { alg: v.protectedHeader.alg, kid: v.protectedHeader.kid, published: jwks.keys.filter((k: { alg: string }) => k.alg === alg).map((k: { kid: string }) => k.kid) as string[] };
+    };
+    const waiting: Record<string, string> = {};
+    for (const { alg, d } of rss) {
+      const t = await token(alg, d);
+      assert.equal(t.alg, 'RS256', `${alg}: signed with the default alg while its key is new`);
+      assert.equal(t.published.length, 1, `${alg}: its key is published already`);
+      waiting[alg] = t.published[0]!;
+    }
+    (h.clock as FixedClock).advance(h.t.services.config.keyPublishDelaySeconds * 1000);
+    for (const { alg, d } of rss) {
+      const t = await token(alg, d);
+      assert.equal(t.alg, alg);
+      assert.equal(t.kid, waiting[alg], `${alg}: the key published first is the one that signs`);
+      assert.equal(t.published.length, 2, `${alg}: and a next key is published behind it`);
     }
   });
 

@@ -16,6 +16,13 @@ class MemoryKeys implements SigningKeyRepository {
   async list(domainId: string) { return this.rows.filter((r) => r.domainId === domainId); }
   async insert(rec: SigningKeyRecord) { this.rows.push(rec); }
   async rotate(): Promise<boolean> { throw new Error('not used'); }
+  async activate(domainId: string, alg: string, kid: string, newNext: SigningKeyRecord, now: number): Promise<boolean> {
+    const k = this.rows.find((r) => r.domainId === domainId && r.kid === kid && r.status === 'next');
+    if (!k || this.rows.some((r) => r.domainId === domainId && r.alg === alg && r.status === 'active')) return false;
+    Object.assign(k, { status: 'active', activatedAt: now });
+    this.rows.push(newNext);
+    return true;
+  }
   async deleteExpired() { return 0; }
 }
 
@@ -47,7 +54,7 @@ describe('IdTokenIssuer (OIDC Core §2, §3.1.3.6)', () => {
 
   before(() => {
     clock = new FixedClock(NOW);
-    keys = new KeyStore({ repo: new MemoryKeys(), masterKey: new MasterKey(randomBytes(32)), clock, cacheTtlMs: 60_000 });
+    keys = new KeyStore({ repo: new MemoryKeys(), masterKey: new MasterKey(randomBytes(32)), clock, cacheTtlMs: 60_000, publishDelayMs: 305_000 });
     issuer = new IdTokenIssuer({ keys, clock });
   });
 
@@ -134,7 +141,7 @@ describe('verifyIdTokenHint (OIDC RP-Initiated Logout §2)', () => {
 
   before(async () => {
     clock = new FixedClock(NOW);
-    keys = new KeyStore({ repo: new MemoryKeys(), masterKey: new MasterKey(randomBytes(32)), clock, cacheTtlMs: 60_000 });
+    keys = new KeyStore({ repo: new MemoryKeys(), masterKey: new MasterKey(randomBytes(32)), clock, cacheTtlMs: 60_000, publishDelayMs: 305_000 });
     issuer = new IdTokenIssuer({ keys, clock });
     good = await issuer.issue({ domain: DOMAIN, issuer: ISSUER, client: client(), userId: 'user-1', authTime: NOW, amr: ['pwd'], sid: 'sid-9' });
     await keys.ensure(OTHER.id, 'RS256');
