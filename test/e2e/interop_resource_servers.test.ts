@@ -149,7 +149,8 @@ describe('resource servers with express-oauth2-jwt-bearer and jose against a lis
     const { payload } = decode(token);
     assert.equal(Number(payload.exp) - Number(payload.iat), 1);
     const JWKS = createRemoteJWKSet(new URL(jwksUri));
-    await jwtVerify(token, JWKS, { issuer: t.base, audience: rs.audience, typ: 'at+jwt' });
+    // Valid at its iat (iat is whole seconds, so "now" may already be past a 1-second token's exp).
+    await jwtVerify(token, JWKS, { issuer: t.base, audience: rs.audience, typ: 'at+jwt', currentDate: new Date(Number(payload.iat) * 1000) });
     await sleep(2200);
     const r = await call(token);
     assert.deepEqual([r.status, r.body.error], [401, 'invalid_token']);
