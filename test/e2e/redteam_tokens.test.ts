@@ -118,6 +118,33 @@ describe('red team: tokens after a password change, a deactivation, a client swi
     assertDead(await userinfo(t.json().access_token), 'token from the same second as the deactivation');
   });
 
+  // FINDING: the Authenticate API's authnToken (valid for the flow's 15 minutes) is turned into an SSO session
+  // without asking whether the password it was earned with is still the user's: the password_changed hook
+  // ended the sessions that existed, not the finished flow that makes a new one.
+  test('an authnToken earned with the old password does not become a session after the password change', async () => {
+    const u = await createUser(h, root);
+    const custom = await createWebApp(h, root, { allowedGrants: ['authorization_code', 'client_credentials'] });
+    await grant('Signin', custom.id);
+    const tok = await clientToken(h, custom.clientId, custom.secret!, 'urn:opc:idm:t.security.signin');
+    assert.equal(tok.statusCode, 200, tok.body);
+    const bearer = { authorization: `Bearer ${tok.json().access_token}` };
+    const start = await h.inject({ method: 'GET', url: `/sso/v1/sdk/authenticate?appName=${encodeURIComponent(custom.clientId)}`, headers: bearer });
+    assert.equal(start.statusCode, 200, start.body);
+    const requestState = start.json().requestState as string;
+    const done = await h.inject({
+      method: 'POST', url: '/sso/v1/sdk/authenticate', headers: { ...bearer, 'content-type': 'application/json' },
+      payload: JSON.stringify({ op: 'credSubmit', requestState, credentials: { username: u.userName, password: 'correct horse battery staple 9' } }),
+    });
+    assert.equal(done.statusCode, 200, done.body);
+    clock.advance(2000);
+    assert.equal((await setPassword(u.id)).statusCode, 200);
+    clock.advance(2000);
+    const b = new Browser(h);
+    const sess = await b.post('/sso/v1/sdk/session', { requestState, authnToken: done.json().authnToken });
+    assert.equal(sess.statusCode, 401, `the old password's authnToken made a session: ${sess.statusCode} ${sess.body.slice(0, 200)}`);
+    assert.equal(b.cookies.get('tessera_session_default'), undefined);
+  });
+
   // Held (coverage): tokens from an earlier second, and refresh tokens, end with the password change.
   test('held: access and refresh tokens from the code flow end with a password change, refresh is plain invalid_grant', async () => {
     const u = await createUser(h, root);
