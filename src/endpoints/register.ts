@@ -12,7 +12,7 @@ import { adminAudience } from '../identity/catalog.js';
 import { currentScopes } from '../identity/token_scopes.js';
 import { newApp } from '../identity/domains.js';
 import { redirectUriProblem } from '../identity/redirect_uris.js';
-import { OIDC_SCOPES, splitScope } from '../identity/scopes.js';
+import { clientRoleIds, OIDC_SCOPES, roleScopes, splitScope } from '../identity/scopes.js';
 import { GRANT_REGISTRY, grantOfResponseType, SELF_REGISTRABLE_GRANT_TYPES, SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
 import { ScimError } from '../scim/errors.js';
 import { Conflict } from '../storage/ports.js';
@@ -190,6 +190,19 @@ export function registerEndpoints(app: FastifyInstance, s: Services): void {
     return a;
   };
 
+  /**
+   * The registration access token stands for whoever registered the client, not for what the client has been
+   * given since: once a client holds admin scopes (an administrator granted it a role), only a caller holding
+   * them may change or delete it, through the admin API (the rule of admin/guard.ts).
+   */
+  const mayManage = async (c: DomainContext, a: AppRecord) => {
+    const cat = await s.catalogs.catalog(c.domain);
+    const admin = adminScopesOf(cat);
+    const held = [...a.allowedScopes, ...roleScopes(cat, clientRoleIds(cat, a))].filter((sc) => admin.has(sc));
+    // RFC 7592 §2.2 / §2.3: a client not allowed to update or delete itself gets 403.
+    if (held.length > 0) throw new OAuthError('access_denied', 'this client holds identity domain API scopes; manage it through the admin API', 403);
+  };
+
   app.get('/oauth2/v1/register/:clientId', async (req, reply) => {
     noStore(reply);
     return render(ctx(req), await managed(req));
@@ -199,6 +212,7 @@ export function registerEndpoints(app: FastifyInstance, s: Services): void {
     noStore(reply);
     const c = ctx(req);
     const a = await managed(req);
+    await mayManage(c, a);
     const b = req.body as Record<string, unknown> | undefined;
     // RFC 7592 §2.2: the body carries the client_id, which must match.
     if (!b || typeof b !== 'object' || b.client_id !== a.clientId) throw new OAuthError('invalid_client_metadata', 'client_id in the body must match');
@@ -228,6 +242,7 @@ export function registerEndpoints(app: FastifyInstance, s: Services): void {
     noStore(reply);
     const c = ctx(req);
     const a = await managed(req);
+    await mayManage(c, a);
     await s.repos.apps.delete(c.domain.id, a.id);
     await s.repos.grants.deleteForGrantee(c.domain.id, 'App', a.id);
     s.catalogs.invalidate(c.domain.id);

@@ -454,8 +454,9 @@ describe('client configuration endpoint (RFC 7592)', () => {
   test('DELETE also ends the client\'s role grants', async () => {
     const c = await register();
     const app = (await scim(h, 'GET', `/admin/v1/Apps?${q(`name eq "${c.client_id}"`)}`, admin)).json().Resources[0];
-    const roles = await scim(h, 'GET', `/admin/v1/AppRoles?${q('displayName eq "Audit Administrator"')}`, admin);
-    const role = roles.json().Resources[0];
+    // A role of an ordinary resource server (a client holding admin-API roles is managed through the admin API only).
+    const rs = await scim(h, 'POST', '/admin/v1/Apps', admin, { schemas: [APP_SCHEMA], displayName: 'del-rs', isOAuthResource: true, audience: 'https://del.example', scopes: [{ value: 'del.read' }] });
+    const role = (await scim(h, 'POST', '/admin/v1/AppRoles', admin, { schemas: ['urn:ietf:params:scim:schemas:oracle:idcs:AppRole'], displayName: 'Deleter', app: { value: rs.json().id }, scopes: [{ value: 'del.read' }] })).json();
     const g = await scim(h, 'POST', '/admin/v1/Grants', admin, {
       schemas: [GRANT_SCHEMA], app: { value: role.app.value }, entitlement: { attributeName: 'appRoles', attributeValue: role.id },
       grantMechanism: 'ADMINISTRATOR_TO_APP', grantee: { value: app.id, type: 'App' },
