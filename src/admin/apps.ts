@@ -229,6 +229,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
     assertMayManage(caller, await this.s.catalogs.catalog(c.domain), existing);
     const f = await this.fields(c, b, caller, existing);
     const next: AppRecord = { ...existing, ...f, updatedAt: this.s.clock.now() };
+    if (existing.active && !f.active) next.tokensValidAfter = next.updatedAt;
     if (f.isOAuthClient && !existing.clientId) next.clientId = newClientId();
     const needsSecretEnc = f.tokenEndpointAuthMethod === 'client_secret_jwt';
     if (needsSecretEnc && !existing.secretEnc) throw bad('switching to client_secret_jwt needs a new secret: create a new app');

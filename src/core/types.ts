@@ -114,6 +114,8 @@ export interface AppRecord {
   registrationTokenHash?: string;
   /** Extra client metadata kept verbatim (RFC 7591 client_name, logo_uri, contacts, ...). */
   metadata: Record<string, unknown>;
+  /** Access tokens issued before this (epoch ms) are refused: set when the client is switched off, so switching it on again does not revive them. */
+  tokensValidAfter?: number;
   version: number;
   createdAt: number;
   updatedAt: number;

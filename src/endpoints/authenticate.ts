@@ -176,7 +176,11 @@ export function authenticateEndpoints(app: FastifyInstance, s: Services): void {
       if (!(e instanceof AuthnError)) throw e;
       return errorPage(reply, 409, 'Sign-in could not continue', 'This sign-in was already used.');
     }
-    const session = await startSession(s, req, reply, flow, client, { via: 'authenticate-api' });
+    let session;
+    try { session = await startSession(s, req, reply, flow, client, { via: 'authenticate-api' }); } catch (e) {
+      if (!(e instanceof AuthnError)) throw e;
+      return errorPage(reply, e.status, 'Sign-in could not continue', e.message);
+    }
     if (st.kind === 'authorize' && st.request) {
       return continueAuthorization(s, c, req, reply, client, st.request, authOf(session), flow, 303, false, body.requestState);
     }

@@ -14,6 +14,7 @@ import { acrOf, AuthnError, mfaPolicyOf, type Flow, type FlowState } from '../id
 import { resolveUserFlowScopes } from '../identity/scopes.js';
 import { claimsOf } from '../identity/claims.js';
 import { userRoleIds } from '../identity/user_roles.js';
+import { authStillValid } from '../identity/users.js';
 import type { SessionRecord } from '../storage/ports.js';
 import type { Authentication } from '../tokens/user_tokens.js';
 import { errorPage } from '../ui/html.js';
@@ -54,7 +55,7 @@ export async function sessionOf(s: Services, c: DomainContext, req: FastifyReque
   const session = await s.sessions.current(c.domain.id, req.cookies[sessionCookieName(c)]);
   if (!session) return undefined;
   const user = await s.repos.users.get(c.domain.id, session.userId);
-  return user?.active ? session : undefined;
+  return authStillValid(user, session.authTime) ? session : undefined;
 }
 
 export const authOf = (x: SessionRecord): Authentication => ({ userId: x.userId, authTime: x.authTime, amr: x.amr, acr: x.acr, sid: x.sid });
@@ -195,9 +196,10 @@ export async function continueAuthorization(
     const grantId = newId();
     // 'id_token' alone contains "token" too: test the response type exactly.
     if (request.responseType === 'token' || request.responseType === 'id_token token') {
+      const user = await s.repos.users.get(c.domain.id, auth.userId);
       const issued = await s.userTokens.issue({
         domain: c.domain, issuer: c.issuer, client, cat, auth, scopes: resolved.scopes, expiry: resolved.expiry, grantId, nonce: request.nonce, refresh: false,
-        idToken: request.responseType.includes('id_token'),
+        idToken: request.responseType.includes('id_token'), tokensValidAfter: user?.tokensValidAfter,
       });
       Object.assign(params, {
         access_token: issued.response.access_token, token_type: 'Bearer', expires_in: String(issued.response.expires_in), scope: issued.response.scope,
@@ -246,7 +248,7 @@ export function signinPages(app: FastifyInstance, s: Services): void {
   app.get('/ui/v1/signin/:rs', async (req, reply) => {
     let f;
     try { f = await load(req, reply); } catch (e) { return fail(reply, e); }
-    return render(s, req, reply, f);
+    try { return await render(s, req, reply, f); } catch (e) { return fail(reply, e); }
   });
 
   app.post('/ui/v1/signin/:rs', async (req, reply) => {
@@ -332,6 +334,10 @@ async function finishSignin(s: Services, req: FastifyRequest, reply: FastifyRepl
 export async function startSession(s: Services, req: FastifyRequest, reply: FastifyReply, flow: Flow, client: AppRecord, details: Record<string, unknown> = {}): Promise<SessionRecord> {
   const c = ctx(req);
   const st = flow.state;
+  // An authentication finished before a new password or a deactivation (an authnToken kept for later) makes no session.
+  if (!authStillValid(await s.repos.users.get(c.domain.id, st.userId!), st.authTime!)) {
+    throw new AuthnError('AUTH-4001', 401, 'This sign-in is no longer valid. Start again from the application.');
+  }
   const { cookie, session } = await s.sessions.create(c.domain.id, { userId: st.userId!, authTime: st.authTime!, amr: st.amr, acr: acrOf(st.amr) }, req.cookies[sessionCookieName(c)]);
   setSessionCookie(reply, c, cookie, s.config.sessionTtlSeconds);
   s.events.emit({ eventId: 'user.login.succeeded', outcome: 'success', domainId: c.domain.id, actorType: 'user', actorId: st.userId, clientIp: req.ip, details: { client_id: client.clientId, amr: st.amr, ...details } });

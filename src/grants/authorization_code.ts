@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { InvalidGrant, InvalidRequest } from '../core/errors.js';
 import { lookupHash, safeEqual } from '../crypto/secrets.js';
 import { revokeGrant } from '../identity/revocation.js';
+import { authStillValid } from '../identity/users.js';
 import { issueForUser, wantsRefresh } from './user_grant.js';
 import type { GrantHandler, TokenContext, TokenResponse } from './types.js';
 
@@ -50,13 +51,14 @@ export class AuthorizationCodeGrant implements GrantHandler {
     const consumed = await ctx.repos.codes.consume(rec.hash, now);
     if (!consumed?.firstUse) return this.replayed(ctx, rec.grantId, now);
     const user = await ctx.repos.users.get(ctx.domain.id, d.userId);
-    if (!user?.active) throw new InvalidGrant('the user is no longer active');
+    // A code from a sign-in before a new password or a deactivation is worth no more than the session it came from.
+    if (!authStillValid(user, d.authTime)) throw new InvalidGrant('the user is no longer active, or their password changed since they signed in');
     const cat = await ctx.catalogs.catalog(ctx.domain);
     const scopes = d.scopes;
     return issueForUser(ctx, {
       cat, scopes, expiry: d.expiry, grantId: rec.grantId, nonce: d.nonce,
       auth: { userId: d.userId, authTime: d.authTime, amr: d.amr, acr: d.acr, sid: d.sid },
-      refresh: wantsRefresh(ctx.client, scopes),
+      refresh: wantsRefresh(ctx.client, scopes), tokensValidAfter: user!.tokensValidAfter,
     }, this.grantType);
   }
 

@@ -32,7 +32,7 @@ export class PasswordGrant implements GrantHandler {
     const resolved = resolveUserFlowScopes(cat, ctx.client, await userRoleIds(ctx.repos, ctx.domain.id, user.id), requested);
     const amr = ['pwd'];
     return issueForUser(ctx, {
-      cat, scopes: resolved.scopes, expiry: resolved.expiry, grantId: newId(), refresh: wantsRefresh(ctx.client, resolved.scopes),
+      cat, scopes: resolved.scopes, expiry: resolved.expiry, grantId: newId(), refresh: wantsRefresh(ctx.client, resolved.scopes), tokensValidAfter: user.tokensValidAfter,
       auth: { userId: user.id, authTime: ctx.clock.now(), amr, acr: acrOf(amr) },
     }, this.grantType);
   }

@@ -4,6 +4,7 @@ import { lookupHash } from '../crypto/secrets.js';
 import { resolveUserFlowScopes, splitScope } from '../identity/scopes.js';
 import { revokeGrant } from '../identity/revocation.js';
 import { userRoleIds } from '../identity/user_roles.js';
+import { authStillValid } from '../identity/users.js';
 import type { GrantHandler, TokenContext, TokenResponse } from './types.js';
 
 interface RefreshData {
@@ -42,7 +43,7 @@ export class RefreshTokenGrant implements GrantHandler {
     if (rec.expiresAt <= now) throw new InvalidGrant('the refresh token has expired');
 
     const user = await ctx.repos.users.get(ctx.domain.id, rec.sub);
-    if (!user?.active) throw new InvalidGrant('the user is no longer active');
+    if (!authStillValid(user, d.authTime)) throw new InvalidGrant('the user is no longer active, or their password changed since they signed in');
     const family = rec.scope.split(' ').filter(Boolean);
     let requested = family;
     if (ctx.params.scope !== undefined) {
@@ -58,7 +59,7 @@ export class RefreshTokenGrant implements GrantHandler {
     const auth = { userId: rec.sub, authTime: d.authTime, amr: d.amr, acr: d.acr, sid: d.sid };
     const req = {
       domain: ctx.domain, issuer: ctx.issuer, client: ctx.client, cat, auth, scopes: resolved.scopes, expiry: resolved.expiry, grantId: rec.grantId!,
-      refresh: false, familyExpiresAt: d.familyExpiresAt, refreshScope: family,
+      refresh: false, familyExpiresAt: d.familyExpiresAt, refreshScope: family, tokensValidAfter: user!.tokensValidAfter,
     };
     const next = ctx.userTokens.refreshRecord(req, now);
     const oldData: RefreshData = { ...d, rotatedAt: now, nextHash: next.record.hash };

@@ -11,12 +11,12 @@ export function wantsRefresh(client: AppRecord, scopes: readonly string[]): bool
 /** Issue user tokens from a grant and audit it. */
 export async function issueForUser(
   ctx: TokenContext,
-  r: { cat: DomainCatalog; scopes: string[]; expiry?: number; grantId: string; nonce?: string; auth: Authentication; refresh: boolean },
+  r: { cat: DomainCatalog; scopes: string[]; expiry?: number; grantId: string; nonce?: string; auth: Authentication; refresh: boolean; tokensValidAfter?: number },
   grantType: string,
 ): Promise<TokenResponse> {
   const issued = await ctx.userTokens.issue({
     domain: ctx.domain, issuer: ctx.issuer, client: ctx.client, cat: r.cat, auth: r.auth, scopes: r.scopes, expiry: r.expiry, grantId: r.grantId,
-    nonce: r.nonce, refresh: r.refresh,
+    nonce: r.nonce, refresh: r.refresh, tokensValidAfter: r.tokensValidAfter,
   });
   ctx.events.emit({
     eventId: 'token.issued', outcome: 'success', domainId: ctx.domain.id, actorType: 'user', actorId: r.auth.userId, clientIp: ctx.clientIp,

@@ -12,7 +12,7 @@ import { Catalogs } from '../identity/catalog.js';
 import { claimsOf } from '../identity/claims.js';
 import { DomainService } from '../identity/domains.js';
 import { CommonPasswords, PasswordHasher, PasswordPolicyChecker } from '../identity/passwords.js';
-import { DeleteUserGrantsHook, RevokeUserTokensHook, UserService } from '../identity/users.js';
+import { DeleteUserGrantsHook, issuedAfterCut, RevokeUserTokensHook, UserService } from '../identity/users.js';
 import { DeleteUserFactorsHook, TotpService } from '../identity/totp.js';
 import { Authenticator } from '../identity/authn.js';
 import { EndUserSessionsHook, SessionService } from '../identity/sessions.js';
@@ -58,9 +58,10 @@ export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogg
   const issuerOf = (d: Pick<DomainRecord, 'name'>) => issuerFor(config.publicUrl, d.name);
   const keys = new KeyStore({ repo: repos.keys, masterKey, clock, cacheTtlMs: ttl, publishDelayMs: config.keyPublishDelaySeconds * 1000 });
   const catalogs = new Catalogs(repos, clock, ttl, issuerOf);
-  const clientActive = async (d: DomainRecord, clientId: string) => {
+  // A client switched off, then on again, does not get its old tokens back (tokensValidAfter is set when it is switched off).
+  const clientValid = async (d: DomainRecord, clientId: string, iat: number) => {
     const c: AppRecord | undefined = await catalogs.client(d.id, clientId);
-    return c !== undefined && c.active;
+    return c !== undefined && c.active && issuedAfterCut(iat, c.tokensValidAfter);
   };
   const events = new SecurityEvents(repos.audit, clock, log, { failuresPerMinute: config.auditFailuresPerMinute });
   const accessTokens = new AccessTokenIssuer({ keys, tokens: repos.tokens, clock, defaultTtl: config.accessTokenTtl, defaultAlg: config.defaultSigningAlg });
@@ -83,12 +84,10 @@ export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogg
     authn: new Authenticator({
       flows: repos.authFlows, users: repos.users, userService: users, totp, throttle, events, clock, ttlMs: config.authFlowTtlSeconds * 1000,
     }),
-    validator: new AccessTokenValidator({ keys, tokens: repos.tokens, revocations: repos.revocations, clock, clientActive,
+    validator: new AccessTokenValidator({ keys, tokens: repos.tokens, revocations: repos.revocations, clock, clientValid,
       userValid: async (d, userId, iat) => {
         const u = await repos.users.get(d.id, userId);
-        // Compared at the second (the precision of iat): a token from the same second as a password change survives
-        // unless its grant was revoked with the user's stored tokens.
-        return u?.active === true && (u.tokensValidAfter === undefined || iat >= Math.floor(u.tokensValidAfter / 1000));
+        return u?.active === true && issuedAfterCut(iat, u.tokensValidAfter);
       } }),
     jwksFetcher: new JwksFetcher(clock, { allowPrivate: config.unsafeAllowPrivateFetch }),
     grants: grantHandlers(),

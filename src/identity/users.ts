@@ -45,6 +45,22 @@ export class DeleteUserGrantsHook implements UserLifecycleHook {
   }
 }
 
+/**
+ * May what came of an authentication at `authTime` (epoch ms: a session, a code, a refresh token, an
+ * authnToken) still be used? Not once the user is inactive or gone, nor after a new password or a
+ * deactivation that came later (a reactivation does not bring it back).
+ */
+export function authStillValid(user: Pick<UserRecord, 'active' | 'tokensValidAfter'> | undefined, authTime: number): boolean {
+  return user?.active === true && (user.tokensValidAfter === undefined || authTime >= user.tokensValidAfter);
+}
+
+/**
+ * May a token stamped `iat` (epoch seconds) still be used, given a cut-off in ms? The issuer stamps tokens
+ * issued in the cut-off's own second with the next second (see AccessTokenIssuer), so a token with
+ * `iat * 1000 < cut` was issued before the cut: refused, even within the same second.
+ */
+export const issuedAfterCut = (iat: number, cut: number | undefined): boolean => cut === undefined || iat * 1000 >= cut;
+
 export interface NewUser {
   userName: string;
   externalId?: string;

@@ -21,6 +21,8 @@ export interface AccessTokenRequest {
   userId?: string;
   /** The SSO session it was issued in (stored with opaque tokens so logout can revoke them). */
   sessionId?: string;
+  /** The user's token cut-off (UserRecord.tokensValidAfter), for a user's token. */
+  userTokensValidAfter?: number;
 }
 
 export interface IssuedAccessToken {
@@ -59,7 +61,10 @@ export class AccessTokenIssuer {
 
   async issue(r: AccessTokenRequest): Promise<IssuedAccessToken> {
     const now = this.deps.clock.now();
-    const iat = Math.floor(now / 1000);
+    // Tokens issued before a cut-off (a new password, a deactivation) are refused by `iat * 1000 < cut`; one issued
+    // after it but within its second is stamped with the next second, so it is not taken for one issued before.
+    const cut = Math.max(r.client.tokensValidAfter ?? 0, r.userTokensValidAfter ?? 0);
+    const iat = Math.max(Math.floor(now / 1000), Math.ceil(cut / 1000));
     const expiresIn = this.lifetime(r);
     const exp = iat + expiresIn;
     // A user token for OpenID Connect scopes only is meant for the userinfo endpoint: its audience is the issuer.

@@ -39,6 +39,8 @@ export interface UserTokenRequest {
   refreshScope?: string[];
   /** ID token: issued when `openid` is granted, unless this is false (refresh without openid). */
   idToken?: boolean;
+  /** The user's token cut-off (UserRecord.tokensValidAfter); see AccessTokenIssuer. */
+  tokensValidAfter?: number;
 }
 
 export interface IssuedUserTokens {
@@ -97,7 +99,7 @@ export class UserTokens {
     const resourceServers = resourceServersOf(r.cat, r.scopes);
     const at = await this.deps.accessTokens.issue({
       domain: r.domain, issuer: r.issuer, client: r.client, sub: r.auth.userId, subType: 'user', userId: r.auth.userId,
-      scopes: r.scopes, resourceServers, expiry: r.expiry, grantId: r.grantId, sessionId: r.auth.sid,
+      scopes: r.scopes, resourceServers, expiry: r.expiry, grantId: r.grantId, sessionId: r.auth.sid, userTokensValidAfter: r.tokensValidAfter,
     });
     const response: TokenResponse = { access_token: at.token, token_type: 'Bearer', expires_in: at.expiresIn, scope: r.scopes.join(' ') };
     let refresh: IssuedUserTokens['refresh'];

@@ -26,8 +26,8 @@ export interface ValidatorDeps {
   tokens: TokenRepository;
   revocations: RevocationRepository;
   clock: Clock;
-  /** Is this client still allowed to hold tokens (exists, active)? */
-  clientActive: (domain: DomainRecord, clientId: string) => Promise<boolean>;
+  /** May this client still use a token issued at `iat` (epoch seconds): exists, active, not switched off since? */
+  clientValid: (domain: DomainRecord, clientId: string, iat: number) => Promise<boolean>;
   /**
    * May this user still use a token issued at `iat` (epoch seconds): exists, active, and no password change or
    * deactivation since? Self-contained JWTs are checked here on every use.
@@ -49,7 +49,7 @@ export class AccessTokenValidator {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return undefined;
     const v = token.includes('.') ? await this.jwt(domain, issuer, token) : await this.opaque(domain, token);
     if (!v) return undefined;
-    if (!(await this.deps.clientActive(domain, v.clientId))) return undefined;
+    if (!(await this.deps.clientValid(domain, v.clientId, v.iat))) return undefined;
     if (v.subType === 'user' && !(await this.deps.userValid(domain, v.userId ?? v.sub, v.iat))) return undefined;
     return v;
   }

@@ -35,7 +35,8 @@ describe('admin Me and MePasswordChanger (self-service)', () => {
   const mint = async (userId: string, scopes: string[], c = client): Promise<string> => {
     const s = h.t.services;
     const r = resolveUserFlowScopes(await s.catalogs.catalog(domain), c, await userRoleIds(s.repos, domain.id, userId), scopes);
-    return (await s.accessTokens.issue({ domain, issuer: ISSUER, client: c, sub: userId, subType: 'user', userId, scopes: r.scopes, resourceServers: r.resourceServers })).token;
+    const userTokensValidAfter = (await s.repos.users.get(domain.id, userId))?.tokensValidAfter;
+    return (await s.accessTokens.issue({ domain, issuer: ISSUER, client: c, sub: userId, subType: 'user', userId, scopes: r.scopes, resourceServers: r.resourceServers, userTokensValidAfter })).token;
   };
   const newUser = async (userName: string, extra: Record<string, unknown> = {}) => {
     const r = await scim(h, 'POST', '/admin/v1/Users', admin, {
@@ -285,8 +286,10 @@ describe('admin Me and MePasswordChanger (self-service)', () => {
       assert.equal(await s.repos.sessions.findBySid(domain.id, `sid-2-${u.id}`), undefined);
       await s.events.flush();
       assert.ok(events.some((e) => e.eventId === 'user.password.changed' && e.outcome === 'success' && e.actorId === u.id && e.targetId === u.id));
-      // The policy's history rule now refuses the old password.
-      const back = await changePassword(u.token, pwBody(NEW, PW));
+      // The token that changed it is refused now (issue 7: tokens do not outlive a new password) ...
+      assertScimError(await changePassword(u.token, pwBody(NEW, PW)), 401);
+      // ... and with a new one, the policy's history rule refuses the old password.
+      const back = await changePassword(await mint(u.id, [ME_SCOPE]), pwBody(NEW, PW));
       assertScimError(back, 400, 'invalidValue');
       assert.match(back.json().detail, /\(history\)/);
     });

@@ -112,6 +112,35 @@ describe('access tokens do not outlive a new password or a deactivation', () => 
     assert.equal((await userinfo(await passwordToken(u.userName))).statusCode, 200, 'a new sign-in works');
   });
 
+  test('within the same second: the token from before the change dies, one issued right after it works (its iat is the next second)', async () => {
+    const u = await createUser(h, root);
+    clock().set(Math.floor(clock().now() / 1000) * 1000 + 100);
+    const before = await passwordToken(u.userName);
+    clock().advance(300);
+    assert.equal((await scim(h, 'PATCH', `/admin/v1/Users/${u.id}`, root, patchOp({ op: 'replace', path: 'password', value: NEW_PASSWORD }))).statusCode, 200);
+    clock().advance(300);
+    const after = await passwordToken(u.userName, NEW_PASSWORD);
+    await assertDead(before, 'same second, before');
+    assert.equal((await userinfo(after)).statusCode, 200, 'same second, after');
+    const iat = (t: string) => JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()).iat as number;
+    assert.equal(iat(after), iat(before) + 1);
+  });
+
+  test('a client switched off and on again does not get its old tokens back', async () => {
+    const c = await scim(h, 'POST', '/admin/v1/Apps', root, { schemas: [APP_SCHEMA], displayName: 'flip', isOAuthClient: true, allowedGrants: ['client_credentials'] });
+    await grantRole(h, root, 'Audit Administrator', 'App', c.json().id);
+    const tok = async () => (await post(h, '/oauth2/v1/token', { grant_type: 'client_credentials', scope: 'urn:opc:idm:__myscopes__' }, { authorization: basic(c.json().name, c.json().clientSecret) })).json().access_token as string;
+    const old = await tok();
+    const audit = (t: string) => scim(h, 'GET', '/admin/v1/AuditEvents?count=1', t);
+    assert.equal((await audit(old)).statusCode, 200);
+    const flip = (active: boolean) => scim(h, 'PATCH', `/admin/v1/Apps/${c.json().id}`, root, patchOp({ op: 'replace', path: 'active', value: active }));
+    assert.equal((await flip(false)).statusCode, 200);
+    assert.equal((await audit(old)).statusCode, 401);
+    assert.equal((await flip(true)).statusCode, 200);
+    assert.equal((await audit(old)).statusCode, 401, 'the old token stays dead');
+    assert.equal((await audit(await tok())).statusCode, 200, 'a new one works at once');
+  });
+
   test('an unrelated change (a new display name) keeps the tokens', async () => {
     const u = await createUser(h, root);
     const jwt = await passwordToken(u.userName);
