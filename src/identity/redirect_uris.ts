@@ -19,6 +19,6 @@ export function redirectUriProblem(uri: unknown): string | undefined {
   if (u.protocol === 'https:') return undefined;
   if (u.protocol === 'http:') return LOOPBACK_HOSTS.has(u.hostname) ? undefined : 'http is allowed only for loopback hosts; use https';
   // RFC 8252 §7.1: private-use URI schemes use reverse domain names.
-  if (/^[a-z][a-z0-9+\-]*\.[a-z0-9+\-.]+:$/i.test(u.protocol)) return undefined;
+  if (/^[a-z][a-z0-9+-]*\.[a-z0-9+\-.]+:$/i.test(u.protocol)) return undefined;
   return `scheme ${u.protocol} is not allowed`;
 }
