@@ -39,15 +39,28 @@ describe('tessera CLI', () => {
   });
 
   test('a bad setting stops start-up with a message naming the key', () => {
-    for (const [k, v] of [['PORT', 'eighty'], ['TESSERA_PUBLIC_URL', 'not a url'], ['TESSERA_DATABASE_URL', 'mysql://x'], ['TESSERA_MASTER_KEY', 'short'],
-      ['TESSERA_BOOTSTRAP_CLIENT_SECRET', 'tooshort']] as const) {
+    // [variable, bad value, the secret part that must not be printed]
+    for (const [k, v, secret] of [['PORT', 'eighty'], ['TESSERA_PUBLIC_URL', 'not a url'], ['TESSERA_DATABASE_URL', 'mysql://tessera:Pa55w0rdXYZ@x', 'Pa55w0rdXYZ'],
+      ['TESSERA_MASTER_KEY', 'Sup3rS3cretKey', 'Sup3rS3cretKey'], ['TESSERA_BOOTSTRAP_CLIENT_SECRET', 'hunter2hunter2', 'hunter2hunter2']] as const) {
       const r = run(['migrate'], { ...env, [k]: v, TESSERA_BOOTSTRAP_CLIENT_ID: 'x' });
       assert.equal(r.code, 2, `${k}: ${r.err}`);
-      assert.match(r.err, new RegExp(k));
+      assert.match(r.err, new RegExp(`configuration error: ${k}: `));
+      if (secret) assert.ok(!r.out.includes(secret) && !r.err.includes(secret), `${k}: the secret is printed: ${r.err}`);
     }
     const half = run(['migrate'], { ...env, TESSERA_BOOTSTRAP_CLIENT_ID: 'only-id' });
     assert.equal(half.code, 2);
     assert.match(half.err, /TESSERA_BOOTSTRAP_CLIENT_SECRET/);
+  });
+
+  test('--version and -V print the version from package.json', () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    assert.match(version, /^\d+\.\d+\.\d+/);
+    for (const flag of ['--version', '-V']) {
+      const r = run([flag], env);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, `${version}\n`);
+    }
+    assert.equal(run(['--versions'], env).code, 1, 'an unknown option is refused');
   });
 
   test('config lists every setting', () => {
