@@ -17,6 +17,30 @@ async function freePort(): Promise<number> {
   return new Promise((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
 }
 
+/** `tessera serve` on a free port until healthy; the log lines it printed so far, parsed. */
+async function startServe(env: Record<string, string>) {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), TESSERA_PUBLIC_URL: publicUrl }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  let up = false;
+  for (let i = 0; i < 100 && !up; i++) {
+    up = await fetch(`${publicUrl}/healthz`).then((r) => r.ok, () => false);
+    if (!up) await new Promise((r) => setTimeout(r, 100));
+  }
+  /** Stops the server (its output is then complete) and returns the exit code. */
+  const stop = async () => { child.kill('SIGTERM'); const code = await exited; child.kill('SIGKILL'); return code; };
+  if (!up) { await stop(); assert.fail(`server did not start: ${stderr}`); }
+  const lines = () => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { publicUrl, lines, stop, stderr: () => stderr };
+}
+
 describe('tessera CLI', () => {
   let dir: string;
   let env: Record<string, string>;
@@ -61,6 +85,56 @@ describe('tessera CLI', () => {
       assert.equal(r.out, `${version}\n`);
     }
     assert.equal(run(['--versions'], env).code, 1, 'an unknown option is refused');
+  });
+
+  test('serve prints the issuer and discovery URL, and how to create an administrator while there is none', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'tessera-cli-start-'));
+    try {
+      const startEnv = { TESSERA_DATA_DIR: own, TESSERA_LOG_LEVEL: 'info' };
+      const first = await startServe(startEnv);
+      const discovery = `${first.publicUrl}/.well-known/openid-configuration`;
+      try {
+        // The printed discovery URL is the real one, and names the printed issuer.
+        const meta = await fetch(discovery).then((r) => r.json()) as { issuer: string };
+        assert.equal(meta.issuer, first.publicUrl);
+      } finally {
+        assert.equal(await first.stop(), 0, first.stderr());
+      }
+      let lines = first.lines();
+      const start = lines.filter((l) => l.issuer !== undefined);
+      assert.equal(start.length, 1, JSON.stringify(lines));
+      assert.equal(start[0]!.issuer, first.publicUrl);
+      assert.equal(start[0]!.discovery, discovery);
+      assert.match(String(start[0]!.msg), new RegExp(`issuer for client libraries: ${first.publicUrl} \\(discovery: ${discovery}\\)`));
+      const hint = lines.filter((l) => /no administrator/.test(String(l.msg)));
+      assert.equal(hint.length, 1, JSON.stringify(lines));
+      assert.equal(hint[0]!.level, 40, 'a warning');
+      assert.match(String(hint[0]!.msg), /TESSERA_BOOTSTRAP_CLIENT_ID and TESSERA_BOOTSTRAP_CLIENT_SECRET/);
+      assert.match(String(hint[0]!.msg), /npx tessera client create --name admin --role "Identity Domain Administrator"/);
+
+      // Following the hint makes it go away.
+      const created = run(['client', 'create', '--name', 'admin', '--role', 'Identity Domain Administrator'], { ...startEnv, TESSERA_LOG_LEVEL: 'error' });
+      assert.equal(created.code, 0, created.err);
+      const second = await startServe(startEnv);
+      assert.equal(await second.stop(), 0, second.stderr());
+      lines = second.lines();
+      assert.equal(lines.filter((l) => l.issuer === second.publicUrl).length, 1, JSON.stringify(lines));
+      assert.deepEqual(lines.filter((l) => /no administrator/.test(String(l.msg))), []);
+
+      // So does a bootstrap client, in a domain that has no other administrator.
+      const fresh = mkdtempSync(join(tmpdir(), 'tessera-cli-boot-'));
+      const third = await startServe({ TESSERA_DATA_DIR: fresh, TESSERA_LOG_LEVEL: 'info', TESSERA_BOOTSTRAP_CLIENT_ID: 'boot', TESSERA_BOOTSTRAP_CLIENT_SECRET: 'boot-secret-0123456789abcdefghij' });
+      try {
+        assert.equal(await third.stop(), 0, third.stderr());
+      } finally {
+        rmSync(fresh, { recursive: true, force: true });
+      }
+      lines = third.lines();
+      assert.equal(lines.filter((l) => l.issuer === third.publicUrl).length, 1, JSON.stringify(lines));
+      assert.deepEqual(lines.filter((l) => /no administrator/.test(String(l.msg))), []);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
   });
 
   test('config lists every setting', () => {
