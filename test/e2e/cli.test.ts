@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
+import { duplicateKeys } from '../json_keys.js';
 
 const CLI = join(import.meta.dirname, '../../src/cli/index.ts');
 
@@ -37,7 +38,10 @@ async function startServe(env: Record<string, string>) {
   /** Stops the server (its output is then complete) and returns the exit code. */
   const stop = async () => { child.kill('SIGTERM'); const code = await exited; child.kill('SIGKILL'); return code; };
   if (!up) { await stop(); assert.fail(`server did not start: ${stderr}`); }
-  const lines = () => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = () => stdout.split('\n').filter(Boolean).map((l) => {
+    assert.deepEqual(duplicateKeys(l), [], `a log line with a duplicate key: ${l}`);
+    return JSON.parse(l) as Record<string, unknown>;
+  });
   return { publicUrl, lines, stop, stderr: () => stderr };
 }
 
