@@ -59,6 +59,7 @@ export class UsersResource implements ResourceType<UserView, null> {
   private input(b: Scim): NewUser {
     const userName = String(b.userName);
     // RFC 7643 §4.1.1: userName is REQUIRED and non-empty; bounded so it can be a sign-in name.
+    // eslint-disable-next-line no-control-regex -- control characters are what this refuses
     if (!userName.trim() || userName.length > MAX_USER_NAME || /[\u0000-\u001f\u007f]/.test(userName)) {
       throw new ScimError(400, 'invalidValue', `userName must be 1 to ${MAX_USER_NAME} characters without control characters`);
     }
