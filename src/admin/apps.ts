@@ -1,6 +1,6 @@
 import { newClientId, newSecret } from '../core/ids.js';
 import {
-  MFA_POLICIES, type MfaPolicy, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME, type AppRecord, type ClientType, type Jwk, type ScopeDef,
+  MFA_POLICIES, type MfaPolicy, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME, type AppRecord, type ClientType, type ScopeDef,
   type SigningAlg, type TokenEndpointAuthMethod,
 } from '../core/types.js';
 import { algsOfJwk, secretAad, ASYMMETRIC_ALGS, HMAC_ALGS } from '../clientauth/assertion.js';

@@ -4,7 +4,6 @@
  * "Me" role; the user needs no administrator role, and reaches no one but themselves.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { DomainContext } from '../http/context.js';
 import type { Services } from '../http/services.js';
 import type { SecurityEventId } from '../events/emitter.js';
 import { ADMIN_SCOPES } from '../identity/builtins.js';

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { describeSettings } from '../config/load.js';
 import { clientCommands } from './client.js';
@@ -7,7 +8,10 @@ import { keysCommands } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { serve } from './serve.js';
 
-const program = new Command('tessera').description('Tessera identity domain server').showHelpAfterError();
+// package.json sits two levels up from both src/cli (tsx) and dist/cli (built).
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('tessera').description('Tessera identity domain server').version(version).showHelpAfterError();
 program.command('serve').description('run the server (migrates the database first)')
   .option('--port <port>', 'override PORT').option('--host <host>', 'override HOST')
   .action(serve);

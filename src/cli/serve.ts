@@ -1,4 +1,7 @@
-import { buildApp } from '../http/app.js';
+import { DEFAULT_DOMAIN } from '../core/types.js';
+import { buildApp, type Tessera } from '../http/app.js';
+import { hasAdministrator } from '../identity/administrators.js';
+import { IDENTITY_DOMAIN_ADMINISTRATOR } from '../identity/builtins.js';
 import { startMaintenance } from '../maintenance.js';
 import { config } from './common.js';
 
@@ -22,6 +25,24 @@ export async function serve(opts: { port?: string; host?: string }): Promise<voi
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // Looked up before listening, so that the lines below are written together and a signal cannot
+  // close the database under the lookup.
+  const announce = await startupNotes(t);
   const address = await t.app.listen({ port: cfg.port, host: cfg.host });
-  t.app.log.info(`Tessera listening on ${address}; issuer ${cfg.publicUrl}`);
+  announce(address);
+}
+
+/** What a new user needs first: the issuer to give client libraries and, while there is none, how to make an administrator. */
+async function startupNotes(t: Tessera): Promise<(address: string) => void> {
+  const domain = await t.services.domains.ensureDefault();
+  const issuer = t.services.issuerOf(domain);
+  const discovery = `${issuer}/.well-known/openid-configuration`;
+  const noAdmin = !(await hasAdministrator(t.services.repos, domain.id));
+  return (address) => {
+    t.app.log.info({ address, issuer, discovery }, `Tessera listening on ${address}; issuer for client libraries: ${issuer} (discovery: ${discovery})`);
+    if (noAdmin) {
+      t.app.log.warn(`no administrator in the ${DEFAULT_DOMAIN} identity domain yet: set TESSERA_BOOTSTRAP_CLIENT_ID and TESSERA_BOOTSTRAP_CLIENT_SECRET`
+        + ` and restart, or run: npx tessera client create --name admin --role "${IDENTITY_DOMAIN_ADMINISTRATOR}"`);
+    }
+  };
 }

@@ -1,5 +1,5 @@
 import { createLocalJWKSet, jwtVerify, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
-import { InvalidClient, InvalidRequest } from '../core/errors.js';
+import { InvalidRequest } from '../core/errors.js';
 import type { AppRecord, TokenEndpointAuthMethod } from '../core/types.js';
 import { decodeJwt } from '../tokens/jwt.js';
 import type { AuthDeps, RequestParts } from './types.js';

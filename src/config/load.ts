@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SETTINGS, BadValue, type Config } from './schema.js';
+import { SETTINGS, BadValue, shownValue, type Config } from './schema.js';
 
 export class ConfigError extends Error {}
 
@@ -16,7 +16,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
       file = parsed as Record<string, unknown>;
     } catch (e) {
-      throw new ConfigError(`TESSERA_CONFIG: cannot read ${path}: ${(e as Error).message}`);
+      // V8's JSON.parse messages quote the text around the error, which may be a secret.
+      const why = e instanceof SyntaxError ? `not valid JSON${/ at position \d+/.exec(e.message)?.[0] ?? ''}` : (e as Error).message;
+      throw new ConfigError(`TESSERA_CONFIG: cannot read ${path}: ${why}`);
     }
     const known = new Set(SETTINGS.flatMap((s) => [s.key, s.env]));
     for (const k of Object.keys(file)) if (!known.has(k)) throw new ConfigError(`${path}: unknown setting "${k}"`);
@@ -37,7 +39,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     try {
       (out as Record<string, unknown>)[s.key] = s.parse(raw);
     } catch (e) {
-      if (e instanceof BadValue) throw new ConfigError(`${from}: ${e.message} (got ${JSON.stringify(String(raw)).slice(0, 80)})`);
+      if (e instanceof BadValue) throw new ConfigError(`${from}: ${e.message} (${shownValue(s, raw)})`);
       throw e;
     }
   }

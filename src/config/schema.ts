@@ -57,6 +57,11 @@ export interface SettingDef<K extends keyof Config = keyof Config> {
   description: string;
   default: Config[K] | ((c: Partial<Config>) => Config[K]);
   parse: Parser<Config[K]>;
+  /**
+   * Never echoed in a message (a configuration error): 'value', the whole value is a secret;
+   * 'password', the password in a URL's user information (RFC 3986 §3.2.1) is.
+   */
+  secret?: 'value' | 'password';
 }
 
 class BadValue extends Error {}
@@ -120,13 +125,13 @@ export const SETTINGS: SettingDef[] = [
   { key: 'publicUrl', env: 'TESSERA_PUBLIC_URL', default: (c) => `http://localhost:${c.port ?? 8080}`, parse: url,
     description: 'External base URL; the default domain issuer. Other domains are PUBLIC_URL/domains/NAME.' },
   { key: 'dataDir', env: 'TESSERA_DATA_DIR', default: './data', parse: str, description: 'Directory for the SQLite file and the generated master key.' },
-  { key: 'databaseUrl', env: 'TESSERA_DATABASE_URL', default: (c) => `sqlite:${c.dataDir ?? './data'}/tessera.db`, parse: dbUrl,
+  { key: 'databaseUrl', env: 'TESSERA_DATABASE_URL', default: (c) => `sqlite:${c.dataDir ?? './data'}/tessera.db`, parse: dbUrl, secret: 'password',
     description: 'sqlite:PATH, sqlite::memory: or postgres://user@host:port/db.' },
-  { key: 'masterKey', env: 'TESSERA_MASTER_KEY', default: undefined, parse: masterKey,
+  { key: 'masterKey', env: 'TESSERA_MASTER_KEY', default: undefined, parse: masterKey, secret: 'value',
     description: '32-byte key (hex or base64) that encrypts signing keys and client_secret_jwt secrets at rest. Generated into DATA_DIR/master.key when unset. All nodes sharing a database need the same key.' },
   { key: 'bootstrapClientId', env: 'TESSERA_BOOTSTRAP_CLIENT_ID', default: undefined, parse: optStr,
     description: 'On start, create or update this confidential client in the default domain with the Identity Domain Administrator role.' },
-  { key: 'bootstrapClientSecret', env: 'TESSERA_BOOTSTRAP_CLIENT_SECRET', default: undefined, parse: secretSetting,
+  { key: 'bootstrapClientSecret', env: 'TESSERA_BOOTSTRAP_CLIENT_SECRET', default: undefined, parse: secretSetting, secret: 'value',
     description: 'Secret of the bootstrap client (at least 24 characters).' },
   { key: 'logLevel', env: 'TESSERA_LOG_LEVEL', default: 'info', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), description: 'Log level.' },
   { key: 'logRequests', env: 'TESSERA_LOG_REQUESTS', default: false, parse: bool, description: 'Log every request (off by default: it costs throughput).' },
@@ -179,5 +184,17 @@ export const SETTINGS: SettingDef[] = [
   { key: 'unsafeAllowPrivateFetch', env: 'TESSERA_UNSAFE_ALLOW_PRIVATE_FETCH', default: false, parse: bool,
     description: 'UNSAFE, tests only: allow fetching jwks_uri from loopback/private addresses.' },
 ];
+
+/**
+ * How a value may appear in a message: secrets are never shown (only their length), and a URL's
+ * password is masked. The masking is deliberately greedy (up to the last "@"), because a bad value
+ * need not be a well-formed URL and a password may itself contain "@" or "/".
+ */
+export function shownValue(s: SettingDef, raw: unknown): string {
+  const v = String(raw);
+  if (s.secret === 'value') return `a secret of ${v.length} characters, not shown`;
+  const masked = s.secret === 'password' ? v.replace(/^([^:/?#]*:\/\/[^:@/?#]*:).*@/s, '$1***@') : v;
+  return `got ${JSON.stringify(masked).slice(0, 80)}`;
+}
 
 export { BadValue };

@@ -228,7 +228,7 @@ function flowRequestState(req: FastifyRequest): string | undefined {
 
 /** Built-in pages: GET renders the flow's current step, POST submits it. */
 export function signinPages(app: FastifyInstance, s: Services): void {
-  const load = async (req: FastifyRequest, reply: FastifyReply) => {
+  const load = async (req: FastifyRequest, _reply: FastifyReply) => {
     const c = ctx(req);
     const rs = flowRequestState(req) ?? '';
     const flow = await s.authn.load(c.domain.id, rs);

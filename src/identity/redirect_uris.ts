@@ -10,6 +10,7 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 export function redirectUriProblem(uri: unknown): string | undefined {
   if (typeof uri !== 'string' || uri.length === 0) return 'must be a non-empty string';
   if (uri.length > 2000) return 'is too long';
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   if (/[\s\x00-\x1f\x7f]/.test(uri)) return 'must not contain whitespace or control characters';
   let u: URL;
   try { u = new URL(uri); } catch { return 'must be an absolute URI'; }
@@ -19,6 +20,6 @@ export function redirectUriProblem(uri: unknown): string | undefined {
   if (u.protocol === 'https:') return undefined;
   if (u.protocol === 'http:') return LOOPBACK_HOSTS.has(u.hostname) ? undefined : 'http is allowed only for loopback hosts; use https';
   // RFC 8252 §7.1: private-use URI schemes use reverse domain names.
-  if (/^[a-z][a-z0-9+\-]*\.[a-z0-9+\-.]+:$/i.test(u.protocol)) return undefined;
+  if (/^[a-z][a-z0-9+-]*\.[a-z0-9+\-.]+:$/i.test(u.protocol)) return undefined;
   return `scheme ${u.protocol} is not allowed`;
 }

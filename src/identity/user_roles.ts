@@ -1,7 +1,7 @@
 import type { Repositories } from '../storage/ports.js';
 
 /** How deep nested groups are followed; deeper nesting grants nothing more (and cycles end here). */
-const MAX_GROUP_DEPTH = 10;
+export const MAX_GROUP_DEPTH = 10;
 
 type RoleRepos = Pick<Repositories, 'grants' | 'groups'>;
 

@@ -224,12 +224,11 @@ export function listResources<T extends Record<string, unknown>>(
     if (!chain) throw invalidValue(`sortBy: unknown attribute ${quote(q.sortBy)}`);
     // Sorting by a value the server never returns would disclose it through the order.
     if (chain.some((n) => n.def.returned === 'never' || opts.forbidden?.(n.path))) throw invalidValue(`sortBy: attribute ${quote(q.sortBy)} cannot be used for sorting`);
-    let target = chain[chain.length - 1]!;
+    const target = chain[chain.length - 1]!;
     if (target.def.type === 'complex') {
       const v = target.children.get('value');
       if (!v) throw invalidValue(`sortBy: attribute ${quote(q.sortBy)} is complex; name one of its sub-attributes`);
       chain.push(v);
-      target = v;
     }
     const dir = q.sortOrder === 'descending' ? -1 : 1;
     const keyed = items.map((r, i) => ({ r, i, k: sortKey(r, chain) }));

@@ -53,7 +53,7 @@ export function checkSingle(n: AttrNode, v: unknown, opts: CheckOptions): unknow
         const types = def.referenceTypes ?? [];
         // RFC 7643 §2.3.7: "external" and "uri" references are URIs.
         if (types.length > 0 && types.every((t) => t === 'external' || t === 'uri')) {
-          let ok = false;
+          let ok: boolean;
           try {
             ok = new URL(v).protocol.length > 1;
           } catch {

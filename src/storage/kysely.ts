@@ -1,4 +1,4 @@
-import type { CompiledQuery, Kysely, Selectable } from 'kysely';
+import type { CompiledQuery, Kysely, Selectable, UpdateQueryBuilder, UpdateResult } from 'kysely';
 import type {
   AppRecord, AppRoleRecord, AuditEventRecord, DomainRecord, GrantRecord, GranteeType, SigningKeyRecord, TokenRecord,
 } from '../core/types.js';
@@ -22,6 +22,7 @@ function strip<T extends object>(o: T): T {
   for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
   return o;
 }
+type TokenUpdate = UpdateQueryBuilder<DB, 'tokens', 'tokens', UpdateResult>;
 const changed = (r: { numUpdatedRows?: bigint; numDeletedRows?: bigint }): number => Number(r.numUpdatedRows ?? r.numDeletedRows ?? 0n);
 
 /**
@@ -307,7 +308,7 @@ class KyselyTokenRepository implements TokenRepository {
       return won;
     });
   }
-  private async revokeWhere(domainId: string, now: number, narrow: (q: any) => any): Promise<string[]> {
+  private async revokeWhere(domainId: string, now: number, narrow: (q: TokenUpdate) => TokenUpdate): Promise<string[]> {
     // One statement: the rows revoked are exactly the rows whose grant ids are returned (no token slips in between).
     const rows = await narrow(this.db.updateTable('tokens').set({ revoked_at: now }).where('domain_id', '=', domainId)
       .where('revoked_at', 'is', null).where('expires_at', '>', now)).returning('grant_id').execute() as { grant_id: string | null }[];

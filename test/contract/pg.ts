@@ -13,7 +13,7 @@ export async function pgAvailable(): Promise<boolean | string> {
     await c.query('select 1');
     return true;
   } catch (e) {
-    if (process.env.CI) throw new Error(`PostgreSQL is required in CI but ${PG_URL} is unreachable: ${(e as Error).message}`);
+    if (process.env.CI) throw new Error(`PostgreSQL is required in CI but ${PG_URL} is unreachable: ${(e as Error).message}`, { cause: e });
     return `PostgreSQL not reachable at ${PG_URL}`;
   } finally {
     await c.end().catch(() => {});

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
+import { duplicateKeys } from '../json_keys.js';
 
 const CLI = join(import.meta.dirname, '../../src/cli/index.ts');
 
@@ -15,6 +16,33 @@ function run(args: string[], env: Record<string, string>) {
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
+}
+
+/** `tessera serve` on a free port until healthy; the log lines it printed so far, parsed. */
+async function startServe(env: Record<string, string>) {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), TESSERA_PUBLIC_URL: publicUrl }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  let up = false;
+  for (let i = 0; i < 100 && !up; i++) {
+    up = await fetch(`${publicUrl}/healthz`).then((r) => r.ok, () => false);
+    if (!up) await new Promise((r) => setTimeout(r, 100));
+  }
+  /** Stops the server (its output is then complete) and returns the exit code. */
+  const stop = async () => { child.kill('SIGTERM'); const code = await exited; child.kill('SIGKILL'); return code; };
+  if (!up) { await stop(); assert.fail(`server did not start: ${stderr}`); }
+  const lines = () => stdout.split('\n').filter(Boolean).map((l) => {
+    assert.deepEqual(duplicateKeys(l), [], `a log line with a duplicate key: ${l}`);
+    return JSON.parse(l) as Record<string, unknown>;
+  });
+  return { publicUrl, lines, stop, stderr: () => stderr };
 }
 
 describe('tessera CLI', () => {
@@ -39,15 +67,78 @@ describe('tessera CLI', () => {
   });
 
   test('a bad setting stops start-up with a message naming the key', () => {
-    for (const [k, v] of [['PORT', 'eighty'], ['TESSERA_PUBLIC_URL', 'not a url'], ['TESSERA_DATABASE_URL', 'mysql://x'], ['TESSERA_MASTER_KEY', 'short'],
-      ['TESSERA_BOOTSTRAP_CLIENT_SECRET', 'tooshort']] as const) {
+    // [variable, bad value, the secret part that must not be printed]
+    for (const [k, v, secret] of [['PORT', 'eighty'], ['TESSERA_PUBLIC_URL', 'not a url'], ['TESSERA_DATABASE_URL', 'mysql://tessera:Pa55w0rdXYZ@x', 'Pa55w0rdXYZ'],
+      ['TESSERA_MASTER_KEY', 'Sup3rS3cretKey', 'Sup3rS3cretKey'], ['TESSERA_BOOTSTRAP_CLIENT_SECRET', 'hunter2hunter2', 'hunter2hunter2']] as const) {
       const r = run(['migrate'], { ...env, [k]: v, TESSERA_BOOTSTRAP_CLIENT_ID: 'x' });
       assert.equal(r.code, 2, `${k}: ${r.err}`);
-      assert.match(r.err, new RegExp(k));
+      assert.match(r.err, new RegExp(`configuration error: ${k}: `));
+      if (secret) assert.ok(!r.out.includes(secret) && !r.err.includes(secret), `${k}: the secret is printed: ${r.err}`);
     }
     const half = run(['migrate'], { ...env, TESSERA_BOOTSTRAP_CLIENT_ID: 'only-id' });
     assert.equal(half.code, 2);
     assert.match(half.err, /TESSERA_BOOTSTRAP_CLIENT_SECRET/);
+  });
+
+  test('--version and -V print the version from package.json', () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    assert.match(version, /^\d+\.\d+\.\d+/);
+    for (const flag of ['--version', '-V']) {
+      const r = run([flag], env);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, `${version}\n`);
+    }
+    assert.equal(run(['--versions'], env).code, 1, 'an unknown option is refused');
+  });
+
+  test('serve prints the issuer and discovery URL, and how to create an administrator while there is none', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'tessera-cli-start-'));
+    try {
+      const startEnv = { TESSERA_DATA_DIR: own, TESSERA_LOG_LEVEL: 'info' };
+      const first = await startServe(startEnv);
+      const discovery = `${first.publicUrl}/.well-known/openid-configuration`;
+      try {
+        // The printed discovery URL is the real one, and names the printed issuer.
+        const meta = await fetch(discovery).then((r) => r.json()) as { issuer: string };
+        assert.equal(meta.issuer, first.publicUrl);
+      } finally {
+        assert.equal(await first.stop(), 0, first.stderr());
+      }
+      let lines = first.lines();
+      const start = lines.filter((l) => l.issuer !== undefined);
+      assert.equal(start.length, 1, JSON.stringify(lines));
+      assert.equal(start[0]!.issuer, first.publicUrl);
+      assert.equal(start[0]!.discovery, discovery);
+      assert.match(String(start[0]!.msg), new RegExp(`issuer for client libraries: ${first.publicUrl} \\(discovery: ${discovery}\\)`));
+      const hint = lines.filter((l) => /no administrator/.test(String(l.msg)));
+      assert.equal(hint.length, 1, JSON.stringify(lines));
+      assert.equal(hint[0]!.level, 40, 'a warning');
+      assert.match(String(hint[0]!.msg), /TESSERA_BOOTSTRAP_CLIENT_ID and TESSERA_BOOTSTRAP_CLIENT_SECRET/);
+      assert.match(String(hint[0]!.msg), /npx tessera client create --name admin --role "Identity Domain Administrator"/);
+
+      // Following the hint makes it go away.
+      const created = run(['client', 'create', '--name', 'admin', '--role', 'Identity Domain Administrator'], { ...startEnv, TESSERA_LOG_LEVEL: 'error' });
+      assert.equal(created.code, 0, created.err);
+      const second = await startServe(startEnv);
+      assert.equal(await second.stop(), 0, second.stderr());
+      lines = second.lines();
+      assert.equal(lines.filter((l) => l.issuer === second.publicUrl).length, 1, JSON.stringify(lines));
+      assert.deepEqual(lines.filter((l) => /no administrator/.test(String(l.msg))), []);
+
+      // So does a bootstrap client, in a domain that has no other administrator.
+      const fresh = mkdtempSync(join(tmpdir(), 'tessera-cli-boot-'));
+      const third = await startServe({ TESSERA_DATA_DIR: fresh, TESSERA_LOG_LEVEL: 'info', TESSERA_BOOTSTRAP_CLIENT_ID: 'boot', TESSERA_BOOTSTRAP_CLIENT_SECRET: 'boot-secret-0123456789abcdefghij' });
+      try {
+        assert.equal(await third.stop(), 0, third.stderr());
+      } finally {
+        rmSync(fresh, { recursive: true, force: true });
+      }
+      lines = third.lines();
+      assert.equal(lines.filter((l) => l.issuer === third.publicUrl).length, 1, JSON.stringify(lines));
+      assert.deepEqual(lines.filter((l) => /no administrator/.test(String(l.msg))), []);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
   });
 
   test('config lists every setting', () => {

@@ -5,7 +5,7 @@ import * as oauth from 'oauth4webapi';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { generate } from 'otplib';
 import { systemClock, type FixedClock } from '../../src/core/clock.js';
-import { adminToken, APP_SCHEMA, assertScimError, basic, decode, harness, ISSUER, post, scim, type Harness } from '../helpers.js';
+import { adminToken, assertScimError, basic, decode, harness, ISSUER, post, scim, type Harness } from '../helpers.js';
 import {
   authorizeUrl, Browser, callbackParams, createUser, createWebApp, followConsent, formOf, PASSWORD, pkce, REDIRECT, signIn,
 } from '../signin.js';

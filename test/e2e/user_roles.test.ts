@@ -12,7 +12,7 @@ test('a user holds the roles granted to them and to their groups, nested groups 
   const h = await harness();
   try {
     const admin = await adminToken(h);
-    const ok = async (r: Promise<{ statusCode: number; body: string; json(): any }>) => {
+    const ok = async (r: ReturnType<typeof scim>) => {
       const x = await r;
       assert.ok(x.statusCode === 200 || x.statusCode === 201, x.body);
       return x.json();

@@ -1,0 +1,28 @@
+import type { Repositories } from '../storage/ports.js';
+import { IDENTITY_DOMAIN_ADMINISTRATOR } from './builtins.js';
+import { MAX_GROUP_DEPTH } from './user_roles.js';
+
+/**
+ * Whether anyone can administer the domain: an active client, or an active user, that holds the
+ * built-in Identity Domain Administrator role through a grant (a user directly or through groups,
+ * nested as far as user_roles.ts follows them). Used at start to tell a new user how to make one.
+ */
+export async function hasAdministrator(repos: Pick<Repositories, 'appRoles' | 'grants' | 'apps' | 'users' | 'groups'>, domainId: string): Promise<boolean> {
+  const role = (await repos.appRoles.list(domainId)).find((r) => r.isBuiltIn && r.displayName === IDENTITY_DOMAIN_ADMINISTRATOR);
+  if (!role) return false;
+  const grants = (await repos.grants.list(domainId)).filter((g) => g.appRoleId === role.id);
+  const of = (type: string) => grants.filter((g) => g.granteeType === type).map((g) => g.granteeId);
+  for (const appId of of('App')) if ((await repos.apps.get(domainId, appId))?.active) return true;
+  const anyActiveUser = async (ids: string[]) => ids.length > 0 && (await repos.users.getMany(domainId, ids)).some((u) => u.active);
+  if (await anyActiveUser(of('User'))) return true;
+  const seen = new Set<string>();
+  let frontier = of('Group');
+  for (let depth = 0; frontier.length > 0 && depth < MAX_GROUP_DEPTH; depth++) {
+    frontier = [...new Set(frontier)].filter((g) => !seen.has(g));
+    frontier.forEach((g) => seen.add(g));
+    const members = [...(await repos.groups.members(domainId, frontier)).values()].flat();
+    if (await anyActiveUser(members.filter((m) => m.type === 'User').map((m) => m.id))) return true;
+    frontier = members.filter((m) => m.type === 'Group').map((m) => m.id);
+  }
+  return false;
+}
