@@ -34,7 +34,7 @@ const scimErrorHandler = (s: Services) => (err: unknown, req: FastifyRequest, re
   if ((e.status === 401 || e.status === 403) && req.tessera) {
     const caller = req.adminCaller;
     s.events.emit({
-      eventId: 'admin.access_denied', outcome: 'failure', domainId: req.tessera.domain.id, actorType: caller?.actorType,
+      eventId: 'admin.access_denied', outcome: 'failure', domainId: req.tessera.domain.id, actorType: caller?.actorType, actorVerified: caller !== null && caller !== undefined,
       actorId: caller?.actorId, clientIp: req.ip, targetType: 'endpoint', targetId: `${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`,
       message: e.detail,
     });

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import ipaddr from 'ipaddr.js';
 import type { AuditEventRecord } from '../core/types.js';
 import { newOrderedId } from '../core/ids.js';
 import type { Clock } from '../core/clock.js';
@@ -34,7 +35,14 @@ export type SecurityEventId =
   /** A source sent more failures of one kind in a minute than are recorded one by one; this counts the rest. */
   | 'audit.suppressed';
 
-export type SecurityEvent = Omit<AuditEventRecord, 'id' | 'ts' | 'eventId'> & { eventId: SecurityEventId };
+export type SecurityEvent = Omit<AuditEventRecord, 'id' | 'ts' | 'eventId'> & {
+  eventId: SecurityEventId;
+  /**
+   * The actor was authenticated (a valid token), so the actor is no attacker's choice: its failures get a
+   * rate-limit budget of their own, and anonymous failures from its address cannot use it up. Not stored.
+   */
+  actorVerified?: boolean;
+};
 export type Listener = (e: AuditEventRecord) => void;
 
 /** Longest text kept in one audit field; longer attacker-supplied values (a 60 KB client_id) are cut. */
@@ -79,9 +87,26 @@ function boundDetails(d: Record<string, unknown>): Record<string, unknown> {
   return size > MAX_DETAILS_JSON ? { truncated: true, size } : out;
 }
 
+/**
+ * The source a failure is counted against: the address, or for IPv6 its /64 (one host commonly holds a whole
+ * /64, so single addresses would be free decoys); IPv4-mapped IPv6 is the IPv4 address.
+ */
+export function sourceOf(ip: string | undefined): string {
+  if (!ip) return '';
+  try {
+    let a = ipaddr.parse(ip);
+    if (a.kind() === 'ipv6' && (a as ipaddr.IPv6).isIPv4MappedAddress()) a = (a as ipaddr.IPv6).toIPv4Address();
+    if (a.kind() === 'ipv4') return a.toString();
+    const p = (a as ipaddr.IPv6).parts;
+    return `${p.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64`;
+  } catch {
+    return boundText(ip, 64);
+  }
+}
+
 /** Every attacker-supplied field of an event, bounded (length, control characters) before it is stored or logged. */
-function bounded(e: SecurityEvent): SecurityEvent {
-  const out: SecurityEvent = { ...e };
+function bounded(e: SecurityEvent): Omit<SecurityEvent, 'actorVerified'> {
+  const { actorVerified: _verified, ...out } = e;
   for (const k of ['actorType', 'actorId', 'actorName', 'clientIp', 'targetType', 'targetId'] as const) {
     const v = out[k];
     if (typeof v === 'string') out[k] = boundText(v);
@@ -101,9 +126,14 @@ export interface SecurityEventsOptions {
   failuresPerMinute?: number;
 }
 
-interface FailureWindow { start: number; count: number; suppressed: number; domainId: string; eventId: string; clientIp?: string }
+interface FailureWindow {
+  start: number; count: number; suppressed: number; domainId: string; eventId: string;
+  /** The source (an address, or an IPv6 /64); undefined for the window of all sources together. */
+  clientIp?: string; actorType?: string; actorId?: string;
+}
 const WINDOW_MS = 60_000;
-const MAX_WINDOWS = 10_000;
+/** Windows kept per minute: also the most summaries a minute can bring (each a row). */
+const MAX_WINDOWS = 2_000;
 const GLOBAL_FACTOR = 20;
 
 /**
@@ -139,7 +169,7 @@ export class SecurityEvents {
     // Listeners (metrics, tests) see every event; the audit trail and the log may see a summary instead.
     for (const l of this.listeners) l(rec);
     if (e.outcome === 'failure') {
-      if (!this.admit(rec, ts)) return;
+      if (!this.admit(rec, ts, e.actorVerified === true)) return;
       this.log.info({ event: rec.eventId, actor: rec.actorId, domain: rec.domainId, clientIp: rec.clientIp, detail: rec.message }, 'security event');
     }
     this.enqueue(rec);
@@ -150,20 +180,26 @@ export class SecurityEvents {
    * together pass at most GLOBAL_FACTOR times as many (spoofed or many addresses), and so does the table
    * of windows (once full, new sources share the global window).
    */
-  private admit(rec: AuditEventRecord, now: number): boolean {
+  private admit(rec: AuditEventRecord, now: number, actorVerified: boolean): boolean {
     if (this.failuresPerMinute <= 0) return true;
     this.summarise(now);
-    const window = (ip: string | undefined) => {
-      const key = `${rec.domainId}\0${rec.eventId}\0${ip ?? '*'}`;
+    const window = (source: string | undefined, actor: boolean) => {
+      const key = `${rec.domainId}\0${rec.eventId}\0${source ?? '*'}\0${actor ? `${rec.actorType}:${rec.actorId}` : ''}`;
       let w = this.windows.get(key);
-      if (!w) this.windows.set(key, (w = { start: now, count: 0, suppressed: 0, domainId: rec.domainId, eventId: rec.eventId, clientIp: ip }));
+      if (!w) {
+        w = { start: now, count: 0, suppressed: 0, domainId: rec.domainId, eventId: rec.eventId, clientIp: source };
+        if (actor) { w.actorType = rec.actorType; w.actorId = rec.actorId; }
+        this.windows.set(key, w);
+      }
       return w;
     };
-    const all = window(undefined);
-    const own = this.windows.size < MAX_WINDOWS ? window(rec.clientIp ?? '') : all;
-    const globalLimit = this.failuresPerMinute * GLOBAL_FACTOR;
-    const full = own !== all && own.count >= this.failuresPerMinute ? own : all.count >= globalLimit ? all : undefined;
-    if (full) { full.suppressed++; return false; }
+    // An authenticated actor's failures are counted on their own: attributable, and no spoofed flood.
+    const all = window(undefined, actorVerified);
+    const own = this.windows.size < MAX_WINDOWS ? window(sourceOf(rec.clientIp), actorVerified) : all;
+    if (own !== all && own.count >= this.failuresPerMinute) { own.suppressed++; return false; }
+    // All sources together are capped too; what the cap holds back is still counted against its own source,
+    // so the summary names the source (a new source is never silenced without a trace while the table has room).
+    if (all.count >= this.failuresPerMinute * GLOBAL_FACTOR) { own.suppressed++; return false; }
     own.count++;
     if (own !== all) all.count++;
     return true;
@@ -179,6 +215,7 @@ export class SecurityEvents {
       if (w.suppressed === 0) continue;
       const rec: AuditEventRecord = {
         id: newOrderedId(now), ts: now, eventId: 'audit.suppressed', outcome: 'failure', domainId: w.domainId, clientIp: w.clientIp,
+        actorType: w.actorType, actorId: w.actorId,
         message: `${w.suppressed} more ${w.eventId} events from ${w.clientIp === undefined ? 'all sources' : 'this source'} in one minute were not recorded one by one`,
         details: { eventId: w.eventId, suppressed: w.suppressed, recorded: w.count, windowStart: new Date(w.start).toISOString() },
       };
