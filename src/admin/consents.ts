@@ -38,14 +38,14 @@ export function consentRoutes(app: FastifyInstance, s: Services): void {
   app.get('/Consents', async (req, reply) => {
     requireScope(req, [ADMIN_SCOPES.users, ADMIN_SCOPES.usersRead]);
     const userId = (req.query as { userId?: unknown }).userId;
-    if (typeof userId !== 'string' || userId.length === 0 || userId.length > 100) throw new ScimError(400, 'invalidValue', 'userId is required');
+    if (typeof userId !== 'string' || userId.length === 0 || userId.length > 100 || userId.includes('\0')) throw new ScimError(400, 'invalidValue', 'userId is required');
     reply.type('application/scim+json');
     return list(req.tessera.issuer, await s.repos.consents.listForUser(req.tessera.domain.id, userId));
   });
   app.delete('/Consents/:id', async (req, reply) => {
     requireScope(req, [ADMIN_SCOPES.users]);
     const [userId, clientId] = (req.params as { id: string }).id.split('.');
-    if (!userId || !clientId) throw new ScimError(404, undefined, 'no such consent');
+    if (!userId || !clientId || `${userId}${clientId}`.includes('\0')) throw new ScimError(404, undefined, 'no such consent');
     const caller = req.adminCaller!;
     await assertMayManageUser(s, req.tessera, caller, userId);
     await revoke(req.tessera.domain.id, userId, clientId, { type: caller.actorType, id: caller.actorId }, req.ip);

@@ -94,7 +94,9 @@ export function registerResource<R extends Versioned, V>(app: FastifyInstance, s
     });
   };
   const load = async (req: FastifyRequest): Promise<R> => {
-    const r = await rt.get(req.tessera, idParam(req));
+    // Our ids are short and plain; anything else (U+0000 above all, which PostgreSQL cannot compare) names nothing.
+    const id = idParam(req);
+    const r = id.length <= 256 && !id.includes('\0') ? await rt.get(req.tessera, id) : undefined;
     if (!r) throw new ScimError(404, undefined, `${rt.resourceType} ${idParam(req).slice(0, 64)} not found`);
     return r;
   };

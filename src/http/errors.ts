@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, safeDescription, StoreUnavailable } from '../core/errors.js';
-import { isStoreUnavailable, toStoreUnavailable } from '../storage/errors.js';
+import { isRefusedValue, isStoreUnavailable, toStoreUnavailable } from '../storage/errors.js';
 import { boundText } from '../events/emitter.js';
 import { errorPage } from '../ui/html.js';
 import { UnknownDomain } from './context.js';
@@ -16,6 +16,12 @@ export function toOAuthError(err: unknown, req: FastifyRequest): OAuthError {
   if (isStoreUnavailable(err)) {
     req.log.error({ err }, 'store unavailable');
     return toStoreUnavailable(err);
+  }
+  // The last line of defence for values a store cannot hold (U+0000 on PostgreSQL): refused where they
+  // enter wherever that is known, and here for the rest.
+  if (isRefusedValue(err)) {
+    req.log.debug({ code: (err as { code?: unknown }).code }, 'value refused by the store');
+    return new OAuthError('invalid_request', 'the request holds a value that cannot be stored (such as a NUL character)', 400);
   }
   // The client went away before its request was complete (aborted upload, request timeout): no
   // one is left to answer and nothing failed here.

@@ -71,6 +71,8 @@ export class Catalogs {
   }
 
   async client(domainId: string, clientId: string): Promise<AppRecord | undefined> {
+    // No client id of ours is this long or holds U+0000 (which PostgreSQL cannot even compare): unknown, without a query.
+    if (clientId.length > 256 || clientId.includes('\0')) return undefined;
     const key = `${domainId}\0${clientId}`;
     const c = this.clients.get(key);
     if (this.fresh(c)) return c.value;

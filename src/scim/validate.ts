@@ -28,6 +28,9 @@ export interface CheckOptions {
 
 const bad = (detail: string): ScimError => badRequest('invalidValue', detail);
 
+/** In a `u` regex a surrogate pair is one code point, so only unpaired surrogates are in category Cs. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /** RFC 4648 §4 base64, as used for RFC 7643 §2.3.6 binary. */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -47,6 +50,10 @@ export function checkSingle(n: AttrNode, v: unknown, opts: CheckOptions): unknow
     case 'reference':
     case 'binary': {
       if (typeof v !== 'string') throw bad(`${quote(path)} must be a string, not ${typeName(v)}`);
+      // RFC 7493 §2.1 (I-JSON): no unpaired surrogates; and no U+0000, which PostgreSQL text cannot hold.
+      if (v.includes('\0')) throw bad(`${quote(path)} must not contain U+0000`);
+      const lone = LONE_SURROGATE.exec(v);
+      if (lone) throw bad(`${quote(path)} must be well-formed Unicode: an unpaired surrogate U+${lone[0].charCodeAt(0).toString(16).toUpperCase()}`);
       if (def.type === 'binary' && !BASE64.test(v)) throw bad(`${quote(path)} must be base64 (RFC 7643 §2.3.6)`);
       if (def.type === 'reference') {
         if (v.length === 0) throw bad(`${quote(path)} must not be empty`);

@@ -33,6 +33,15 @@ export function isStoreUnavailable(e: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|database connection is not open/i.test(msg);
 }
 
+/**
+ * True when the store refused a value rather than failed: PostgreSQL's data exceptions (class 22, e.g.
+ * U+0000 in text, which SQLite stores but PostgreSQL cannot). The request is at fault: a 400, not a 500.
+ */
+export function isRefusedValue(e: unknown): boolean {
+  const code = (e as DbError)?.code;
+  return fromStore(e) && typeof code === 'string' && /^22/.test(code);
+}
+
 export function toStoreUnavailable(e: unknown): StoreUnavailable {
   return new StoreUnavailable(String((e as DbError)?.message ?? e));
 }

@@ -92,7 +92,8 @@ describe('userName: look-alikes, refusals, sign-in (RFC 8265)', () => {
     ['left-to-right mark', 'ada\u200Ex', /invisible.*U\+200E/],
     ['Arabic letter mark', 'ada\u061Cx', /invisible.*U\+061C/],
     ['soft hyphen (default ignorable)', 'ada\u00ADx', /invisible.*U\+00AD/],
-    ['unpaired surrogate', 'ada\uD800x', /surrogate.*U\+D800/],
+    // Refused by the SCIM layer already (RFC 7493 §2.1, every string attribute), before the RFC 8265 rules.
+    ['unpaired surrogate', 'ada\uD800x', /surrogate U\+D800/],
     ['private use', 'ada\uE000x', /unassigned.*U\+E000/],
     ['unassigned', 'ada\u0378x', /unassigned.*U\+0378/],
     ['non-ASCII symbol', 'ada\u2122\u221Ex', /symbols/],
@@ -106,7 +107,7 @@ describe('userName: look-alikes, refusals, sign-in (RFC 8265)', () => {
       assertScimError(r, 400, 'invalidValue');
       assert.match(r.json().detail, detail);
       if (!userName) return;
-      assert.match(r.json().detail, /^userName .*RFC 8265/);
+      if (!/\uD800/.test(userName)) assert.match(r.json().detail, /^userName .*RFC 8265/);
       if (userName) assertOAuthError(await passwordGrant(userName), 400, 'invalid_grant');
     });
   }

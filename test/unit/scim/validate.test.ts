@@ -29,6 +29,13 @@ describe('validateResource: create', () => {
     assert.deepEqual(out, { schemas: [APP], displayName: 'Orders' });
   });
 
+  test('strings: U+0000 and unpaired surrogates are refused (RFC 7493 §2.1; PostgreSQL text cannot hold U+0000); pairs and other text pass', () => {
+    assert.throws(() => validateResource(app({ displayName: 'a\u0000b' }), AppSchema, 'create'), /must not contain U\+0000/);
+    assert.throws(() => validateResource(app({ displayName: 'a\ud800b' }), AppSchema, 'create'), /unpaired surrogate U\+D800/);
+    assert.throws(() => validateResource(app({ description: '\udc01' }), AppSchema, 'create'), /unpaired surrogate U\+DC01/);
+    assert.equal(validateResource(app({ displayName: 'Orders 😀 é' }), AppSchema, 'create').displayName, 'Orders 😀 é');
+  });
+
   test('canonical values: matched under caseExact, canonical spelling kept', () => {
     assert.equal(validateResource(app({ clientType: 'PUBLIC' }), AppSchema, 'create').clientType, 'public');
     assert.equal(validateResource(app({ accessTokenFormat: 'JWT' }), AppSchema, 'create').accessTokenFormat, 'jwt');
