@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { adminToken, assertOAuthError, assertScimError, basic, decode, harness, post, scim, type Harness } from '../helpers.js';
+import { adminToken, assertOAuthError, assertScimError, basic, decode, grantRole, harness, post, scim, type Harness } from '../helpers.js';
 import { authorizeUrl, Browser, callbackParams, createUser, createWebApp, PASSWORD, pkce, REDIRECT, signIn, USER_SCHEMA } from '../signin.js';
 
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -174,16 +174,8 @@ describe('userName: look-alikes, refusals, sign-in (RFC 8265)', () => {
 
   test('Authenticate API: a look-alike signs in; invisible and unpaired-surrogate names are AUTH-3001', async () => {
     await createUser(h, admin, 'wanda');
-    const d = (await h.t.services.repos.domains.getByName('default'))!;
     const app = await createWebApp(h, admin, { displayName: `Custom Pages ${Date.now()}`, allowedGrants: ['authorization_code', 'client_credentials'] });
-    const roles = await scim(h, 'GET', `/admin/v1/AppRoles?filter=${encodeURIComponent('displayName eq "Signin"')}`, admin);
-    const role = roles.json().Resources[0];
-    const g = await scim(h, 'POST', '/admin/v1/Grants', admin, {
-      schemas: ['urn:ietf:params:scim:schemas:oracle:idcs:Grant'], app: { value: role.app.value }, entitlement: { attributeName: 'appRoles', attributeValue: role.id },
-      grantMechanism: 'ADMINISTRATOR_TO_APP', grantee: { value: app.id, type: 'App' },
-    });
-    assert.equal(g.statusCode, 201, g.body);
-    h.t.services.catalogs.invalidate(d.id);
+    await grantRole(h, admin, 'Signin', 'App', app.id);
     const tok = await post(h, '/oauth2/v1/token', { grant_type: 'client_credentials', scope: 'urn:opc:idm:t.security.signin' }, { authorization: basic(app.clientId, app.secret!) });
     assert.equal(tok.statusCode, 200, tok.body);
     const headers = { authorization: `Bearer ${tok.json().access_token}`, 'content-type': 'application/json' };
