@@ -5,7 +5,7 @@ import {
 } from '../core/types.js';
 import { algsOfJwk, secretAad, ASYMMETRIC_ALGS, HMAC_ALGS } from '../clientauth/assertion.js';
 import { jwksUriProblem } from '../clientauth/jwks_fetcher.js';
-import { SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
+import { SUPPORTED_GRANT_TYPES } from '../grants/index.js';
 import { hashSecret } from '../crypto/secrets.js';
 import type { DomainContext } from '../http/context.js';
 import type { Services } from '../http/services.js';

@@ -1,4 +1,5 @@
 import { OAuthError } from '../core/errors.js';
+import { bool, num, object, oneOf, opt, str, strs } from '../core/shape.js';
 import { GRANT_TYPES, type AppRecord } from '../core/types.js';
 import { splitScope } from '../identity/scopes.js';
 
@@ -21,13 +22,22 @@ export interface AuthorizeRequest {
   codeChallenge?: string;
 }
 
-import { RESPONSE_TYPES, type ResponseType } from '../grants/registry.js';
+import { RESPONSE_TYPES, type ResponseType } from '../grants/index.js';
 
 export { RESPONSE_TYPES, type ResponseType };
 export const RESPONSE_MODES = ['query', 'fragment', 'form_post'] as const;
 export type ResponseMode = (typeof RESPONSE_MODES)[number];
-export const ACR_PASSWORD = 'urn:tessera:acr:pwd';
-export const ACR_MFA = 'urn:tessera:acr:mfa';
+
+let authorizeRequestReader: ((v: unknown, path: string) => AuthorizeRequest) | undefined;
+/** An authorization request as a sign-in flow stored it (built on first use: RESPONSE_TYPES comes from the grant registry). */
+export function authorizeRequestShape(): (v: unknown, path: string) => AuthorizeRequest {
+  authorizeRequestReader ??= object<AuthorizeRequest>({
+    clientId: str, redirectUri: str, redirectUriSent: bool, responseType: oneOf(RESPONSE_TYPES), responseMode: oneOf(RESPONSE_MODES), scopes: strs,
+    state: opt(str), nonce: opt(str), prompt: strs, maxAge: opt(num), loginHint: opt(str), acrValues: strs, codeChallenge: opt(str),
+  });
+  return authorizeRequestReader;
+}
+export { ACR_MFA, ACR_PASSWORD } from '../identity/acr.js';
 
 /**
  * An error the client cannot be told about by redirect (unknown client, bad redirect_uri): it is

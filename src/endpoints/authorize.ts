@@ -6,6 +6,7 @@ import { lookupHash, safeEqual } from '../crypto/secrets.js';
 import {
   ACR_MFA, AuthorizePageError, AuthorizeRedirectError, parseAuthorizeRequest, singleParams, type AuthorizeRequest,
 } from '../authorize/request.js';
+import type { CodeData } from '../authorize/code_data.js';
 import { errorParams, sendAuthorizationResponse } from '../authorize/response.js';
 import { ctx, type DomainContext } from '../http/context.js';
 import { FormBody } from '../http/form.js';
@@ -188,7 +189,7 @@ export async function continueAuthorization(
       data: {
         userId: auth.userId, redirectUri: request.redirectUri, redirectUriSent: request.redirectUriSent, scopes: resolved.scopes,
         expiry: resolved.expiry, nonce: request.nonce, codeChallenge: request.codeChallenge, authTime: auth.authTime, amr: auth.amr, acr: auth.acr, sid: auth.sid,
-      },
+      } satisfies CodeData,
     });
     params.code = code;
   } else {

@@ -7,7 +7,7 @@ import { OIDC_SCOPES } from '../identity/scopes.js';
 import { ACR_MFA, ACR_PASSWORD, RESPONSE_MODES, RESPONSE_TYPES } from '../authorize/request.js';
 import type { DomainContext } from '../http/context.js';
 import type { Services } from '../http/services.js';
-import { SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
+import { SUPPORTED_GRANT_TYPES } from '../grants/index.js';
 
 /** RFC 8414 / OpenID Connect Discovery 1.0 metadata for one identity domain. */
 export async function metadata(s: Services, c: DomainContext): Promise<Record<string, unknown>> {

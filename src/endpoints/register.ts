@@ -13,7 +13,7 @@ import { currentScopes } from '../identity/token_scopes.js';
 import { newApp } from '../identity/domains.js';
 import { redirectUriProblem } from '../identity/redirect_uris.js';
 import { clientRoleIds, OIDC_SCOPES, roleScopes, splitScope } from '../identity/scopes.js';
-import { GRANT_REGISTRY, grantOfResponseType, SELF_REGISTRABLE_GRANT_TYPES, SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
+import { GRANT_REGISTRY, grantOfResponseType, SELF_REGISTRABLE_GRANT_TYPES, SUPPORTED_GRANT_TYPES } from '../grants/index.js';
 import { ScimError } from '../scim/errors.js';
 import { Conflict } from '../storage/ports.js';
 import { ctx, noStore, type DomainContext } from '../http/context.js';

@@ -1,11 +1,12 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authenticateClient, CLIENT_AUTH_PARAMS } from '../clientauth/index.js';
 import { InvalidClient, InvalidRequest, OAuthError, UnauthorizedClient, UnsupportedGrantType } from '../core/errors.js';
+import type { AppRecord } from '../core/types.js';
 import { authDeps, ctx, noStore } from '../http/context.js';
 import { formParams } from '../http/form.js';
 import type { Services } from '../http/services.js';
 import type { AuthenticatedClient, RequestParts } from '../clientauth/types.js';
-import type { FastifyRequest } from 'fastify';
+import type { GrantHandler } from '../grants/index.js';
 
 /** Authenticate the client of a request and record failures in the audit trail. */
 export async function authenticate(s: Services, req: FastifyRequest, parts: RequestParts): Promise<AuthenticatedClient> {
@@ -22,6 +23,15 @@ export async function authenticate(s: Services, req: FastifyRequest, parts: Requ
   }
 }
 
+/** Does the request carry any client authentication (or a public client's client_id)? */
+const presentsClient = (parts: RequestParts): boolean =>
+  parts.authorization !== undefined || [...CLIENT_AUTH_PARAMS].some((k) => parts.params[k] !== undefined);
+
+/** RFC 6749 §5.2 unauthorized_client: the client is not allowed this grant (shared by grants that identify the client themselves). */
+export function assertGrantAllowed(client: AppRecord, grant: Pick<GrantHandler, 'info'>): void {
+  if (!client.allowedGrants.includes(grant.info.grantType)) throw new UnauthorizedClient(`the client may not use ${grant.info.grantType}`);
+}
+
 /** POST /oauth2/v1/token: RFC 6749 §3.2, dispatching on grant_type to one handler per grant. */
 export function tokenEndpoint(app: FastifyInstance, s: Services): void {
   app.post('/oauth2/v1/token', async (req, reply) => {
@@ -31,19 +41,19 @@ export function tokenEndpoint(app: FastifyInstance, s: Services): void {
     if (!grantType) throw new InvalidRequest('grant_type is required');
     const handler = s.grants.get(grantType);
     if (!handler) throw new UnsupportedGrantType(`unsupported grant_type: ${grantType.slice(0, 100)}`);
-    const { client, method } = await authenticate(s, req, { authorization: req.headers.authorization, params });
+    const grantParams: Record<string, string> = Object.create(null);
+    for (const [k, v] of Object.entries(params)) if (handler.parameters.has(k) && !CLIENT_AUTH_PARAMS.has(k)) grantParams[k] = v;
+    const c = ctx(req);
+    const parts = { authorization: req.headers.authorization, params };
+    const request = { domain: c.domain, issuer: c.issuer, tokenEndpoint: c.endpoints.token, params: grantParams, clientIp: req.ip };
+    // RFC 7523 §3.1: for some grants client authentication is optional; the grant then identifies the client.
+    if (handler.clientAuthentication === 'optional' && !presentsClient(parts)) return handler.handle(request);
+    const { client, method } = await authenticate(s, req, parts);
     // RFC 6749 §4.4: client credentials are for confidential clients that really authenticated.
     if (handler.confidentialOnly && (client.clientType !== 'confidential' || method === 'none')) {
       throw new InvalidClient('this grant requires client authentication');
     }
-    if (!client.allowedGrants.includes(grantType)) throw new UnauthorizedClient(`the client may not use ${grantType}`);
-    const grantParams: Record<string, string> = Object.create(null);
-    for (const [k, v] of Object.entries(params)) if (handler.parameters.has(k) && !CLIENT_AUTH_PARAMS.has(k)) grantParams[k] = v;
-    const c = ctx(req);
-    return handler.handle({
-      domain: c.domain, issuer: c.issuer, client, params: grantParams, catalogs: s.catalogs, accessTokens: s.accessTokens,
-      events: s.events, clientIp: req.ip, clock: s.clock, repos: s.repos, userTokens: s.userTokens, totp: s.totp,
-      throttle: s.throttle, authn: s.authn, masterKey: s.masterKey, refreshGraceSeconds: s.config.refreshTokenGraceSeconds,
-    });
+    assertGrantAllowed(client, handler);
+    return handler.handle({ ...request, client, method });
   });
 }

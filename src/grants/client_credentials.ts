@@ -1,23 +1,27 @@
 import { resolveClientScopes, splitScope } from '../identity/scopes.js';
-import type { GrantHandler, TokenContext, TokenResponse } from './types.js';
+import type { ClientGrantHandler, GrantRequest, GrantServices, GrantTypeInfo, TokenResponse } from './types.js';
 
 /** RFC 6749 §4.4: the client acts on its own behalf; no refresh token (§4.4.3). */
-export class ClientCredentialsGrant implements GrantHandler {
-  readonly grantType = 'client_credentials';
+export class ClientCredentialsGrant implements ClientGrantHandler {
+  static readonly info: GrantTypeInfo = { grantType: 'client_credentials', tokenEndpoint: true, responseTypes: [], selfRegistrable: true };
+  readonly info = ClientCredentialsGrant.info;
   readonly parameters = new Set(['scope']);
   readonly confidentialOnly = true;
+  readonly clientAuthentication = 'required' as const;
 
-  async handle(ctx: TokenContext): Promise<TokenResponse> {
-    const cat = await ctx.catalogs.catalog(ctx.domain);
-    const resolved = resolveClientScopes(cat, ctx.client, splitScope(ctx.params.scope));
-    const at = await ctx.accessTokens.issue({
-      domain: ctx.domain, issuer: ctx.issuer, client: ctx.client, sub: ctx.client.clientId!, subType: 'client',
+  constructor(private readonly s: Pick<GrantServices, 'catalogs' | 'accessTokens' | 'events'>) {}
+
+  async handle(req: GrantRequest): Promise<TokenResponse> {
+    const cat = await this.s.catalogs.catalog(req.domain);
+    const resolved = resolveClientScopes(cat, req.client, splitScope(req.params.scope));
+    const at = await this.s.accessTokens.issue({
+      domain: req.domain, issuer: req.issuer, client: req.client, sub: req.client.clientId!, subType: 'client',
       scopes: resolved.scopes, resourceServers: resolved.resourceServers, expiry: resolved.expiry,
     });
-    ctx.events.emit({
-      eventId: 'token.issued', outcome: 'success', domainId: ctx.domain.id, actorType: 'client', actorId: ctx.client.clientId,
-      actorName: ctx.client.displayName, clientIp: ctx.clientIp, targetType: 'access_token', targetId: at.jti,
-      details: { grant_type: this.grantType, scope: resolved.scopes.join(' '), format: at.format },
+    this.s.events.emit({
+      eventId: 'token.issued', outcome: 'success', domainId: req.domain.id, actorType: 'client', actorId: req.client.clientId,
+      actorName: req.client.displayName, clientIp: req.clientIp, targetType: 'access_token', targetId: at.jti,
+      details: { grant_type: this.info.grantType, scope: resolved.scopes.join(' '), format: at.format },
     });
     return { access_token: at.token, token_type: 'Bearer', expires_in: at.expiresIn, scope: resolved.scopes.join(' ') };
   }

@@ -1,24 +1,40 @@
+/**
+ * The grants Tessera serves, and the one list of grant types: discovery (`grant_types_supported`,
+ * `response_types_supported`), dynamic registration's allow-list, the admin API's `allowedGrants`
+ * validation and its SCIM canonical values all read it, so a grant type is advertised or accepted
+ * exactly when something serves it. A new grant is one file here plus one line in GRANTS.
+ */
 import { AuthorizationCodeGrant } from './authorization_code.js';
 import { ClientCredentialsGrant } from './client_credentials.js';
 import { PasswordGrant } from './password.js';
 import { RefreshTokenGrant } from './refresh_token.js';
-import { GRANT_REGISTRY } from './registry.js';
-import type { GrantHandler } from './types.js';
+import type { GrantClass, GrantHandler, GrantServices, GrantTypeInfo, ResponseType } from './types.js';
 
 export * from './types.js';
-export * from './registry.js';
 
-/** Every grant the token endpoint dispatches to. A new grant is a file, one line here and its entry in registry.ts. */
-export function grantHandlers(): Map<string, GrantHandler> {
-  const handlers: GrantHandler[] = [
-    new ClientCredentialsGrant(),
-    new AuthorizationCodeGrant(),
-    new RefreshTokenGrant(),
-    new PasswordGrant(),
-  ];
-  const map = new Map(handlers.map((h) => [h.grantType, h]));
-  // The registry and the handlers must name the same token endpoint grants (metadata is derived from the registry).
-  const listed = GRANT_REGISTRY.filter((g) => g.tokenEndpoint).map((g) => g.grantType).sort();
-  if (listed.join(' ') !== [...map.keys()].sort().join(' ')) throw new Error(`grant registry (${listed}) and handlers (${[...map.keys()]}) disagree`);
-  return map;
+/** Every grant the token endpoint dispatches to. */
+const GRANTS: readonly GrantClass[] = [
+  AuthorizationCodeGrant,
+  RefreshTokenGrant,
+  ClientCredentialsGrant,
+  PasswordGrant,
+];
+
+/** RFC 6749 §4.2: served at the authorization endpoint (opted-in clients only), not at the token endpoint. */
+const IMPLICIT: GrantTypeInfo = { grantType: 'implicit', tokenEndpoint: false, responseTypes: ['token', 'id_token', 'id_token token'], selfRegistrable: false };
+
+export const GRANT_REGISTRY: readonly GrantTypeInfo[] = [...GRANTS.map((g) => g.info), IMPLICIT];
+
+/** Every grant type a client may be allowed (`allowedGrants`) and discovery lists. */
+export const SUPPORTED_GRANT_TYPES: readonly string[] = GRANT_REGISTRY.map((g) => g.grantType);
+/** Grant types a client may register for dynamically. */
+export const SELF_REGISTRABLE_GRANT_TYPES: ReadonlySet<string> = new Set(GRANT_REGISTRY.filter((g) => g.selfRegistrable).map((g) => g.grantType));
+/** Response types of the authorization endpoint, from the grants that serve them. */
+export const RESPONSE_TYPES: readonly ResponseType[] = GRANT_REGISTRY.flatMap((g) => g.responseTypes);
+/** The grant a response type belongs to (RFC 7591 §2.1: grant_types and response_types must agree). */
+export const grantOfResponseType = (rt: string): GrantTypeInfo | undefined => GRANT_REGISTRY.find((g) => (g.responseTypes as readonly string[]).includes(rt));
+
+/** The token endpoint's handlers, each built with the services it uses. */
+export function grantHandlers(s: GrantServices): Map<string, GrantHandler> {
+  return new Map(GRANTS.map((G) => [G.info.grantType, new G(s)]));
 }

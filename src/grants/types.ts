@@ -1,52 +1,99 @@
-import type { AppRecord, DomainRecord } from '../core/types.js';
-import type { SecurityEvents } from '../events/emitter.js';
-import type { Catalogs } from '../identity/catalog.js';
-import type { AccessTokenIssuer } from '../tokens/issuer.js';
+import type { AppRecord, DomainRecord, TokenEndpointAuthMethod } from '../core/types.js';
 import type { Clock } from '../core/clock.js';
 import type { MasterKey } from '../crypto/masterkey.js';
+import type { SecurityEvents } from '../events/emitter.js';
 import type { Authenticator } from '../identity/authn.js';
+import type { Catalogs } from '../identity/catalog.js';
 import type { LoginThrottle } from '../identity/throttle.js';
 import type { TotpService } from '../identity/totp.js';
 import type { Repositories } from '../storage/ports.js';
+import type { AccessTokenIssuer } from '../tokens/issuer.js';
 import type { UserTokens } from '../tokens/user_tokens.js';
 
-export interface TokenContext {
-  domain: DomainRecord;
-  issuer: string;
-  client: AppRecord;
-  /** Only the parameters the grant declared; everything else was dropped (DESIGN habit 9). */
-  params: Record<string, string>;
+export type ResponseType = 'code' | 'token' | 'id_token' | 'id_token token';
+
+/** What the rest of the server knows about a grant type: discovery, registration and the admin API read it. */
+export interface GrantTypeInfo {
+  /** The grant_type wire value (or `implicit`, which has none: RFC 6749 §4.2 is served at the authorization endpoint). */
+  readonly grantType: string;
+  /** Served by a token endpoint handler. */
+  readonly tokenEndpoint: boolean;
+  /** The authorization endpoint response types this grant serves (RFC 7591 §2.1 pairs them). */
+  readonly responseTypes: readonly ResponseType[];
+  /** May a client register for it itself (RFC 7591)? Legacy grants (RFC 9700 §2.1.2, §2.4) are for administrators to allow. */
+  readonly selfRegistrable: boolean;
+}
+
+/**
+ * Every service a grant may be built with. Each grant's constructor names the part it uses
+ * (`Pick<GrantServices, ...>`); `grantHandlers(services)` passes the server's services.
+ */
+export interface GrantServices {
   catalogs: Catalogs;
   accessTokens: AccessTokenIssuer;
+  userTokens: UserTokens;
   events: SecurityEvents;
-  clientIp: string;
-  // User flows (authorization_code, refresh_token, password):
   clock: Clock;
   repos: Repositories;
-  userTokens: UserTokens;
   totp: TotpService;
   throttle: LoginThrottle;
   authn: Authenticator;
   masterKey: MasterKey;
-  /** Seconds a rotated refresh token may be retried (0 = reuse always revokes). */
-  refreshGraceSeconds: number;
+  config: { refreshTokenGraceSeconds: number; clockSkewSeconds: number };
 }
 
+/** One token request, as the token endpoint hands it to a grant: request data only. */
+export interface GrantRequest {
+  domain: DomainRecord;
+  issuer: string;
+  /** This domain's token endpoint URL (an assertion's audience may name it). */
+  tokenEndpoint: string;
+  client: AppRecord;
+  /** How the client authenticated. */
+  method: TokenEndpointAuthMethod;
+  /** Only the parameters the grant declared; everything else was dropped (DESIGN habit 9). */
+  params: Record<string, string>;
+  clientIp: string;
+}
+
+/** For a grant whose client authentication is optional: without it, the grant itself identifies the client (RFC 7523 §3.1). */
+export type OptionalClientGrantRequest = Omit<GrantRequest, 'client' | 'method'> & { client?: AppRecord; method?: TokenEndpointAuthMethod };
+
+/** RFC 6749 §5.1, with RFC 8693 §2.2.1's issued_token_type for grants that issue other token types. */
 export interface TokenResponse {
   access_token: string;
-  token_type: 'Bearer';
+  /** `N_A` when the issued token is not an access token (RFC 8693 §2.2.1). */
+  token_type: 'Bearer' | 'N_A';
   expires_in: number;
   scope?: string;
   refresh_token?: string;
   id_token?: string;
+  issued_token_type?: string;
 }
 
-export interface GrantHandler {
-  /** The grant_type wire value. */
-  readonly grantType: string;
+interface GrantHandlerBase {
+  readonly info: GrantTypeInfo;
   /** Allow-list of grant parameters (client authentication parameters are handled before). */
   readonly parameters: ReadonlySet<string>;
-  /** RFC 6749 §4.4: some grants are for confidential clients only. */
+  /** RFC 6749 §4.4: some grants are for confidential clients that really authenticated. */
   readonly confidentialOnly: boolean;
-  handle(ctx: TokenContext): Promise<TokenResponse>;
+}
+
+/** A grant for clients that authenticated (or identified themselves, for public clients) at the token endpoint. */
+export interface ClientGrantHandler extends GrantHandlerBase {
+  readonly clientAuthentication: 'required';
+  handle(req: GrantRequest): Promise<TokenResponse>;
+}
+/** A grant that may be used without client authentication: the grant itself identifies the client (RFC 7523 §3.1). */
+export interface OptionalClientGrantHandler extends GrantHandlerBase {
+  readonly clientAuthentication: 'optional';
+  handle(req: OptionalClientGrantRequest): Promise<TokenResponse>;
+}
+/** A grant served by the token endpoint. */
+export type GrantHandler = ClientGrantHandler | OptionalClientGrantHandler;
+
+/** What grants/index.ts lists: a grant class with its descriptor. */
+export interface GrantClass {
+  readonly info: GrantTypeInfo;
+  new (s: GrantServices): GrantHandler;
 }

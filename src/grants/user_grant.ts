@@ -1,7 +1,7 @@
 import { GRANT_TYPES, type AppRecord } from '../core/types.js';
 import type { DomainCatalog } from '../identity/catalog.js';
 import type { Authentication } from '../tokens/user_tokens.js';
-import type { TokenContext, TokenResponse } from './types.js';
+import type { GrantRequest, GrantServices, TokenResponse } from './types.js';
 
 /** A refresh token goes to clients allowed the refresh grant that asked for offline_access (or always, with allowOffline). */
 export function wantsRefresh(client: AppRecord, scopes: readonly string[]): boolean {
@@ -10,18 +10,19 @@ export function wantsRefresh(client: AppRecord, scopes: readonly string[]): bool
 
 /** Issue user tokens from a grant and audit it. */
 export async function issueForUser(
-  ctx: TokenContext,
+  s: Pick<GrantServices, 'userTokens' | 'events'>,
+  req: Pick<GrantRequest, 'domain' | 'issuer' | 'client' | 'clientIp'>,
   r: { cat: DomainCatalog; scopes: string[]; expiry?: number; grantId: string; nonce?: string; auth: Authentication; refresh: boolean; tokensValidAfter?: number },
   grantType: string,
 ): Promise<TokenResponse> {
-  const issued = await ctx.userTokens.issue({
-    domain: ctx.domain, issuer: ctx.issuer, client: ctx.client, cat: r.cat, auth: r.auth, scopes: r.scopes, expiry: r.expiry, grantId: r.grantId,
+  const issued = await s.userTokens.issue({
+    domain: req.domain, issuer: req.issuer, client: req.client, cat: r.cat, auth: r.auth, scopes: r.scopes, expiry: r.expiry, grantId: r.grantId,
     nonce: r.nonce, refresh: r.refresh, tokensValidAfter: r.tokensValidAfter,
   });
-  ctx.events.emit({
-    eventId: 'token.issued', outcome: 'success', domainId: ctx.domain.id, actorType: 'user', actorId: r.auth.userId, clientIp: ctx.clientIp,
+  s.events.emit({
+    eventId: 'token.issued', outcome: 'success', domainId: req.domain.id, actorType: 'user', actorId: r.auth.userId, clientIp: req.clientIp,
     targetType: 'access_token', targetId: issued.accessTokenJti,
-    details: { grant_type: grantType, client_id: ctx.client.clientId, scope: r.scopes.join(' '), refresh: issued.refresh !== undefined },
+    details: { grant_type: grantType, client_id: req.client.clientId, scope: r.scopes.join(' '), refresh: issued.refresh !== undefined },
   });
   return issued.response;
 }

@@ -72,7 +72,7 @@ export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogg
     lockoutMs: config.loginLockoutSeconds * 1000,
   });
   const totp = new TotpService({ mfa: repos.mfa, masterKey, clock });
-  return {
+  const services: Omit<Services, 'grants'> = {
     config, clock, log, repos, masterKey, keys, catalogs, issuerOf, secrets: new SecretVerifier(masterKey),
     domains: new DomainService(repos, clock),
     events,
@@ -90,10 +90,11 @@ export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogg
         return u?.active === true && issuedAfterCut(iat, u.tokensValidAfter);
       } }),
     jwksFetcher: new JwksFetcher(clock, { allowPrivate: config.unsafeAllowPrivateFetch }),
-    grants: grantHandlers(),
     users,
     totp,
   };
+  // Each grant is built with the services it uses; requests then carry request data only.
+  return { ...services, grants: grantHandlers(services) };
 }
 
 function userService(repos: Repositories, clock: Clock): UserService {

@@ -3,7 +3,9 @@ import { newSecret } from '../core/ids.js';
 import type { AppRecord, DomainRecord, MfaPolicy } from '../core/types.js';
 import { lookupHash } from '../crypto/secrets.js';
 import type { AuthorizeRequest } from '../authorize/request.js';
-import { ACR_MFA, ACR_PASSWORD } from '../authorize/request.js';
+import { ACR_MFA, ACR_PASSWORD } from './acr.js';
+import { bool, num, object, oneOf, opt, read, str, strs } from '../core/shape.js';
+import { authorizeRequestShape } from '../authorize/request.js';
 import type { SecurityEvents } from '../events/emitter.js';
 import type { AuthFlowRepository, UserRecord, UserRepository } from '../storage/ports.js';
 import type { LoginThrottle } from './throttle.js';
@@ -41,6 +43,17 @@ export interface FlowState {
   sid?: string;
   /** Authenticate API: hash of the authnToken that turns the finished flow into a session. */
   authnTokenHash?: string;
+}
+
+let flowStateReader: ((v: unknown, path: string) => FlowState) | undefined;
+/** A sign-in flow read back from the store, every field checked (built on first use). */
+export function readFlowState(data: unknown): FlowState {
+  flowStateReader ??= object<FlowState>({
+    kind: oneOf(['authorize', 'api'] as const), clientId: str, request: opt(authorizeRequestShape()), browser: opt(str),
+    step: oneOf(['credentials', 'mfa', 'enroll', 'authenticated', 'consent', 'done'] as const), userId: opt(str), amr: strs, authTime: opt(num),
+    mfaRequested: bool, enrollSecretEnc: opt(str), sid: opt(str), authnTokenHash: opt(str),
+  });
+  return read(flowStateReader, data, 'sign-in flow');
 }
 
 export interface Flow {
@@ -83,7 +96,7 @@ export class Authenticator {
     const requestState = newSecret();
     const now = this.d.clock.now();
     const flow: Flow = { hash: lookupHash(requestState), domainId, version: 1, expiresAt: now + this.d.ttlMs, state };
-    await this.d.flows.create({ hash: flow.hash, domainId, data: state as unknown as Record<string, unknown>, version: 1, createdAt: now, expiresAt: flow.expiresAt });
+    await this.d.flows.create({ hash: flow.hash, domainId, data: { ...state }, version: 1, createdAt: now, expiresAt: flow.expiresAt });
     return { requestState, flow };
   }
 
@@ -91,12 +104,12 @@ export class Authenticator {
     if (typeof requestState !== 'string' || requestState.length === 0 || requestState.length > 100) throw badRequestState();
     const rec = await this.d.flows.get(lookupHash(requestState));
     if (!rec || rec.domainId !== domainId || rec.expiresAt <= this.d.clock.now()) throw badRequestState();
-    return { hash: rec.hash, domainId, version: rec.version, expiresAt: rec.expiresAt, state: rec.data as unknown as FlowState };
+    return { hash: rec.hash, domainId, version: rec.version, expiresAt: rec.expiresAt, state: readFlowState(rec.data) };
   }
 
   /** One step at a time: a step that lost the race to another request for the same flow fails. */
   async save(flow: Flow): Promise<void> {
-    const ok = await this.d.flows.update(flow.hash, flow.state as unknown as Record<string, unknown>, flow.version, flow.expiresAt);
+    const ok = await this.d.flows.update(flow.hash, { ...flow.state }, flow.version, flow.expiresAt);
     if (!ok) throw new AuthnError('AUTH-4003', 409, 'This sign-in was continued elsewhere; start again.');
     flow.version += 1;
   }

@@ -5,7 +5,7 @@
  * type (Users, Groups) is one more SchemaDef + ResourceTypeDef, added to ALL_SCHEMAS and
  * ALL_RESOURCE_TYPES; extension schemas go in `schemaExtensions` and are bundled with schemaBundle().
  */
-import { SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
+import { SUPPORTED_GRANT_TYPES } from '../grants/index.js';
 import {
   defineAttribute as attr, defineSchema, EXTERNAL_ID_ATTRIBUTE, ID_ATTRIBUTE, META_ATTRIBUTE, type AttributeDef, type AttributeInit,
   type ResourceTypeDef, type SchemaDef,

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import { num, object, opt, read, str, strs } from '../core/shape.js';
 import { newJti, newSecret } from '../core/ids.js';
 import type { AppRecord, DomainRecord, TokenRecord } from '../core/types.js';
 import { lookupHash } from '../crypto/secrets.js';
@@ -7,6 +8,25 @@ import type { TokenResponse } from '../grants/types.js';
 import type { TokenRepository } from '../storage/ports.js';
 import type { IdTokenIssuer } from './id_token.js';
 import type { AccessTokenIssuer } from './issuer.js';
+
+/** What a stored refresh token carries besides its columns (written here and by rotation, read back with readRefreshData). */
+export type RefreshTokenData = {
+  /** The family's absolute end, epoch ms, kept across rotations. */
+  familyExpiresAt: number;
+  authTime: number;
+  amr: string[];
+  acr: string;
+  sid?: string;
+  /** Set when rotated: when, and the token that replaced it (encrypted, only with a grace window). */
+  rotatedAt?: number;
+  nextHash?: string;
+  nextEnc?: string;
+};
+
+const REFRESH_DATA = object<RefreshTokenData>({
+  familyExpiresAt: num, authTime: num, amr: strs, acr: str, sid: opt(str), rotatedAt: opt(num), nextHash: opt(str), nextEnc: opt(str),
+});
+export const readRefreshData = (data: unknown): RefreshTokenData => read(REFRESH_DATA, data, 'refresh token');
 
 /** How a user authenticated (carried from the session into codes, refresh tokens and ID tokens). */
 export interface Authentication {
@@ -88,7 +108,7 @@ export class UserTokens {
         scope: (r.refreshScope ?? r.scopes).join(' '), aud: [], jti: newJti(), grantId: r.grantId, sessionId: r.auth.sid, issuedAt: now,
         // Idle and absolute lifetimes: each rotation extends to now + idle, never past the family's end.
         expiresAt: Math.min(now + this.deps.refreshIdle * 1000, familyEnd),
-        data: { familyExpiresAt: familyEnd, authTime: r.auth.authTime, amr: r.auth.amr, acr: r.auth.acr, ...(r.auth.sid ? { sid: r.auth.sid } : {}) },
+        data: { familyExpiresAt: familyEnd, authTime: r.auth.authTime, amr: r.auth.amr, acr: r.auth.acr, ...(r.auth.sid ? { sid: r.auth.sid } : {}) } satisfies RefreshTokenData,
       },
     };
   }

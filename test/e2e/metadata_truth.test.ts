@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { adminToken, APP_SCHEMA, assertOAuthError, assertScimError, basic, harness, post, scim, type Harness } from '../helpers.js';
-import { grantHandlers, GRANT_REGISTRY } from '../../src/grants/index.js';
+import { GRANT_REGISTRY } from '../../src/grants/index.js';
 
 const UNSERVED = ['urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:saml2-bearer', 'urn:ietf:params:oauth:grant-type:device_code',
   'urn:ietf:params:oauth:grant-type:token-exchange', 'made-up'];
@@ -23,7 +23,7 @@ describe('metadata is truthful: one grant registry', () => {
   after(() => h.close());
 
   test('every advertised grant is served by the token endpoint or, for implicit, by its response types', async () => {
-    const served = new Set(grantHandlers().keys());
+    const served = new Set(h.t.services.grants.keys());
     for (const g of meta.grant_types_supported!) {
       if (g === 'implicit') continue;
       assert.ok(served.has(g), `${g} is advertised but no handler serves it`);
