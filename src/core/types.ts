@@ -205,3 +205,43 @@ export interface AuditEventRecord {
   message?: string;
   details?: Record<string, unknown>;
 }
+
+/** How assertions from a trusted issuer are made: JWTs (RFC 7523) or SAML 2.0 assertions (RFC 7522). */
+export type TrustedIssuerProtocol = 'jwt' | 'saml2';
+export const TRUSTED_ISSUER_PROTOCOLS: readonly TrustedIssuerProtocol[] = ['jwt', 'saml2'];
+/** Which user attribute an assertion's subject (JWT `sub`, SAML `NameID`) is matched against. */
+export type SubjectAttribute = 'userName' | 'email' | 'externalId' | 'id';
+export const SUBJECT_ATTRIBUTES: readonly SubjectAttribute[] = ['userName', 'email', 'externalId', 'id'];
+/** Default and largest accepted assertion lifetime (exp - now, NotOnOrAfter - now), seconds. */
+export const DEFAULT_ASSERTION_LIFETIME = 300;
+export const MAX_ASSERTION_LIFETIME = 3600;
+
+/**
+ * A party whose signed assertions the domain accepts at the token endpoint (JWT bearer, SAML 2.0
+ * bearer): another IdP, a SAML federation partner. Keys come only from here, never from the assertion.
+ */
+export interface TrustedIssuerRecord {
+  id: string;
+  domainId: string;
+  /** The JWT `iss` or the SAML `Issuer` entity ID; unique per domain and protocol. */
+  issuer: string;
+  protocol: TrustedIssuerProtocol;
+  active: boolean;
+  displayName?: string;
+  description?: string;
+  /** Verification keys: an inline JWK Set, a jwks_uri, or PEM X.509 certificates (for SAML, certificates only). */
+  jwks?: { keys: Jwk[] };
+  jwksUri?: string;
+  certificates: string[];
+  subjectAttribute: SubjectAttribute;
+  /** A cap on the scopes its assertions can yield (empty: no scope beyond the OIDC ones). */
+  allowedScopes: string[];
+  /** Client ids that may present its assertions; empty means any client of the domain. */
+  allowedClients: string[];
+  /** An extra accepted audience value besides the issuer and the token endpoint URL. */
+  audience?: string;
+  maxAssertionLifetime: number;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+}

@@ -9,6 +9,8 @@ import type { TotpService } from '../identity/totp.js';
 import type { Repositories } from '../storage/ports.js';
 import type { AccessTokenIssuer } from '../tokens/issuer.js';
 import type { UserTokens } from '../tokens/user_tokens.js';
+import type { JwksFetcher } from '../clientauth/jwks_fetcher.js';
+import type { TrustedIssuerKeys } from '../identity/trusted_issuers.js';
 
 export type ResponseType = 'code' | 'token' | 'id_token' | 'id_token token';
 
@@ -39,6 +41,10 @@ export interface GrantServices {
   throttle: LoginThrottle;
   authn: Authenticator;
   masterKey: MasterKey;
+  /** Client keys from jwks_uri (client-signed assertions). */
+  jwksFetcher: JwksFetcher;
+  /** Keys of trusted issuers (assertion grants). */
+  trustedIssuerKeys: TrustedIssuerKeys;
   config: { refreshTokenGraceSeconds: number; clockSkewSeconds: number };
 }
 

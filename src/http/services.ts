@@ -9,6 +9,7 @@ import { JwksFetcher } from '../clientauth/jwks_fetcher.js';
 import { SecurityEvents } from '../events/emitter.js';
 import { grantHandlers, type GrantHandler } from '../grants/index.js';
 import { Catalogs } from '../identity/catalog.js';
+import { TrustedIssuerKeys } from '../identity/trusted_issuers.js';
 import { claimsOf } from '../identity/claims.js';
 import { DomainService } from '../identity/domains.js';
 import { CommonPasswords, PasswordHasher, PasswordPolicyChecker } from '../identity/passwords.js';
@@ -38,6 +39,7 @@ export interface Services {
   accessTokens: AccessTokenIssuer;
   validator: AccessTokenValidator;
   jwksFetcher: JwksFetcher;
+  trustedIssuerKeys: TrustedIssuerKeys;
   grants: Map<string, GrantHandler>;
   users: UserService;
   totp: TotpService;
@@ -72,6 +74,7 @@ export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogg
     lockoutMs: config.loginLockoutSeconds * 1000,
   });
   const totp = new TotpService({ mfa: repos.mfa, masterKey, clock });
+  const jwksFetcher = new JwksFetcher(clock, { allowPrivate: config.unsafeAllowPrivateFetch });
   const services: Omit<Services, 'grants'> = {
     config, clock, log, repos, masterKey, keys, catalogs, issuerOf, secrets: new SecretVerifier(masterKey),
     domains: new DomainService(repos, clock),
@@ -89,7 +92,8 @@ export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogg
         const u = await repos.users.get(d.id, userId);
         return u?.active === true && issuedAfterCut(iat, u.tokensValidAfter);
       } }),
-    jwksFetcher: new JwksFetcher(clock, { allowPrivate: config.unsafeAllowPrivateFetch }),
+    jwksFetcher,
+    trustedIssuerKeys: new TrustedIssuerKeys(jwksFetcher),
     users,
     totp,
   };

@@ -11,6 +11,7 @@ import * as m0003 from './migrations/0003_signin.js';
 import * as m0004 from './migrations/0004_usernames.js';
 import type { MigrationLog } from './migrations/0004_usernames.js';
 import * as m0005 from './migrations/0005_token_cutoff.js';
+import * as m0006 from './migrations/0006_trusted_issuers.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -27,6 +28,7 @@ const MIGRATIONS = (log: MigrationLog): Record<string, Migration> => ({
   '0003_signin': m0003,
   '0004_usernames': m0004.migration(log),
   '0005_token_cutoff': m0005,
+  '0006_trusted_issuers': m0006,
 });
 class StaticMigrations implements MigrationProvider {
   constructor(private readonly log: MigrationLog) {}

@@ -9,6 +9,7 @@ import {
 } from './ports.js';
 import { asConflict } from './errors.js';
 import { KyselyGroupRepository, KyselyUserRepository } from './kysely_users.js';
+import { KyselyTrustedIssuerRepository } from './kysely_federation.js';
 import {
   KyselyAuthFlowRepository, KyselyAuthorizationCodeRepository, KyselyConsentRepository, KyselyLoginThrottleRepository, KyselyMfaRepository,
   KyselySessionRepository,
@@ -450,5 +451,6 @@ export function kyselyRepositories(db: Kysely<DB>): Repositories {
     consents: new KyselyConsentRepository(db),
     throttle: new KyselyLoginThrottleRepository(db),
     mfa: new KyselyMfaRepository(db),
+    trustedIssuers: new KyselyTrustedIssuerRepository(db),
   };
 }

@@ -165,6 +165,14 @@ export class KyselyUserRepository implements UserRepository {
       .where('user_name_lower', '=', key).executeTakeFirst();
     return r && this.map(r);
   }
+  async findBy(domainId: string, attribute: 'email' | 'externalId', value: string, limit: number) {
+    if (value.length === 0 || value.length > 1024 || value.includes('\0')) return [];
+    const rows = attribute === 'email'
+      ? await this.db.selectFrom('users').innerJoin('user_emails', 'user_emails.user_id', 'users.id').selectAll('users')
+        .where('users.domain_id', '=', domainId).where('user_emails.value_lower', '=', value.toLowerCase()).limit(limit).execute()
+      : await this.db.selectFrom('users').selectAll().where('domain_id', '=', domainId).where('external_id', '=', value).limit(limit).execute();
+    return rows.map((r) => this.map(r as Selectable<UsersTable>));
+  }
   async getMany(domainId: string, ids: readonly string[]) {
     const out: UserRecord[] = [];
     for (const part of chunks([...new Set(ids)])) {

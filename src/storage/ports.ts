@@ -1,7 +1,7 @@
 import type { SqlColumn, SqlColumnMap, SqlOrder, SqlWhere } from '../scim/sql.js';
 import { userNameKey } from '../identity/usernames.js';
 import type {
-  AppRecord, AppRoleRecord, AuditEventRecord, DomainRecord, GrantRecord, SigningKeyRecord, TokenRecord,
+  AppRecord, AppRoleRecord, AuditEventRecord, DomainRecord, GrantRecord, SigningKeyRecord, TokenRecord, TrustedIssuerProtocol, TrustedIssuerRecord,
 } from '../core/types.js';
 
 /** Thrown by repositories when a unique constraint rejects a write; `what` names the clashing attribute. */
@@ -64,6 +64,18 @@ export interface GrantRepository {
   delete(domainId: string, id: string, expectedVersion?: number): Promise<boolean>;
   /** When a grantee goes away, so do its grants. */
   deleteForGrantee(domainId: string, granteeType: string, granteeId: string): Promise<number>;
+}
+
+export interface TrustedIssuerRepository {
+  get(domainId: string, id: string): Promise<TrustedIssuerRecord | undefined>;
+  /** The trusted issuer an assertion names (exact match on the issuer string). */
+  getByIssuer(domainId: string, protocol: TrustedIssuerProtocol, issuer: string): Promise<TrustedIssuerRecord | undefined>;
+  list(domainId: string): Promise<TrustedIssuerRecord[]>;
+  /** Conflict('issuer') when the domain already trusts this issuer for this protocol. */
+  create(rec: TrustedIssuerRecord): Promise<void>;
+  /** Writes `rec` if the stored version is `expectedVersion`; bumps the version (StaleVersion otherwise). */
+  update(rec: TrustedIssuerRecord, expectedVersion: number): Promise<TrustedIssuerRecord>;
+  delete(domainId: string, id: string, expectedVersion?: number): Promise<boolean>;
 }
 
 export interface TokenRepository {
@@ -202,6 +214,11 @@ export interface UserRepository {
   get(domainId: string, id: string): Promise<UserRecord | undefined>;
   /** RFC 7643 §4.1.1: userName is matched case-insensitively. */
   getByUserName(domainId: string, userName: string): Promise<UserRecord | undefined>;
+  /**
+   * Users whose `emails.value` (case-insensitively) or `externalId` (exactly) is `value`; at most `limit`
+   * (an assertion's subject must match exactly one user).
+   */
+  findBy(domainId: string, attribute: 'email' | 'externalId', value: string, limit: number): Promise<UserRecord[]>;
   /** Users of the domain among `ids` (for display names); unknown ids are left out. */
   getMany(domainId: string, ids: readonly string[]): Promise<UserRecord[]>;
   query(domainId: string, q: PageQuery): Promise<{ total: number; items: UserRecord[] }>;
@@ -360,4 +377,5 @@ export interface Repositories {
   consents: ConsentRepository;
   throttle: LoginThrottleRepository;
   mfa: MfaRepository;
+  trustedIssuers: TrustedIssuerRepository;
 }
