@@ -234,7 +234,7 @@ export interface TrustedIssuerRecord {
   jwksUri?: string;
   certificates: string[];
   subjectAttribute: SubjectAttribute;
-  /** A cap on the scopes its assertions can yield (empty: no scope beyond the OIDC ones). */
+  /** A cap on the scopes its assertions can yield, OIDC scopes included (empty: they yield none). */
   allowedScopes: string[];
   /** Client ids that may present its assertions; empty means any client of the domain. */
   allowedClients: string[];
