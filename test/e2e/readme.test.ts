@@ -115,7 +115,7 @@ describe('README block extraction', () => {
     assert.deepEqual(skipped, [blocks[0]!.body[0], blocks.find((b) => b.body[0]!.startsWith('npx tessera serve'))!.body[0]]);
     assert.match(blocks[0]!.body.join('\n'), /npm ci && npm start[\s\S]*npm ci && npm test/);
     const run = blocks.filter((b) => b.notRun === undefined).map((b) => b.body.join('\n')).join('\n');
-    for (const needed of ['npm start &', '/healthz', 'grant_type=authorization_code', '/oauth2/v1/userinfo', 'grant_type=refresh_token', '/oauth2/v1/userlogout']) {
+    for (const needed of ['npm start &', '/healthz', 'grant_type=authorization_code', '/oauth2/v1/userinfo', 'grant_type=refresh_token', '/oauth2/v1/userlogout', '/admin/v1/TrustedIssuers']) {
       assert.ok(run.includes(needed), `the runnable examples include ${needed}`);
     }
   });
@@ -281,6 +281,24 @@ describe('README examples, run as written', { skip }, () => {
 
     assert.match(out, /^302 http:\/\/127\.0\.0\.1:9000\/$/m, fail('logout redirects to the post-logout URI'));
     assert.equal(next('the refresh after logout', (o) => 'error' in o).error, 'invalid_grant');
+
+    const partner = next('the created JWT trusted issuer', (o) => o.protocol === 'jwt' && o.issuer === 'https://idp.partner.example');
+    assert.deepEqual({ active: partner.active, subjectAttribute: partner.subjectAttribute, maxAssertionLifetime: partner.maxAssertionLifetime, allowedScopes: partner.allowedScopes },
+      { active: true, subjectAttribute: 'userName', maxAssertionLifetime: 300, allowedScopes: ['openid', 'orders.read'] }, fail('the JWT issuer has its defaults'));
+    const jwk = (partner.jwks as { keys: Record<string, unknown>[] }).keys[0]!;
+    assert.deepEqual([jwk.kty, jwk.crv, jwk.kid], ['OKP', 'Ed25519', 'partner-1']);
+    assert.match(String(jwk.x), /^[A-Za-z0-9_-]{43}$/, fail('x is a base64url Ed25519 public key'));
+    const saml = next('the SAML trusted issuer', (o) => o.protocol === 'saml2');
+    assert.equal(saml.issuer, 'https://saml.partner.example/metadata');
+    const [cert] = saml.certificates as { x5tS256: string; subject: string; notAfter: string }[];
+    assert.match(cert!.x5tS256, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(cert!.subject, 'O=Partner, CN=saml.partner.example');
+    assert.ok(Date.parse(cert!.notAfter) > Date.now() + 300 * 86_400_000, fail('the certificate is valid for a year'));
+    const samlList = next('the list of SAML issuers', (o) => 'totalResults' in o);
+    assert.equal(samlList.totalResults, 1);
+    const [listed] = samlList.Resources as Record<string, unknown>[];
+    assert.deepEqual(Object.keys(listed!).sort(), ['allowedClients', 'id', 'issuer', 'schemas']);
+    assert.deepEqual([listed!.id, listed!.issuer, listed!.allowedClients], [saml.id, saml.issuer, [request.get('client_id')]]);
     assert.equal(printed.slice(cursor).length, 0, fail('nothing unexpected is printed after the last example'));
   });
 });
