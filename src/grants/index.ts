@@ -6,6 +6,7 @@
  */
 import { AuthorizationCodeGrant } from './authorization_code.js';
 import { ClientCredentialsGrant } from './client_credentials.js';
+import { JwtBearerGrant } from './jwt_bearer.js';
 import { PasswordGrant } from './password.js';
 import { RefreshTokenGrant } from './refresh_token.js';
 import type { GrantClass, GrantHandler, GrantServices, GrantTypeInfo, ResponseType } from './types.js';
@@ -18,6 +19,7 @@ const GRANTS: readonly GrantClass[] = [
   RefreshTokenGrant,
   ClientCredentialsGrant,
   PasswordGrant,
+  JwtBearerGrant,
 ];
 
 /** RFC 6749 §4.2: served at the authorization endpoint (opted-in clients only), not at the token endpoint. */
