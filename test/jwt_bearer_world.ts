@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { exportJWK, generateKeyPair, importPKCS8, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { exportJWK, importPKCS8, SignJWT, type CryptoKey, type JWK } from 'jose';
 import type { LightMyRequestResponse } from 'fastify';
 import { newId } from '../src/core/ids.js';
 import type { TrustedIssuerRecord } from '../src/core/types.js';
@@ -19,10 +19,13 @@ export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const TOKEN_ENDPOINT = `${ISSUER}/oauth2/v1/token`;
 const ROLE = 'urn:ietf:params:scim:schemas:oracle:idcs:AppRole';
 
-export interface Signer { key: CryptoKey; jwk: JWK; alg: string }
+/** A node KeyObject signs with any alg of its type (a WebCrypto key is bound to one), as a test of alg pinning needs. */
+export type SigningKey = KeyObject | CryptoKey | Uint8Array;
+export interface Signer { key: KeyObject; jwk: JWK; alg: string }
 
 export async function signer(alg: 'RS256' | 'ES256' | 'EdDSA' | 'PS256', kid: string, o: { withAlg?: boolean } = {}): Promise<Signer> {
-  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+  const { publicKey, privateKey } = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    : alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid, use: 'sig', ...(o.withAlg === false ? {} : { alg }) };
   return { key: privateKey, jwk, alg };
 }
@@ -60,7 +63,7 @@ export const jti = (): string => `jti-${++jtis}-${randomBytes(6).toString('hex')
  * a claim set to null is left out.
  */
 export async function assertion(
-  h: Harness, key: CryptoKey | Uint8Array, claims: Record<string, unknown>, header: Record<string, unknown> = {},
+  h: Harness, key: SigningKey, claims: Record<string, unknown>, header: Record<string, unknown> = {},
 ): Promise<string> {
   const now = Math.floor(h.clock.now() / 1000);
   const all: Record<string, unknown> = { aud: ISSUER, exp: now + 60, iat: now, jti: jti(), ...claims };
