@@ -4,8 +4,12 @@
 // Argument: one JSON object
 //   { "url": "http://127.0.0.1:4000/token", "method": "POST", "headers": {...}, "body": "...",
 //     "connections": 16, "duration": 10, "warmup": 5, "timeout": 10 }
+// With "bodiesFile" (a file of one request body per line), every request sends the next body instead of
+// "body" (the jwt-bearer scenario: each assertion is accepted once); when they run out the last one repeats,
+// and the server's refusals show as non-2xx.
 // Output: the summary of the measured run, sent over IPC ({ type: 'result', result }) when the harness
 // spawned us with a channel, and always printed as the last stdout line `LOAD_RESULT {json}`.
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
 const spec = JSON.parse(process.argv[2] ?? '{}');
@@ -30,6 +34,12 @@ for (const sig of ['SIGTERM', 'SIGINT']) {
   });
 }
 
+const bodies = spec.bodiesFile ? readFileSync(spec.bodiesFile, 'utf8').split('\n').filter(Boolean) : undefined;
+let nextBody = 0;
+const perRequest = bodies
+  ? { requests: [{ setupRequest: (req) => ({ ...req, body: bodies[Math.min(nextBody++, bodies.length - 1)] }) }] }
+  : {};
+
 function run(duration) {
   return new Promise((resolve, reject) => {
     current = autocannon({
@@ -37,6 +47,7 @@ function run(duration) {
       method: spec.method ?? 'GET',
       headers: spec.headers ?? {},
       body: spec.body,
+      ...perRequest,
       connections: spec.connections,
       pipelining: 1,
       duration,
@@ -74,6 +85,7 @@ try {
   // Tell the harness the measured phase starts, so it can read the server's CPU time now.
   if (process.send) await new Promise((res) => process.send({ type: 'measuring' }, res));
   const result = summary(await run(spec.duration));
+  if (bodies) result.bodies = { available: bodies.length, used: Math.min(nextBody, bodies.length), exhausted: nextBody > bodies.length };
   result.warmup = warm ? { duration: warm.duration, ok: warm.ok, non2xx: warm.non2xx, errors: warm.errors, timeouts: warm.timeouts } : null;
   if (process.send) await new Promise((res) => process.send({ type: 'result', result }, res));
   console.log(`LOAD_RESULT ${JSON.stringify(result)}`);

@@ -9,13 +9,14 @@
 //   node bench/run.mjs --peer-only      # only the peer (no Tessera build needed)
 //   node bench/run.mjs --help
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { makeAssertionBodies, signaturesPerSecond } from './assertions.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -36,7 +37,7 @@ const HELP = `Usage: node bench/run.mjs [options]
 Options:
   --peer-only              run only the peer (oidc-provider); no Tessera needed
   --tessera-only           run only Tessera
-  --scenarios LIST         comma list of: rs256, es256, introspect (default: all)
+  --scenarios LIST         comma list of: rs256, es256, introspect, jwtbearer (default: all)
   --connections LIST       comma list of connection counts (default: 16,64)
   --verbose                echo server output
   -h, --help               this text
@@ -99,7 +100,13 @@ const ALL_SCENARIOS = [
   { id: 'rs256', title: 'client_credentials, RS256 JWT', kind: 'token', scope: 'bench.rs256', alg: 'RS256' },
   { id: 'es256', title: 'client_credentials, ES256 JWT', kind: 'token', scope: 'bench.es256', alg: 'ES256' },
   { id: 'introspect', title: 'introspection of an opaque token', kind: 'introspect', scope: 'bench.opaque', alg: null },
+  // oidc-provider does not serve the jwt-bearer grant: this row's "peer" columns are Tessera's own client_credentials
+  // RS256 request, measured in the same cell on the same process (the cost of the assertion over plain client credentials).
+  { id: 'jwtbearer', title: 'jwt-bearer, RS256 assertion + RS256 JWT ¹', kind: 'jwt-bearer', scope: 'bench.rs256', alg: 'RS256', reference: 'rs256' },
 ];
+const REFERENCE_NOTE = '¹ oidc-provider does not serve the jwt-bearer grant (RFC 7523): the peer columns of this row are Tessera\'s own client_credentials RS256 request, measured in the same cell on the same Tessera process, so Tessera/peer is the jwt-bearer rate as a share of plain client credentials, and CPU peer/Tessera the same for CPU per request.';
+// Assertions live 300 s (TESSERA_CLIENT_ASSERTION_MAX_LIFETIME); they are signed just before each load run.
+const ASSERTION_LIFETIME = 300;
 const scenarioIds = args.scenarios ? args.scenarios.split(',').map((s) => s.trim()).filter(Boolean) : ALL_SCENARIOS.map((s) => s.id);
 for (const id of scenarioIds) {
   if (!ALL_SCENARIOS.some((s) => s.id === id)) {
@@ -107,7 +114,11 @@ for (const id of scenarioIds) {
     process.exit(2);
   }
 }
-const SCENARIOS = ALL_SCENARIOS.filter((s) => scenarioIds.includes(s.id));
+const SCENARIOS = ALL_SCENARIOS.filter((s) => scenarioIds.includes(s.id) && (!s.reference || !args['peer-only']));
+if (SCENARIOS.some((s) => s.kind === 'jwt-bearer') && WARMUP + DURATION > ASSERTION_LIFETIME - 60) {
+  console.error(`bench: the jwtbearer scenario needs BENCH_WARMUP + BENCH_DURATION <= ${ASSERTION_LIFETIME - 60} s (its assertions live ${ASSERTION_LIFETIME} s)`);
+  process.exit(2);
+}
 const CONNECTIONS = (args.connections ?? '16,64').split(',').map((s) => Number(s.trim()));
 if (CONNECTIONS.some((c) => !Number.isInteger(c) || c < 1 || c > 1024)) {
   console.error(`bench: --connections must be a comma list of integers between 1 and 1024, got "${args.connections}"`);
@@ -420,6 +431,27 @@ async function setupTessera(t) {
   }
   t.clientId = r.json.name;
   t.clientSecret = r.json.clientSecret;
+
+  // The jwt-bearer scenario: a gateway that signs its own assertions (RS256, key registered as a JWK), the Axway
+  // way: no other client authentication, sub = its client_id, a client token for bench.rs256.
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'bench-gw-1', alg: 'RS256', use: 'sig' };
+  const gw = await scimPost(`${t.base}/admin/v1/Apps`, admin, {
+    schemas: [APP_SCHEMA],
+    displayName: 'bench-gateway',
+    isOAuthClient: true,
+    clientType: 'confidential',
+    allowedGrants: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
+    allowedScopes: [{ fqs: 'bench.rs256' }],
+    jwks: { keys: [jwk] },
+  });
+  if ((gw.status !== 201 && gw.status !== 200) || typeof gw.json?.name !== 'string') {
+    throw new BenchError(`Tessera setup: creating the jwt-bearer gateway client (POST /admin/v1/Apps) answered ${snippet(gw)}`);
+  }
+  t.assertions = {
+    pem: privateKey.export({ format: 'pem', type: 'pkcs8' }), kid: jwk.kid, clientId: gw.json.name, audience: t.base,
+    scope: 'bench.rs256', lifetime: ASSERTION_LIFETIME,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -444,7 +476,7 @@ async function send(req) {
   return http(req.method, req.url, { headers: req.headers, body: req.body });
 }
 
-const LABEL = { tessera: 'Tessera', peer: 'peer (oidc-provider)' };
+const LABEL = { tessera: 'Tessera', peer: 'peer (oidc-provider)', reference: 'Tessera client_credentials RS256 (reference)' };
 
 async function getToken(server, s, scenario) {
   const label = `${LABEL[server]}, ${scenario.title}`;
@@ -458,8 +490,30 @@ async function getToken(server, s, scenario) {
   return { at, response: r.json };
 }
 
+function jwtBearerRequest(s) {
+  return {
+    method: 'POST',
+    url: `${s.base}${endpoints('tessera').token}`,
+    headers: { 'content-type': FORM, accept: 'application/json' },
+    // One body per request, signed before each load run (see runLoad).
+    assertions: s.assertions,
+  };
+}
+
 /** Returns the request to measure for this server and scenario, after checking its answer once. */
 async function prepare(server, s, scenario) {
+  if (scenario.kind === 'jwt-bearer') {
+    if (server === 'reference') return prepare('tessera', s, ALL_SCENARIOS.find((x) => x.id === scenario.reference));
+    const label = `${LABEL[server]}, ${scenario.title}`;
+    const req = jwtBearerRequest(s);
+    const [one] = await makeAssertionBodies(s.assertions, 1);
+    const r = await send({ ...req, body: one });
+    if (r.status !== 200 || jwtHeader(r.json?.access_token)?.alg !== scenario.alg) throw new BenchError(`${label}: the jwt-bearer request should answer 200 with an ${scenario.alg} JWT; got ${snippet(r)}`);
+    // The measured request includes the single-use check: the same assertion again is refused.
+    const again = await send({ ...req, body: one });
+    if (again.status !== 400 || again.json?.error !== 'invalid_grant') throw new BenchError(`${label}: a replayed assertion should answer 400 invalid_grant; got ${snippet(again)}`);
+    return req;
+  }
   const label = `${LABEL[server]}, ${scenario.title}`;
   const { at } = await getToken(server, s, scenario);
   const header = jwtHeader(at);
@@ -505,8 +559,21 @@ function cpuSeconds(pid) {
   }
 }
 
+/** Signs enough assertions for one load run (see bench/assertions.mjs) into a file the load generator reads. */
+async function assertionFile(label, o) {
+  const perSecond = signaturesPerSecond(o);
+  const count = Math.ceil(perSecond * (WARMUP + DURATION) * 1.2) + 500;
+  const started = Date.now();
+  const bodies = await makeAssertionBodies(o, count);
+  const file = path.join(tmpDir, `assertions-${label.replace(/[^a-z0-9]+/gi, '-')}.txt`);
+  writeFileSync(file, `${bodies.join('\n')}\n`);
+  if (VERBOSE) console.error(`  [bench] ${count} assertions for ${label} (one core signs ${Math.round(perSecond)}/s) in ${Date.now() - started} ms`);
+  return file;
+}
+
 async function runLoad(label, req, connections, serverPid) {
   const spec = { url: req.url, method: req.method, headers: req.headers, body: req.body, connections, duration: DURATION, warmup: WARMUP, timeout: 10 };
+  if (req.assertions) spec.bodiesFile = await assertionFile(label, req.assertions);
   const h = startChild(`load ${label}`, [path.join(BENCH_DIR, 'load.mjs'), JSON.stringify(spec)], { env: cleanEnv({}), cpu: LOAD_CPU });
   const limitMs = (WARMUP + DURATION + 60) * 1000;
   let cpuStart;
@@ -538,6 +605,7 @@ function flagsOf(r) {
   if (r.non2xx) f.push(`${r.non2xx} non-2xx`);
   if (r.errors) f.push(`${r.errors} errors`);
   if (r.timeouts) f.push(`${r.timeouts} timeouts`);
+  if (r.bodies?.exhausted) f.push(`ran out of its ${r.bodies.available} assertions`);
   const w = r.warmup;
   if (w && (w.non2xx || w.errors || w.timeouts)) f.push(`warm-up: ${w.non2xx} non-2xx, ${w.errors} errors, ${w.timeouts} timeouts`);
   return f;
@@ -588,7 +656,7 @@ function table(rows) {
     const cpuRatio = t?.cpuUsPerReq && p?.cpuUsPerReq ? (p.cpuUsPerReq / t.cpuUsPerReq).toFixed(2) : '—';
     const flags = [];
     if (t) { const f = flagsOf(t); if (f.length) flags.push(`Tessera: ${f.join(', ')}`); }
-    if (p) { const f = flagsOf(p); if (f.length) flags.push(`peer: ${f.join(', ')}`); }
+    if (p) { const f = flagsOf(p); if (f.length) flags.push(`${row.scenario.reference ? 'reference' : 'peer'}: ${f.join(', ')}`); }
     const warn = (r) => (r && flagsOf(r).length ? ' ⚠' : '');
     return `| ${row.scenario.title} | ${row.connections} | ${fmtInt(t?.okPerSec)}${warn(t)} | ${fmtMs(t?.latency.p50)} | ${fmtMs(t?.latency.p99)} | ${fmtInt(p?.okPerSec)}${warn(p)} | ${fmtMs(p?.latency.p50)} | ${fmtMs(p?.latency.p99)} | ${ratio} | ${cpu} | ${cpuRatio} | ${flags.join('; ')} |`;
   });
@@ -613,6 +681,7 @@ function report(rows, meta) {
     '',
     table(rows),
     '',
+    ...(rows.some((r) => r.scenario.reference) ? [REFERENCE_NOTE, ''] : []),
   ].join('\n');
   return md;
 }
@@ -625,7 +694,9 @@ async function main() {
   tmpDir = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'));
 
   const servers = [RUN_TESSERA && 'tessera', RUN_PEER && 'peer'].filter(Boolean);
-  const cells = SCENARIOS.length * CONNECTIONS.length * servers.length;
+  // A scenario the peer does not serve runs against Tessera's own reference request instead.
+  const serversFor = (scenario) => (scenario.reference ? ['tessera', 'reference'] : servers);
+  const cells = SCENARIOS.reduce((n, sc) => n + serversFor(sc).length, 0) * CONNECTIONS.length;
   const est = cells * (WARMUP + DURATION * REPEAT);
   console.log(`bench: ${SCENARIOS.length} scenario(s) x ${CONNECTIONS.length} connection count(s) x ${servers.length} server(s), ` +
     `${WARMUP} s warm-up + ${REPEAT} x ${DURATION} s each: about ${Math.ceil(est / 60)} min of load.`);
@@ -649,20 +720,19 @@ async function main() {
   const reqs = {};
   for (const scenario of SCENARIOS) {
     reqs[scenario.id] = {};
-    if (tessera) reqs[scenario.id].tessera = await prepare('tessera', tessera, scenario);
-    if (peer) reqs[scenario.id].peer = await prepare('peer', peer, scenario);
+    for (const server of serversFor(scenario)) reqs[scenario.id][server] = await prepare(server, server === 'peer' ? peer : tessera, scenario);
   }
   console.log('bench: responses verified on every scenario');
 
   const rows = [];
   for (const scenario of SCENARIOS) {
     for (const connections of CONNECTIONS) {
-      const runs = { tessera: [], peer: [] };
+      const runs = { tessera: [], peer: [], reference: [] };
       for (let i = 0; i < REPEAT; i++) {
         // Alternate which server goes first so slow drift of the machine does not favour one.
-        const order = i % 2 === 0 ? servers : [...servers].reverse();
+        const order = i % 2 === 0 ? serversFor(scenario) : [...serversFor(scenario)].reverse();
         for (const server of order) {
-          const s = server === 'tessera' ? tessera : peer;
+          const s = server === 'peer' ? peer : tessera;
           const label = `${LABEL[server]} ${scenario.id} c${connections}${REPEAT > 1 ? ` #${i + 1}` : ''}`;
           process.stdout.write(`  ${label}: `);
           const r = await runLoad(label, reqs[scenario.id][server], connections, s.h.proc.pid);
@@ -676,7 +746,8 @@ async function main() {
         scenario,
         connections,
         tessera: runs.tessera.length ? median(runs.tessera) : null,
-        peer: runs.peer.length ? median(runs.peer) : null,
+        // The reference (Tessera's client_credentials RS256) takes the peer's columns where the peer has no such grant.
+        peer: runs.reference.length ? median(runs.reference) : runs.peer.length ? median(runs.peer) : null,
       });
     }
   }
@@ -687,11 +758,15 @@ async function main() {
   const meta = { date: new Date().toISOString(), cpu: cpuModel(), cpus: os.cpus().length, commit: gitCommit() };
   const md = report(rows, meta);
   console.log(`\n${table(rows)}\n`);
+  if (rows.some((r) => r.scenario.reference)) console.log(`${REFERENCE_NOTE}\n`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(path.join(RESULTS_DIR, 'latest.md'), md);
   writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify({
     meta: { ...meta, node: process.version, openssl: process.versions.openssl, pinned: PIN.pin, warmup: WARMUP, duration: DURATION, repeat: REPEAT, quick: QUICK },
-    rows: rows.map((r) => ({ scenario: r.scenario.id, connections: r.connections, tessera: r.tessera, peer: r.peer })),
+    rows: rows.map((r) => ({
+      scenario: r.scenario.id, connections: r.connections, tessera: r.tessera, peer: r.peer,
+      ...(r.scenario.reference ? { peerIs: 'tessera client_credentials rs256 (reference: oidc-provider does not serve this grant)' } : {}),
+    })),
   }, null, 2)}\n`);
   console.log(`bench: written ${path.relative(ROOT, path.join(RESULTS_DIR, 'latest.md'))} and latest.json`);
 

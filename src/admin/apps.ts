@@ -1,10 +1,11 @@
 import { newClientId, newSecret } from '../core/ids.js';
 import {
-  MFA_POLICIES, type MfaPolicy, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME, type AppRecord, type ClientType, type ScopeDef,
+  GRANT_TYPES, MFA_POLICIES, type MfaPolicy, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME, type AppRecord, type ClientType, type ScopeDef,
   type SigningAlg, type TokenEndpointAuthMethod,
 } from '../core/types.js';
 import { algsOfJwk, secretAad, ASYMMETRIC_ALGS, HMAC_ALGS } from '../clientauth/assertion.js';
 import { jwksUriProblem } from '../clientauth/jwks_fetcher.js';
+import { CertificateProblem, certificateJwk, parseCertificates } from '../identity/trusted_issuers.js';
 import { SUPPORTED_GRANT_TYPES } from '../grants/index.js';
 import { hashSecret } from '../crypto/secrets.js';
 import type { DomainContext } from '../http/context.js';
@@ -28,7 +29,7 @@ interface AppView { rolesById: Map<string, { displayName: string; appId: string 
 /** The client and resource-server settings of an App; shared by the admin API and dynamic client registration. */
 export type ClientFields = Pick<AppRecord,
   | 'displayName' | 'description' | 'active' | 'isOAuthClient' | 'clientType' | 'tokenEndpointAuthMethod' | 'tokenEndpointAuthSigningAlg'
-  | 'allowedGrants' | 'redirectUris' | 'postLogoutRedirectUris' | 'jwks' | 'jwksUri' | 'allowedScopes' | 'defaultScopes'
+  | 'allowedGrants' | 'redirectUris' | 'postLogoutRedirectUris' | 'jwks' | 'jwksUri' | 'certificates' | 'allowedScopes' | 'defaultScopes'
   | 'accessTokenExpiry' | 'refreshTokenExpiry' | 'pkceRequired' | 'bypassConsent' | 'allowOffline' | 'claimsInIdToken' | 'mfaPolicy' | 'isOAuthResource' | 'audience' | 'scopes' | 'accessTokenFormat' | 'accessTokenSigningAlg'>;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
@@ -48,29 +49,50 @@ export function checkClientFields(f: ClientFields, o: { allowPrivateFetch: boole
     if (new Set(f.allowedGrants).size !== f.allowedGrants.length) throw fail('allowedGrants: duplicate value');
     if (f.clientType === 'public') {
       if (f.tokenEndpointAuthMethod !== 'none') throw fail('a public client uses tokenEndpointAuthMethod none');
-      // RFC 6749 §4.4 / §4.3 (BCP §2.4): no client credentials for a client that cannot keep a secret.
+      // RFC 6749 §4.4 / §4.3 (BCP §2.4): no client credentials for a client that cannot keep a secret; nor a
+      // signing key, nor a bearer assertion presented under a client_id that authenticates nothing.
       if (f.allowedGrants.includes('client_credentials')) throw fail('a public client may not use client_credentials');
+      if (f.allowedGrants.includes(GRANT_TYPES.jwtBearer)) throw fail(`a public client may not use ${GRANT_TYPES.jwtBearer}`);
     } else if (f.tokenEndpointAuthMethod === 'none') {
       throw fail('a confidential client must authenticate (tokenEndpointAuthMethod none is for public clients)');
     }
+    const certificates = f.certificates ?? [];
+    const hasKeys = f.jwks !== undefined || f.jwksUri !== undefined || certificates.length > 0;
+    if (f.jwks && f.jwksUri) throw fail('jwks and jwksUri exclude each other');
     if (f.tokenEndpointAuthMethod === 'private_key_jwt') {
-      if (!f.jwks === !f.jwksUri) throw fail('private_key_jwt needs exactly one of jwks and jwksUri');
-    } else if (f.jwks || f.jwksUri) {
-      // Keys only make sense with private_key_jwt (for now: no request objects, no encrypted responses).
-      throw fail('jwks and jwksUri are only used with private_key_jwt');
+      if (!hasKeys) throw fail('private_key_jwt needs jwks, jwksUri or certificates');
+    } else if (hasKeys && !f.allowedGrants.includes(GRANT_TYPES.jwtBearer)) {
+      // Keys verify the client's own JWTs: client assertions (private_key_jwt) and jwt-bearer grant assertions.
+      throw fail(`jwks, jwksUri and certificates are only used with private_key_jwt or the ${GRANT_TYPES.jwtBearer} grant`);
     }
+    const keyAlgs = new Set<string>();
     if (f.jwks) {
       if (!Array.isArray(f.jwks.keys) || f.jwks.keys.length === 0 || f.jwks.keys.length > 20) throw fail('jwks.keys must hold 1 to 20 keys');
       for (const k of f.jwks.keys) {
         if (typeof k !== 'object' || !k || typeof k.kty !== 'string') throw fail('jwks: every key needs kty');
         if ('d' in k || 'p' in k || 'k' in k) throw fail('jwks must hold public keys only');
       }
-      // A key set that verifies nothing, or not the pinned algorithm, would be a client that can never authenticate.
-      const algs = new Set(f.jwks.keys.flatMap(algsOfJwk));
-      if (algs.size === 0) throw fail('jwks holds no signing key for client assertions (RSA, EC P-256/P-384/P-521 or Ed25519/Ed448)');
-      if (f.tokenEndpointAuthSigningAlg && !algs.has(f.tokenEndpointAuthSigningAlg)) {
-        throw fail(`no key in jwks can verify tokenEndpointAuthSigningAlg ${f.tokenEndpointAuthSigningAlg}`);
+      // A key set that verifies nothing would be a client that can never authenticate.
+      for (const a of f.jwks.keys.flatMap(algsOfJwk)) keyAlgs.add(a);
+      if (keyAlgs.size === 0) throw fail('jwks holds no signing key for client assertions (RSA, EC P-256/P-384/P-521 or Ed25519/Ed448)');
+    }
+    if (certificates.length > 0) {
+      if (certificates.length > 10) throw fail('certificates: at most 10');
+      if (certificates.some((pem) => typeof pem !== 'string' || pem.length > 20_000)) throw fail('certificates: each is one PEM certificate of at most 20000 characters');
+      let parsed;
+      try { parsed = parseCertificates(certificates); } catch (e) {
+        if (e instanceof CertificateProblem) throw fail(e.message);
+        throw e;
       }
+      parsed.forEach((c, i) => {
+        const algs = algsOfJwk(certificateJwk(c));
+        if (algs.length === 0) throw fail(`certificates[${i}] holds no signing key (RSA, EC P-256/P-384/P-521 or Ed25519/Ed448)`);
+        for (const a of algs) keyAlgs.add(a);
+      });
+    }
+    // The pinned algorithm must be one a registered key can verify (keys from jwksUri are only known when fetched).
+    if (f.tokenEndpointAuthSigningAlg && keyAlgs.size > 0 && !f.jwksUri && !keyAlgs.has(f.tokenEndpointAuthSigningAlg)) {
+      throw fail(`no key in jwks or certificates can verify tokenEndpointAuthSigningAlg ${f.tokenEndpointAuthSigningAlg}`);
     }
     if (f.jwksUri) {
       const p = jwksUriProblem(f.jwksUri, o.allowPrivateFetch);
@@ -131,6 +153,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
       postLogoutRedirectUris: client && a.postLogoutRedirectUris.length ? a.postLogoutRedirectUris : undefined,
       jwks: client ? a.jwks : undefined,
       jwksUri: client ? a.jwksUri : undefined,
+      certificates: client && a.certificates?.length ? a.certificates : undefined,
       allowedScopes: client && a.allowedScopes.length ? a.allowedScopes.map((fqs) => ({ fqs })) : undefined,
       defaultScopes: client && a.defaultScopes.length ? a.defaultScopes : undefined,
       accessTokenExpiry: a.accessTokenExpiry,
@@ -139,6 +162,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
       bypassConsent: client ? a.bypassConsent === true : undefined,
       claimsInIdToken: client ? a.claimsInIdToken === true : undefined,
       allowOffline: client ? a.allowOffline === true : undefined,
+      allowUserAssertions: client ? a.allowUserAssertions === true : undefined,
       mfaPolicy: client ? a.mfaPolicy : undefined,
       isOAuthResource: rs,
       audience: rs ? (a.isBuiltIn ? adminAudience(c.issuer) : a.audience) : undefined,
@@ -170,7 +194,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
       displayName: String(b.displayName), description: str(b.description), active: b.active !== false,
       isOAuthClient, clientType, tokenEndpointAuthMethod: method, tokenEndpointAuthSigningAlg: str(b.tokenEndpointAuthSigningAlg),
       allowedGrants: strs(b.allowedGrants), redirectUris: strs(b.redirectUris), postLogoutRedirectUris: strs(b.postLogoutRedirectUris),
-      jwks: b.jwks as ClientFields['jwks'], jwksUri: str(b.jwksUri),
+      jwks: b.jwks as ClientFields['jwks'], jwksUri: str(b.jwksUri), certificates: strs(b.certificates).length ? strs(b.certificates) : undefined,
       allowedScopes: Array.isArray(b.allowedScopes) ? (b.allowedScopes as Scim[]).map((x) => String(x.fqs ?? '')) : [],
       defaultScopes: strs(b.defaultScopes),
       accessTokenExpiry: lifetime('accessTokenExpiry', num(b.accessTokenExpiry), MIN_ACCESS_TOKEN_LIFETIME, MAX_ACCESS_TOKEN_LIFETIME),
@@ -204,10 +228,30 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
     return f;
   }
 
+  /**
+   * `allowUserAssertions` (RFC 7523 §2.1 with `sub` = any user): the client then acts as any user of the domain,
+   * within its own scopes, so setting it, or changing a client that has it (its keys above all), is as good as
+   * managing every user: only a caller holding every admin scope of the domain may (the no-escalation rule of
+   * admin/guard.ts, for the one principal that could be any user). Never settable by dynamic registration.
+   */
+  private async userAssertions(c: DomainContext, b: Scim, f: ClientFields, caller: AdminCaller, existing?: AppRecord): Promise<true | undefined> {
+    if (b.allowUserAssertions !== true) return undefined;
+    if (!f.isOAuthClient || f.clientType !== 'confidential' || !f.allowedGrants.includes(GRANT_TYPES.jwtBearer)) {
+      throw bad(`allowUserAssertions needs a confidential client allowed the ${GRANT_TYPES.jwtBearer} grant`);
+    }
+    if (!f.jwks && !f.jwksUri && !f.certificates?.length) throw bad('allowUserAssertions needs registered keys (jwks, jwksUri or certificates) to verify the assertions');
+    const admin = adminScopesOf(await this.s.catalogs.catalog(c.domain));
+    assertNoEscalation(caller, admin, admin, (sc) => existing?.allowUserAssertions
+      ? `only a caller holding every admin scope (${sc} is missing) may change a client that may assert any user`
+      : `only a caller holding every admin scope (${sc} is missing) may let a client assert any user`);
+    return true;
+  }
+
   async create(c: DomainContext, b: Scim, caller: AdminCaller) {
     const f = await this.fields(c, b, caller);
+    const allowUserAssertions = await this.userAssertions(c, b, f, caller);
     const now = this.s.clock.now();
-    const app = newApp(c.domain.id, now, { ...f });
+    const app = newApp(c.domain.id, now, { ...f, allowUserAssertions });
     const extra: Scim = {};
     if (f.isOAuthClient) {
       app.clientId = newClientId();
@@ -228,7 +272,8 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
     if (existing.isBuiltIn) throw new ScimError(400, 'mutability', 'the built-in identity domain API app cannot be modified');
     assertMayManage(caller, await this.s.catalogs.catalog(c.domain), existing);
     const f = await this.fields(c, b, caller, existing);
-    const next: AppRecord = { ...existing, ...f, updatedAt: this.s.clock.now() };
+    const allowUserAssertions = await this.userAssertions(c, b, f, caller, existing);
+    const next: AppRecord = { ...existing, ...f, allowUserAssertions, updatedAt: this.s.clock.now() };
     if (existing.active && !f.active) next.tokensValidAfter = next.updatedAt;
     if (f.isOAuthClient && !existing.clientId) next.clientId = newClientId();
     const needsSecretEnc = f.tokenEndpointAuthMethod === 'client_secret_jwt';

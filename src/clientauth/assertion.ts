@@ -1,7 +1,9 @@
 import { createLocalJWKSet, jwtVerify, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
 import { InvalidRequest } from '../core/errors.js';
-import type { AppRecord, TokenEndpointAuthMethod } from '../core/types.js';
+import type { AppRecord, Jwk, TokenEndpointAuthMethod } from '../core/types.js';
+import { certificateJwk, parseCertificates } from '../identity/trusted_issuers.js';
 import { decodeJwt } from '../tokens/jwt.js';
+import type { JwksFetcher } from './jwks_fetcher.js';
 import type { AuthDeps, RequestParts } from './types.js';
 import { fail, usableClient } from './util.js';
 
@@ -65,7 +67,8 @@ export async function authenticateAssertion(req: RequestParts, deps: AuthDeps, m
     if (!client.secretEnc) throw fail('client has no secret for client_secret_jwt');
     key = new TextEncoder().encode(deps.masterKey.decrypt(client.secretEnc, secretAad(client)));
   } else {
-    const set = await clientKeys(client, deps, typeof h.kid === 'string' ? h.kid : undefined);
+    let set: { keys: Jwk[] };
+    try { set = await registeredClientKeys(client, deps.jwksFetcher, typeof h.kid === 'string' ? h.kid : undefined); } catch (e) { throw fail((e as Error).message); }
     if (pinned === undefined && !set.keys.some((k) => algsOfJwk(k).includes(alg))) throw fail(`no registered key verifies ${alg}`);
     key = createLocalJWKSet(set as never);
   }
@@ -99,14 +102,27 @@ export function algsOfJwk(k: unknown): string[] {
   return [];
 }
 
-async function clientKeys(client: AppRecord, deps: AuthDeps, kid: string | undefined): Promise<{ keys: unknown[] }> {
-  if (client.jwks) return client.jwks;
-  if (!client.jwksUri) throw fail('client has no registered keys');
-  try {
-    const set = await deps.jwksFetcher.get(client.jwksUri);
-    if (kid && !set.keys.some((k) => (k as { kid?: string }).kid === kid)) return await deps.jwksFetcher.get(client.jwksUri, true);
-    return set;
-  } catch (e) {
-    throw fail(`cannot use jwks_uri: ${(e as Error).message}`);
+/** Why a client's registered keys cannot be used (the caller decides the error: invalid_client or invalid_grant). */
+export class ClientKeysUnavailable extends Error {}
+
+/**
+ * A client's registered verification keys: its JWK Set (inline or from jwks_uri) and the keys of its
+ * registered certificates (kid and x5t#S256 = the certificate's SHA-256 thumbprint). Never keys named by a
+ * JWT header (RFC 8725 §3.10). A kid not in a fetched set refetches jwks_uri once (rate-limited by the fetcher).
+ */
+export async function registeredClientKeys(client: AppRecord, fetcher: JwksFetcher, kid: string | undefined): Promise<{ keys: Jwk[] }> {
+  const keys: Jwk[] = [...(client.jwks?.keys ?? [])];
+  // Validated when registered; a certificate that no longer parses verifies nothing.
+  try { keys.push(...parseCertificates(client.certificates ?? []).map(certificateJwk)); } catch { throw new ClientKeysUnavailable('a registered certificate cannot be read'); }
+  if (client.jwksUri) {
+    try {
+      let set = await fetcher.get(client.jwksUri);
+      if (kid && !set.keys.some((k) => (k as Jwk).kid === kid) && !keys.some((k) => k.kid === kid)) set = await fetcher.get(client.jwksUri, true);
+      keys.push(...(set.keys as Jwk[]));
+    } catch (e) {
+      throw new ClientKeysUnavailable(`cannot use jwks_uri: ${(e as Error).message}`);
+    }
   }
+  if (keys.length === 0) throw new ClientKeysUnavailable('client has no registered keys');
+  return { keys };
 }

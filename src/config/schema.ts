@@ -168,7 +168,7 @@ export const SETTINGS: SettingDef[] = [
   { key: 'defaultSigningAlg', env: 'TESSERA_DEFAULT_SIGNING_ALG', default: 'RS256', parse: oneOf(SIGNING_ALGS), description: 'Default JWT signing algorithm.' },
   { key: 'clockSkewSeconds', env: 'TESSERA_CLOCK_SKEW_SECONDS', default: 60, parse: int(0, 300), description: 'Clock skew tolerated on received JWTs (RFC 8725 §3.8).' },
   { key: 'clientAssertionMaxLifetime', env: 'TESSERA_CLIENT_ASSERTION_MAX_LIFETIME', default: 300, parse: int(30, 3600),
-    description: 'Longest lifetime (exp - now) accepted for client assertions, seconds.' },
+    description: 'Longest lifetime (exp - now) accepted for client assertions and for a client\'s own jwt-bearer grant assertions, seconds.' },
   { key: 'clientAssertionAcceptTokenEndpointAudience', env: 'TESSERA_CLIENT_ASSERTION_ACCEPT_TOKEN_ENDPOINT_AUD', default: true, parse: bool,
     description: 'Accept the token endpoint URL as client assertion `aud` besides the issuer (RFC 7523 §3). Turn off to accept the issuer only (RFC 10070).' },
   { key: 'jwksPublic', env: 'TESSERA_JWKS_PUBLIC', default: true, parse: bool, description: 'Serve /admin/v1/SigningCert/jwk without a token (a domain setting may override).' },

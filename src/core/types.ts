@@ -56,6 +56,7 @@ export const GRANT_TYPES = {
   password: 'password',
   clientCredentials: 'client_credentials',
   refreshToken: 'refresh_token',
+  jwtBearer: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
 } as const;
 
 export interface ScopeDef {
@@ -85,6 +86,17 @@ export interface AppRecord {
   postLogoutRedirectUris: string[];
   jwks?: { keys: Jwk[] };
   jwksUri?: string;
+  /**
+   * PEM X.509 certificates whose public keys verify the client's JWTs (private_key_jwt, jwt-bearer assertions),
+   * beside or instead of jwks / jwksUri; a JWT selects one by `kid` or `x5t#S256` (both the SHA-256 thumbprint) or `x5t`.
+   * Set by an administrator only (RFC 7591 has no such metadata).
+   */
+  certificates?: string[];
+  /**
+   * The client may sign JWT-bearer assertions for any user of the domain (`sub` = a userName), and get tokens
+   * as that user (Oracle's trusted client). Set through the admin API only, by a caller holding every admin scope.
+   */
+  allowUserAssertions?: boolean;
   allowedScopes: string[];
   defaultScopes: string[];
   accessTokenExpiry?: number;

@@ -201,6 +201,8 @@ export function registerEndpoints(app: FastifyInstance, s: Services): void {
     const held = [...a.allowedScopes, ...roleScopes(cat, clientRoleIds(cat, a))].filter((sc) => admin.has(sc));
     // RFC 7592 §2.2 / §2.3: a client not allowed to update or delete itself gets 403.
     if (held.length > 0) throw new OAuthError('access_denied', 'this client holds identity domain API scopes; manage it through the admin API', 403);
+    // A client that may assert any user (allowUserAssertions) changes only through a caller holding every admin scope.
+    if (a.allowUserAssertions) throw new OAuthError('access_denied', 'this client may act as any user (allowUserAssertions); manage it through the admin API', 403);
   };
 
   app.get('/oauth2/v1/register/:clientId', async (req, reply) => {

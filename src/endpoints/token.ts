@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authenticateClient, CLIENT_AUTH_PARAMS } from '../clientauth/index.js';
-import { InvalidClient, InvalidRequest, OAuthError, UnauthorizedClient, UnsupportedGrantType } from '../core/errors.js';
-import type { AppRecord } from '../core/types.js';
+import { InvalidClient, InvalidRequest, OAuthError, UnsupportedGrantType } from '../core/errors.js';
 import { authDeps, ctx, noStore } from '../http/context.js';
 import { formParams } from '../http/form.js';
 import type { Services } from '../http/services.js';
 import type { AuthenticatedClient, RequestParts } from '../clientauth/types.js';
-import type { GrantHandler } from '../grants/index.js';
+import { assertGrantAllowed } from '../grants/index.js';
 
 /** Authenticate the client of a request and record failures in the audit trail. */
 export async function authenticate(s: Services, req: FastifyRequest, parts: RequestParts): Promise<AuthenticatedClient> {
@@ -26,11 +25,6 @@ export async function authenticate(s: Services, req: FastifyRequest, parts: Requ
 /** Does the request carry any client authentication (or a public client's client_id)? */
 const presentsClient = (parts: RequestParts): boolean =>
   parts.authorization !== undefined || [...CLIENT_AUTH_PARAMS].some((k) => parts.params[k] !== undefined);
-
-/** RFC 6749 §5.2 unauthorized_client: the client is not allowed this grant (shared by grants that identify the client themselves). */
-export function assertGrantAllowed(client: AppRecord, grant: Pick<GrantHandler, 'info'>): void {
-  if (!client.allowedGrants.includes(grant.info.grantType)) throw new UnauthorizedClient(`the client may not use ${grant.info.grantType}`);
-}
 
 /** POST /oauth2/v1/token: RFC 6749 §3.2, dispatching on grant_type to one handler per grant. */
 export function tokenEndpoint(app: FastifyInstance, s: Services): void {

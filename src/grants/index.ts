@@ -6,6 +6,7 @@
  */
 import { AuthorizationCodeGrant } from './authorization_code.js';
 import { ClientCredentialsGrant } from './client_credentials.js';
+import { JwtBearerGrant } from './jwt_bearer.js';
 import { PasswordGrant } from './password.js';
 import { RefreshTokenGrant } from './refresh_token.js';
 import { RESPONSE_TYPES } from '../authorize/response_types.js';
@@ -19,6 +20,7 @@ const GRANTS: readonly GrantClass[] = [
   RefreshTokenGrant,
   ClientCredentialsGrant,
   PasswordGrant,
+  JwtBearerGrant,
 ];
 
 /** RFC 6749 §4.2: served at the authorization endpoint (opted-in clients only), not at the token endpoint. */

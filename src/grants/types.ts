@@ -1,3 +1,4 @@
+import { UnauthorizedClient } from '../core/errors.js';
 import type { AppRecord, DomainRecord, TokenEndpointAuthMethod } from '../core/types.js';
 import type { Clock } from '../core/clock.js';
 import type { MasterKey } from '../crypto/masterkey.js';
@@ -48,7 +49,7 @@ export interface GrantServices {
   jwksFetcher: JwksFetcher;
   /** Keys of trusted issuers (assertion grants). */
   trustedIssuerKeys: TrustedIssuerKeys;
-  config: { refreshTokenGraceSeconds: number; clockSkewSeconds: number };
+  config: { refreshTokenGraceSeconds: number; clockSkewSeconds: number; clientAssertionMaxLifetime: number };
 }
 
 /** One token request, as the token endpoint hands it to a grant: request data only. */
@@ -93,4 +94,9 @@ export type GrantHandler = ClientGrantHandler | OptionalClientGrantHandler;
 export interface GrantClass {
   readonly info: GrantTypeInfo;
   new (s: GrantServices): GrantHandler;
+}
+
+/** RFC 6749 §5.2 unauthorized_client: the client is not allowed this grant (shared by grants that identify the client themselves). */
+export function assertGrantAllowed(client: AppRecord, grant: { readonly info: GrantTypeInfo }): void {
+  if (!client.allowedGrants.includes(grant.info.grantType)) throw new UnauthorizedClient(`the client may not use ${grant.info.grantType}`);
 }

@@ -14,6 +14,8 @@ export async function issueForUser(
   req: Pick<GrantRequest, 'domain' | 'issuer' | 'client' | 'clientIp'>,
   r: { cat: DomainCatalog; scopes: string[]; expiry?: number; grantId: string; nonce?: string; auth: Authentication; refresh: boolean; tokensValidAfter?: number },
   grantType: string,
+  /** More for the audit trail (an assertion grant names the assertion's issuer). */
+  auditDetails: Record<string, unknown> = {},
 ): Promise<TokenResponse> {
   const issued = await s.userTokens.issue({
     domain: req.domain, issuer: req.issuer, client: req.client, cat: r.cat, auth: r.auth, scopes: r.scopes, expiry: r.expiry, grantId: r.grantId,
@@ -22,7 +24,7 @@ export async function issueForUser(
   s.events.emit({
     eventId: 'token.issued', outcome: 'success', domainId: req.domain.id, actorType: 'user', actorId: r.auth.userId, clientIp: req.clientIp,
     targetType: 'access_token', targetId: issued.accessTokenJti,
-    details: { grant_type: grantType, client_id: req.client.clientId, scope: r.scopes.join(' '), refresh: issued.refresh !== undefined },
+    details: { grant_type: grantType, client_id: req.client.clientId, scope: r.scopes.join(' '), refresh: issued.refresh !== undefined, ...auditDetails },
   });
   return issued.response;
 }

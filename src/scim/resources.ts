@@ -85,6 +85,11 @@ export const AppSchema: SchemaDef = defineSchema({
     }),
     attr({ name: 'jwksUri', type: 'reference', referenceTypes: ['external'], description: 'URL of the client\'s JWK Set.' }),
     attr({
+      name: 'certificates', multiValued: true,
+      description: 'PEM X.509 certificates whose keys verify the client\'s JWTs (private_key_jwt, jwt-bearer assertions); a JWT selects one by kid or x5t#S256 (its SHA-256 thumbprint) or x5t.',
+      ...cs,
+    }),
+    attr({
       name: 'allowedScopes',
       type: 'complex',
       multiValued: true,
@@ -101,6 +106,10 @@ export const AppSchema: SchemaDef = defineSchema({
     attr({ name: 'bypassConsent', type: 'boolean', description: 'First-party app: users are not asked for consent.' }),
     attr({ name: 'claimsInIdToken', type: 'boolean', description: 'Put the granted scopes\' claims (profile, email, ...) in the ID token even when an access token is issued (for relying parties that read the profile from the ID token only).' }),
     attr({ name: 'allowOffline', type: 'boolean', description: 'Issue refresh tokens in user flows even without the offline_access scope.' }),
+    attr({
+      name: 'allowUserAssertions', type: 'boolean',
+      description: 'Trusted client: its own jwt-bearer assertions may name any user (sub = userName) and get that user\'s tokens. Only a caller holding every admin scope may set it, or change a client that has it.',
+    }),
     attr({ name: 'mfaPolicy', description: 'When sign-in to this app needs a second factor: never, always or requested (acr_values); overrides the domain policy.', canonicalValues: ['never', 'always', 'requested'], ...cs }),
     attr({ name: 'isOAuthResource', type: 'boolean', description: 'Whether the app is an OAuth resource server.' }),
     attr({ name: 'audience', description: 'Audience (aud) of access tokens for this resource server.', ...cs }),

@@ -12,7 +12,6 @@ import { randomBytes } from 'node:crypto';
 import { adminToken, APP_SCHEMA, assertScimError, basic, harness, post, scim, setupClient, type Harness } from '../helpers.js';
 
 const NOT_SERVED = [
-  'urn:ietf:params:oauth:grant-type:jwt-bearer',
   'urn:ietf:params:oauth:grant-type:saml2-bearer',
   'urn:ietf:params:oauth:grant-type:device_code',
 ];
@@ -62,7 +61,7 @@ describe('metadata is truthful: discovery, registration, admin validation and SC
     }
   });
 
-  test('dynamic registration accepts the grants the token endpoint serves, and refuses those it does not (jwt-bearer, device_code until they exist)', async () => {
+  test('dynamic registration accepts the grants the token endpoint serves, and refuses those it does not (saml2-bearer, device_code until they exist)', async () => {
     const iat = await adminToken(h, 'urn:opc:idm:t.apps');
     const register = (grants: string[]) => h.inject({
       method: 'POST', url: '/oauth2/v1/register', headers: { authorization: `Bearer ${iat}`, 'content-type': 'application/json' },
@@ -72,7 +71,7 @@ describe('metadata is truthful: discovery, registration, admin validation and SC
       }),
     });
     const registrable = meta.grant_types_supported.filter((g) => !ADMIN_ONLY.includes(g));
-    assert.deepEqual([...registrable].sort(), ['authorization_code', 'client_credentials', 'refresh_token']);
+    assert.deepEqual([...registrable].sort(), ['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:jwt-bearer']);
     for (const g of registrable) {
       const grants = g === 'refresh_token' ? ['authorization_code', 'refresh_token'] : [g];
       const r = await register(grants);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { adminToken, APP_SCHEMA, assertOAuthError, assertScimError, basic, harness, post, scim, type Harness } from '../helpers.js';
 import { GRANT_REGISTRY } from '../../src/grants/index.js';
 
-const UNSERVED = ['urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:saml2-bearer', 'urn:ietf:params:oauth:grant-type:device_code',
+const UNSERVED = ['urn:ietf:params:oauth:grant-type:saml2-bearer', 'urn:ietf:params:oauth:grant-type:device_code',
   'urn:ietf:params:oauth:grant-type:token-exchange', 'made-up'];
 
 describe('metadata is truthful: one grant registry', () => {
@@ -50,7 +50,7 @@ describe('metadata is truthful: one grant registry', () => {
       method: 'POST', url: '/oauth2/v1/register', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
       payload: JSON.stringify({ grant_types: grants, redirect_uris: ['https://app.example.com/cb'], ...extra }),
     });
-    for (const g of ['authorization_code', 'refresh_token', 'client_credentials']) {
+    for (const g of ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer']) {
       const r = await reg(g === 'authorization_code' ? [g] : [g], g === 'authorization_code' ? {} : { response_types: [] });
       assert.equal(r.statusCode, 201, `${g}: ${r.body}`);
     }

@@ -115,7 +115,7 @@ describe('README block extraction', () => {
     assert.deepEqual(skipped, [blocks[0]!.body[0], blocks.find((b) => b.body[0]!.startsWith('npx tessera serve'))!.body[0]]);
     assert.match(blocks[0]!.body.join('\n'), /npm ci && npm start[\s\S]*npm ci && npm test/);
     const run = blocks.filter((b) => b.notRun === undefined).map((b) => b.body.join('\n')).join('\n');
-    for (const needed of ['npm start &', '/healthz', 'grant_type=authorization_code', '/oauth2/v1/userinfo', 'grant_type=refresh_token', '/oauth2/v1/userlogout', '/admin/v1/TrustedIssuers']) {
+    for (const needed of ['npm start &', '/healthz', 'grant_type=authorization_code', '/oauth2/v1/userinfo', 'grant_type=refresh_token', '/oauth2/v1/userlogout', '/admin/v1/TrustedIssuers', 'grant-type:jwt-bearer']) {
       assert.ok(run.includes(needed), `the runnable examples include ${needed}`);
     }
   });
@@ -299,6 +299,20 @@ describe('README examples, run as written', { skip }, () => {
     const [listed] = samlList.Resources as Record<string, unknown>[];
     assert.deepEqual(Object.keys(listed!).sort(), ['allowedClients', 'id', 'issuer', 'schemas']);
     assert.deepEqual([listed!.id, listed!.issuer, listed!.allowedClients], [saml.id, saml.issuer, [request.get('client_id')]]);
+    // JWT bearer grant: the gateway's own assertion, its replay, and an assertion for ada.
+    const gw = next('the JWT bearer client token', (o) => 'access_token' in o);
+    assert.equal(gw.token_type, 'Bearer');
+    assert.equal(gw.scope, 'orders.read');
+    const gwClaims = jwtPayload(gw.access_token);
+    assert.equal(gwClaims.sub_type, 'client');
+    assert.equal(gwClaims.aud, 'https://orders.example.com');
+    const replay = next('the replayed assertion', (o) => 'error' in o);
+    assert.deepEqual(replay, { error: 'invalid_grant', error_description: 'the assertion was already used' });
+    const asAda = next('the JWT bearer user token', (o) => 'access_token' in o);
+    assert.equal(asAda.scope, 'orders.read');
+    assert.equal(jwtPayload(asAda.access_token).sub, user.id);
+    assert.equal(jwtPayload(asAda.access_token).sub_type, 'user');
+    assert.equal(jwtPayload(asAda.access_token).client_id, gwClaims.sub, 'the same gateway asserted ada');
     assert.equal(printed.slice(cursor).length, 0, fail('nothing unexpected is printed after the last example'));
   });
 });

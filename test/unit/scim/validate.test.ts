@@ -42,7 +42,7 @@ describe('validateResource: create', () => {
     assert.deepEqual(validateResource(app({ allowedGrants: ['client_credentials', 'refresh_token'] }), AppSchema, 'create').allowedGrants,
       ['client_credentials', 'refresh_token']);
     // Only the grant types the server serves (the grant registry) are canonical.
-    assert.throws(() => validateResource(app({ allowedGrants: ['urn:ietf:params:oauth:grant-type:jwt-bearer'] }), AppSchema, 'create'), /must be one of/);
+    assert.throws(() => validateResource(app({ allowedGrants: ['urn:example:grant-type:custom'] }), AppSchema, 'create'), /must be one of/);
   });
 
   test('a full App', () => {
