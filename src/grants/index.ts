@@ -8,6 +8,7 @@ import { AuthorizationCodeGrant } from './authorization_code.js';
 import { ClientCredentialsGrant } from './client_credentials.js';
 import { PasswordGrant } from './password.js';
 import { RefreshTokenGrant } from './refresh_token.js';
+import { Saml2BearerGrant } from './saml2_bearer.js';
 import type { GrantClass, GrantHandler, GrantServices, GrantTypeInfo, ResponseType } from './types.js';
 
 export * from './types.js';
@@ -18,6 +19,7 @@ const GRANTS: readonly GrantClass[] = [
   RefreshTokenGrant,
   ClientCredentialsGrant,
   PasswordGrant,
+  Saml2BearerGrant,
 ];
 
 /** RFC 6749 §4.2: served at the authorization endpoint (opted-in clients only), not at the token endpoint. */
