@@ -7,15 +7,20 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
+import { FixedClock } from '../../src/core/clock.js';
 import { newId } from '../../src/core/ids.js';
+import { MasterKey } from '../../src/crypto/masterkey.js';
+import { buildApp } from '../../src/http/app.js';
 import type { TrustedIssuerRecord } from '../../src/core/types.js';
 import { openDatabase } from '../../src/storage/db.js';
 import { dropSchema, pgAvailable, PG_URL, schemaName } from '../contract/pg.js';
-import { adminToken, APP_SCHEMA, assertOAuthError, basic, decode, harness, ISSUER, post, scim, setupClient, type Harness } from '../helpers.js';
+import { adminToken, APP_SCHEMA, assertOAuthError, basic, decode, harness, ISSUER, post, scim, setupClient, testConfig, type Harness } from '../helpers.js';
 import { createUser } from '../signin.js';
 import { ALG, assertionXml, b64u, makeCert, sign, signatureOf, withoutSignature, type AssertionOptions, type Keypair } from '../saml_idp.js';
 
@@ -343,9 +348,14 @@ function suite(name: string, open: () => Promise<{ h: Harness; cleanup: () => Pr
 
     if (!full) return;
 
-    test('UNSAFE: with TESSERA_UNSAFE_SAML_ALLOW_SHA1 a SHA-1 assertion is accepted; MD5 still is not', async () => {
-      const h2 = await harness({ config: { unsafeSamlAllowSha1: true } });
+    test('UNSAFE: with TESSERA_UNSAFE_SAML_ALLOW_SHA1 a SHA-1 assertion is accepted, and start-up says so; MD5 still is not', async () => {
+      let log = '';
+      const stream = new Writable({ write(chunk, _e, cb) { log += chunk; cb(); } });
+      const clock = new FixedClock(Date.now());
+      const t2 = await buildApp({ config: testConfig({ unsafeSamlAllowSha1: true, logLevel: 'warn' }), clock, masterKey: new MasterKey(randomBytes(32)), logger: { stream } });
+      const h2: Harness = { t: t2, clock, inject: t2.app.inject.bind(t2.app), close: () => t2.close() };
       try {
+        assert.match(log, /"level":40.*TESSERA_UNSAFE_SAML_ALLOW_SHA1 is on/);
         const a2 = await adminToken(h2);
         const c = await setupClient(h2, { admin: a2, scopes: ['orders.read'], client: { allowedGrants: [GRANT] } });
         const u = await createUser(h2, a2, 'ada');
