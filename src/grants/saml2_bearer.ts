@@ -14,14 +14,15 @@ import type { ClientGrantHandler, GrantRequest, GrantServices, GrantTypeInfo, To
 
 /**
  * RFC 7522 §2.1: a SAML 2.0 Assertion from a trusted issuer (protocol saml2), exchanged for a user token.
- * The client authenticates as usual (§3.1 makes it optional; here it is required, and the client must be
- * allowed the grant and the issuer). Every check of §3 refuses with invalid_grant and says which one.
+ * §3.1 makes client authentication optional; here a confidential client must authenticate, so a bearer
+ * assertion seen in transit or in a log is worth nothing without the client's credentials, and the
+ * client must be allowed the grant and the issuer. Every check of §3 refuses with invalid_grant and says which one.
  */
 export class Saml2BearerGrant implements ClientGrantHandler {
   static readonly info: GrantTypeInfo = { grantType: 'urn:ietf:params:oauth:grant-type:saml2-bearer', tokenEndpoint: true, responseTypes: [], selfRegistrable: true };
   readonly info = Saml2BearerGrant.info;
   readonly parameters = new Set(['assertion', 'scope']);
-  readonly confidentialOnly = false;
+  readonly confidentialOnly = true;
   readonly clientAuthentication = 'required' as const;
 
   constructor(private readonly s: Pick<GrantServices, 'catalogs' | 'userTokens' | 'events' | 'clock' | 'repos' | 'trustedIssuerKeys' | 'config'>) {}

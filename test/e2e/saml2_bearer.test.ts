@@ -307,7 +307,7 @@ function suite(name: string, open: () => Promise<{ h: Harness; cleanup: () => Pr
       await refusedWith(token(b64u(sign(xml().replace(/IssueInstant="([^"]+)Z"/, 'IssueInstant="$1+02:00"'), idp))), /IssueInstant must be a UTC xs:dateTime/);
     });
 
-    test('the issuer must be active, saml2 and allow the client; the client must be allowed the grant and authenticate', { skip }, async () => {
+    test('the issuer must be active, saml2 and allow the client; the client must be allowed the grant and authenticate (a confidential client)', { skip }, async () => {
       const off = await issuer({ issuer: 'https://disabled.example.com', active: false });
       await refusedWith(token(b64u(signed({ issuer: off.issuer }))), /not an active trusted SAML issuer/);
       const jwtOnly = await issuer({ issuer: 'https://jwt-only.example.com', protocol: 'jwt' });
@@ -317,6 +317,15 @@ function suite(name: string, open: () => Promise<{ h: Harness; cleanup: () => Pr
       const noGrant = await otherClient(['client_credentials']);
       await refusedWith(token(b64u(signed()), { id: noGrant.clientId, secret: noGrant.secret }), /may not use urn:ietf:params:oauth:grant-type:saml2-bearer/, 'unauthorized_client');
       assertOAuthError(await token(b64u(signed()), { auth: false }), 401, 'invalid_client');
+      // A public client cannot authenticate: a bearer assertion alone is not enough (RFC 7522 §3.1 lets us require more).
+      const pub = await scim(h, 'POST', '/admin/v1/Apps', admin, {
+        schemas: [APP_SCHEMA], displayName: `saml-public-${newId().slice(0, 8)}`, isOAuthClient: true, clientType: 'public', tokenEndpointAuthMethod: 'none',
+        allowedGrants: [GRANT], allowedScopes: [{ fqs: 'orders.read' }],
+      });
+      assert.equal(pub.statusCode, 201, pub.body);
+      const r = await post(h, '/oauth2/v1/token', { grant_type: GRANT, assertion: b64u(signed()), client_id: pub.json().name });
+      assertOAuthError(r, 401, 'invalid_client');
+      assert.match(r.json().error_description, /requires client authentication/);
       assertOAuthError(await token(b64u(signed()), { secret: 'wrong-secret-0123456789abcdef' }), 401, 'invalid_client');
     });
 
