@@ -9,7 +9,7 @@
  *     --subject ada --token-endpoint http://localhost:8080/oauth2/v1/token [--audience URI] [--lifetime 120]
  *
  * The token endpoint URL is the bearer confirmation's Recipient and, unless --audience is given, the
- * Audience (RFC 7522 §3 items 3-4).
+ * Audience (RFC 7522 §3).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';

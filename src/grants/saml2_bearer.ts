@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import { InvalidGrant, InvalidRequest } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { TrustedIssuerRecord } from '../core/types.js';
@@ -48,7 +49,7 @@ export class Saml2BearerGrant implements ClientGrantHandler {
     const cat = await this.s.catalogs.catalog(req.domain);
     const resolved = assertionScopes(cat, req.client, await userRoleIds(this.s.repos, req.domain.id, user.id), trusted.allowedScopes, requested);
 
-    // RFC 7522 §3 item 8 (adopted, checklist SA-9): the ID once per issuer until the assertion expires. Used last, so a
+    // RFC 7522 §3 MAY, adopted (checklist SA-9): the ID once per issuer until the assertion expires. Used last, so a
     // request refused for its scope can be retried with the same assertion.
     await useAssertionOnce(this.s.repos, req.domain.id, `saml:${trusted.id}`, a.id, acceptUntil, now);
     return issueForUser(this.s, req, {
@@ -59,7 +60,7 @@ export class Saml2BearerGrant implements ClientGrantHandler {
     }, this.info.grantType);
   }
 
-  /** Parse, find the trusted issuer, verify the signature, read the signed element, check it (RFC 7522 §3 items 1, 3-5, 9). */
+  /** Parse, find the trusted issuer, verify the signature, read the signed element, check it (RFC 7522 §3). */
   private async verified(req: GrantRequest, bytes: Buffer, now: number): Promise<{ assertion: SamlAssertion; trusted: TrustedIssuerRecord; acceptUntil: number }> {
     try {
       const text = utf8Text(bytes);
@@ -67,9 +68,9 @@ export class Saml2BearerGrant implements ClientGrantHandler {
       // Unverified until the signature checks out: used only to pick the certificates that must verify it.
       const issuer = unverifiedIssuer(doc);
       const trusted = await this.s.repos.trustedIssuers.getByIssuer(req.domain.id, 'saml2', issuer);
-      // RFC 7522 §3 item 1; checklist JB-1 / Keycloak CVE-2026-1486: a disabled issuer is no issuer.
+      // RFC 7522 §3 item 1; a disabled issuer is no issuer (checklist JB-1, Keycloak CVE-2026-1486, by analogy).
       if (!trusted || !trusted.active) throw new SamlRefusal('the assertion Issuer is not an active trusted SAML issuer of this identity domain');
-      let certs;
+      let certs: X509Certificate[];
       try { certs = this.s.trustedIssuerKeys.samlCertificates(trusted); } catch (e) {
         if (e instanceof CertificateProblem) throw new SamlRefusal('the trusted issuer has no usable certificate; ask the administrator to check it');
         throw e;

@@ -20,11 +20,11 @@ export interface SamlAssertion {
   issueInstant: number;
   nameId: string;
   conditions: { notBefore?: number; notOnOrAfter?: number; audienceRestrictions: string[][] };
-  /** The SubjectConfirmations whose Method is bearer (RFC 7522 §3 item 4), with their SubjectConfirmationData. */
+  /** The SubjectConfirmations whose Method is bearer (RFC 7522 §3), with their SubjectConfirmationData. */
   bearer: BearerConfirmation[];
   /** Methods of the other SubjectConfirmations (holder-of-key, sender-vouches), for the error message. */
   otherMethods: string[];
-  /** epoch ms of the (first) AuthnStatement's AuthnInstant, when there is one (RFC 7522 §3 item 7). */
+  /** epoch ms of the (first) AuthnStatement's AuthnInstant, when there is one (RFC 7522 §3: when the issuer authenticated the subject). */
   authnInstant?: number;
 }
 
@@ -143,7 +143,7 @@ export interface AssertionExpectations {
 }
 
 /**
- * RFC 7522 §3 items 3-5 and SAML core §2.5.1.2: audience, bearer confirmation, validity window.
+ * RFC 7522 §3 and SAML core §2.5.1.2: audience, bearer confirmation, validity window.
  * Returns until when (epoch ms) the assertion could be accepted, for its single-use record.
  */
 export function checkAssertion(a: SamlAssertion, x: AssertionExpectations): number {
@@ -159,7 +159,8 @@ export function checkAssertion(a: SamlAssertion, x: AssertionExpectations): numb
     throw new SamlRefusal(`the Audience must name this authorization server: its token endpoint URL ${x.tokenEndpoint} or its issuer`);
   }
 
-  // RFC 7522 §3 item 4: a bearer SubjectConfirmation for our token endpoint, still valid, not too long.
+  // RFC 7522 §3: a bearer SubjectConfirmation for our token endpoint, still valid, not too long. An expired confirmation
+  // invalidates only itself, so another one may still fit.
   if (a.bearer.length === 0) {
     throw new SamlRefusal(a.otherMethods.length > 0
       ? `the SubjectConfirmation Method must be ${BEARER} (found ${a.otherMethods.join(', ')})`

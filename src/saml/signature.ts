@@ -1,5 +1,5 @@
 /**
- * The enveloped XML-DSig signature of a SAML assertion (SAML core §5, RFC 7522 §3 item 9), verified with
+ * The enveloped XML-DSig signature of a SAML assertion (SAML core §5; RFC 7522 §3: the Assertion MUST be signed), verified with
  * xml-crypto against the trusted issuer's certificates only. xml-crypto does the cryptography and the
  * canonicalization; the shape around it is checked here first, because every published break of
  * XML-DSig in SAML was a shape the verifier accepted and the reader then misread:
