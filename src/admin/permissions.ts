@@ -8,6 +8,8 @@ export const PERMISSIONS = {
   Apps: { read: [S.apps], write: [S.apps] },
   AppRoles: { read: [S.apps], write: [S.apps] },
   Grants: { read: [S.apps], write: [S.apps] },
+  // Trusting an issuer is like registering a client's keys: the Application Administrator's business.
+  TrustedIssuers: { read: [S.apps], write: [S.apps] },
   AuditEvents: { read: [S.auditRead], write: [] },
   Users: { read: [S.users, S.usersRead], write: [S.users] },
   AuthenticationFactorsRemover: { read: [], write: [S.users] },

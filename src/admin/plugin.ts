@@ -14,6 +14,7 @@ import { GrantsResource } from './grants.js';
 import { GroupsResource } from './groups.js';
 import { meRoutes } from './me.js';
 import { consentRoutes } from './consents.js';
+import { TrustedIssuersResource } from './trusted_issuers.js';
 import { UsersResource } from './users.js';
 import { registerResource } from './resource.js';
 
@@ -62,6 +63,7 @@ export function adminPlugin(s: Services) {
     registerResource(app, s, new AuditEventsResource(s));
     registerResource(app, s, new UsersResource(s));
     registerResource(app, s, new GroupsResource(s));
+    registerResource(app, s, new TrustedIssuersResource(s));
     domainAdminRoutes(app, s);
     authenticationFactorsRemoverRoutes(app, s);
     meRoutes(app, s);

@@ -22,7 +22,7 @@ export interface AuthorizeRequest {
   codeChallenge?: string;
 }
 
-import { RESPONSE_TYPES, type ResponseType } from '../grants/index.js';
+import { RESPONSE_TYPES, type ResponseType } from './response_types.js';
 
 export { RESPONSE_TYPES, type ResponseType };
 export const RESPONSE_MODES = ['query', 'fragment', 'form_post'] as const;

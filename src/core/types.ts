@@ -215,6 +215,8 @@ export const SUBJECT_ATTRIBUTES: readonly SubjectAttribute[] = ['userName', 'ema
 /** Default and largest accepted assertion lifetime (exp - now, NotOnOrAfter - now), seconds. */
 export const DEFAULT_ASSERTION_LIFETIME = 300;
 export const MAX_ASSERTION_LIFETIME = 3600;
+/** Shortest maxAssertionLifetime an administrator may set: below it, clock skew and network time alone fail assertions. */
+export const MIN_ASSERTION_LIFETIME = 30;
 
 /**
  * A party whose signed assertions the domain accepts at the token endpoint (JWT bearer, SAML 2.0

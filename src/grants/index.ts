@@ -9,6 +9,7 @@ import { ClientCredentialsGrant } from './client_credentials.js';
 import { PasswordGrant } from './password.js';
 import { RefreshTokenGrant } from './refresh_token.js';
 import { Saml2BearerGrant } from './saml2_bearer.js';
+import { RESPONSE_TYPES } from '../authorize/response_types.js';
 import type { GrantClass, GrantHandler, GrantServices, GrantTypeInfo, ResponseType } from './types.js';
 
 export * from './types.js';
@@ -31,8 +32,10 @@ export const GRANT_REGISTRY: readonly GrantTypeInfo[] = [...GRANTS.map((g) => g.
 export const SUPPORTED_GRANT_TYPES: readonly string[] = GRANT_REGISTRY.map((g) => g.grantType);
 /** Grant types a client may register for dynamically. */
 export const SELF_REGISTRABLE_GRANT_TYPES: ReadonlySet<string> = new Set(GRANT_REGISTRY.filter((g) => g.selfRegistrable).map((g) => g.grantType));
-/** Response types of the authorization endpoint, from the grants that serve them. */
-export const RESPONSE_TYPES: readonly ResponseType[] = GRANT_REGISTRY.flatMap((g) => g.responseTypes);
+// The authorization endpoint parses RESPONSE_TYPES; the grants must serve exactly those (no advertised type without a grant).
+const served: readonly ResponseType[] = GRANT_REGISTRY.flatMap((g) => g.responseTypes);
+if ([...served].sort().join() !== [...RESPONSE_TYPES].sort().join()) throw new Error(`grants serve response types ${served.join(', ')}, the authorization endpoint parses ${RESPONSE_TYPES.join(', ')}`);
+export { RESPONSE_TYPES };
 /** The grant a response type belongs to (RFC 7591 §2.1: grant_types and response_types must agree). */
 export const grantOfResponseType = (rt: string): GrantTypeInfo | undefined => GRANT_REGISTRY.find((g) => (g.responseTypes as readonly string[]).includes(rt));
 

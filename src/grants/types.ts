@@ -12,7 +12,10 @@ import type { UserTokens } from '../tokens/user_tokens.js';
 import type { JwksFetcher } from '../clientauth/jwks_fetcher.js';
 import type { TrustedIssuerKeys } from '../identity/trusted_issuers.js';
 
-export type ResponseType = 'code' | 'token' | 'id_token' | 'id_token token';
+import type { ResponseType } from '../authorize/response_types.js';
+import type { TokenResponse } from '../tokens/response.js';
+
+export type { ResponseType, TokenResponse };
 
 /** What the rest of the server knows about a grant type: discovery, registration and the admin API read it. */
 export interface GrantTypeInfo {
@@ -64,18 +67,6 @@ export interface GrantRequest {
 
 /** For a grant whose client authentication is optional: without it, the grant itself identifies the client (RFC 7523 §3.1). */
 export type OptionalClientGrantRequest = Omit<GrantRequest, 'client' | 'method'> & { client?: AppRecord; method?: TokenEndpointAuthMethod };
-
-/** RFC 6749 §5.1, with RFC 8693 §2.2.1's issued_token_type for grants that issue other token types. */
-export interface TokenResponse {
-  access_token: string;
-  /** `N_A` when the issued token is not an access token (RFC 8693 §2.2.1). */
-  token_type: 'Bearer' | 'N_A';
-  expires_in: number;
-  scope?: string;
-  refresh_token?: string;
-  id_token?: string;
-  issued_token_type?: string;
-}
 
 interface GrantHandlerBase {
   readonly info: GrantTypeInfo;

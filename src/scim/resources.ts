@@ -5,6 +5,9 @@
  * type (Users, Groups) is one more SchemaDef + ResourceTypeDef, added to ALL_SCHEMAS and
  * ALL_RESOURCE_TYPES; extension schemas go in `schemaExtensions` and are bundled with schemaBundle().
  */
+import {
+  DEFAULT_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME, MIN_ASSERTION_LIFETIME, SUBJECT_ATTRIBUTES, TRUSTED_ISSUER_PROTOCOLS,
+} from '../core/types.js';
 import { SUPPORTED_GRANT_TYPES } from '../grants/index.js';
 import {
   defineAttribute as attr, defineSchema, EXTERNAL_ID_ATTRIBUTE, ID_ATTRIBUTE, META_ATTRIBUTE, type AttributeDef, type AttributeInit,
@@ -417,10 +420,65 @@ export const GroupResourceType: ResourceTypeDef = {
 };
 
 // ---------------------------------------------------------------------------------------------
+// TrustedIssuer: a party whose signed assertions the token endpoint accepts (RFC 7523, RFC 7522).
 
-export const ALL_SCHEMAS: readonly SchemaDef[] = [AppSchema, AppRoleSchema, GrantSchema, AuditEventSchema, UserSchema, GroupSchema];
+export const TRUSTED_ISSUER_SCHEMA_ID = 'urn:ietf:params:scim:schemas:tessera:2.0:TrustedIssuer';
+
+export const TrustedIssuerSchema: SchemaDef = defineSchema({
+  id: TRUSTED_ISSUER_SCHEMA_ID,
+  name: 'TrustedIssuer',
+  description: 'A party (another IdP, a SAML partner) whose signed assertions the token endpoint accepts (JWT bearer, RFC 7523; SAML 2.0 bearer, RFC 7522).',
+  attributes: [
+    ID_ATTRIBUTE,
+    // Unique per domain and protocol: the same entity ID may be trusted for JWT and for SAML.
+    attr({ name: 'issuer', required: true, uniqueness: 'server', description: 'The JWT iss or the SAML Issuer (entity ID) of its assertions, compared exactly; 1 to 2048 characters.', ...cs }),
+    attr({ name: 'protocol', required: true, mutability: 'immutable', canonicalValues: TRUSTED_ISSUER_PROTOCOLS, description: 'jwt (RFC 7523 assertions) or saml2 (RFC 7522 assertions).', ...cs }),
+    attr({ name: 'active', type: 'boolean', description: 'Whether its assertions are accepted (default true).' }),
+    attr({ name: 'displayName', description: 'Display name.' }),
+    attr({ name: 'description', description: 'Description.' }),
+    attr({
+      name: 'jwks',
+      type: 'complex',
+      description: 'Its public signing keys as a JWK Set (RFC 7517 §5); jwt only.',
+      subAttributes: [{ name: 'keys', type: 'complex', multiValued: true, required: true, description: 'The JWKs (1 to 20).', subAttributes: JWK_MEMBERS }],
+    }),
+    attr({ name: 'jwksUri', type: 'reference', referenceTypes: ['external'], description: 'https URL of its JWK Set, fetched with the SSRF rules of client jwks_uri and refetched on an unknown kid; jwt only.' }),
+    attr({
+      name: 'certificates',
+      type: 'complex',
+      multiValued: true,
+      description: 'Its X.509 signing certificates, one PEM each (1 to 20); required for saml2, a key source for jwt (kid or x5t#S256 = the certificate\'s SHA-256 thumbprint).',
+      subAttributes: [
+        { name: 'value', required: true, description: 'The certificate, PEM (RFC 7468).', ...cs },
+        { name: 'x5tS256', mutability: 'readOnly', description: 'SHA-256 thumbprint of the DER certificate, base64url (the JWS x5t#S256, RFC 7515 §4.1.8).', ...cs },
+        { name: 'subject', mutability: 'readOnly', description: 'Subject distinguished name.' },
+        { name: 'issuer', mutability: 'readOnly', description: 'Issuer distinguished name.' },
+        { name: 'notBefore', type: 'dateTime', mutability: 'readOnly', description: 'Start of the validity period.' },
+        { name: 'notAfter', type: 'dateTime', mutability: 'readOnly', description: 'End of the validity period.' },
+      ],
+    }),
+    attr({ name: 'subjectAttribute', canonicalValues: SUBJECT_ATTRIBUTES, description: 'The user attribute the assertion subject (JWT sub, SAML NameID) is matched against (default userName).', ...cs }),
+    attr({ name: 'allowedScopes', multiValued: true, description: 'The most its assertions can yield: scopes of the domain\'s resource servers and OpenID Connect scopes (none: its assertions yield nothing).', ...cs }),
+    attr({ name: 'allowedClients', multiValued: true, description: 'Client ids that may present its assertions (none: any client of the domain).', ...cs }),
+    attr({ name: 'audience', description: 'An extra accepted assertion audience, besides the issuer and the token endpoint URL.', ...cs }),
+    attr({ name: 'maxAssertionLifetime', type: 'integer', description: `Longest accepted assertion lifetime (expiry minus now), seconds; ${MIN_ASSERTION_LIFETIME} to ${MAX_ASSERTION_LIFETIME}, default ${DEFAULT_ASSERTION_LIFETIME}.` }),
+    META_ATTRIBUTE,
+  ],
+});
+
+export const TrustedIssuerResourceType: ResourceTypeDef = {
+  id: 'TrustedIssuer',
+  name: 'TrustedIssuer',
+  endpoint: '/TrustedIssuers',
+  description: 'Parties whose signed assertions the token endpoint accepts.',
+  schema: TRUSTED_ISSUER_SCHEMA_ID,
+};
+
+// ---------------------------------------------------------------------------------------------
+
+export const ALL_SCHEMAS: readonly SchemaDef[] = [AppSchema, AppRoleSchema, GrantSchema, AuditEventSchema, UserSchema, GroupSchema, TrustedIssuerSchema];
 export const ALL_RESOURCE_TYPES: readonly ResourceTypeDef[] = [
-  AppResourceType, AppRoleResourceType, GrantResourceType, AuditEventResourceType, UserResourceType, GroupResourceType,
+  AppResourceType, AppRoleResourceType, GrantResourceType, AuditEventResourceType, UserResourceType, GroupResourceType, TrustedIssuerResourceType,
 ];
 
 /** The schema of a resource type, by resource type id (e.g. `App`). */

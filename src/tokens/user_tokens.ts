@@ -4,7 +4,7 @@ import { newJti, newSecret } from '../core/ids.js';
 import type { AppRecord, DomainRecord, TokenRecord } from '../core/types.js';
 import { lookupHash } from '../crypto/secrets.js';
 import type { DomainCatalog, ResourceServerInfo } from '../identity/catalog.js';
-import type { TokenResponse } from '../grants/types.js';
+import type { TokenResponse } from './response.js';
 import type { TokenRepository } from '../storage/ports.js';
 import type { IdTokenIssuer } from './id_token.js';
 import type { AccessTokenIssuer } from './issuer.js';

@@ -12,6 +12,7 @@ const ADMIN = `${ISSUER}/admin/v1`;
 const SCHEMA_IDS = [
   ...['App', 'AppRole', 'Grant', 'AuditEvent'].map((n) => `urn:ietf:params:scim:schemas:oracle:idcs:${n}`),
   ...['User', 'Group'].map((n) => `urn:ietf:params:scim:schemas:core:2.0:${n}`),
+  'urn:ietf:params:scim:schemas:tessera:2.0:TrustedIssuer',
 ];
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
@@ -47,15 +48,15 @@ describe('SCIM discovery: ServiceProviderConfig, ResourceTypes, Schemas', () => 
     assert.equal(b.meta.location, `${ADMIN}/ServiceProviderConfig`);
   });
 
-  test('ResourceTypes lists App, AppRole, Grant, AuditEvent, User and Group; each is readable by id', async () => {
+  test('ResourceTypes lists App, AppRole, Grant, AuditEvent, User, Group and TrustedIssuer; each is readable by id', async () => {
     const b = (await h.inject({ url: '/admin/v1/ResourceTypes' })).json();
     assert.deepEqual(b.schemas, [LIST_SCHEMA]);
     assert.equal(b.totalResults, b.Resources.length);
     const byId = Object.fromEntries(b.Resources.map((r: { id: string }) => [r.id, r]));
-    assert.deepEqual(Object.keys(byId).sort(), ['App', 'AppRole', 'AuditEvent', 'Grant', 'Group', 'User']);
+    assert.deepEqual(Object.keys(byId).sort(), ['App', 'AppRole', 'AuditEvent', 'Grant', 'Group', 'TrustedIssuer', 'User']);
     assert.deepEqual(
       Object.fromEntries(Object.entries(byId).map(([k, v]) => [k, (v as { endpoint: string }).endpoint])),
-      { App: '/Apps', AppRole: '/AppRoles', Grant: '/Grants', AuditEvent: '/AuditEvents', User: '/Users', Group: '/Groups' },
+      { App: '/Apps', AppRole: '/AppRoles', Grant: '/Grants', AuditEvent: '/AuditEvents', User: '/Users', Group: '/Groups', TrustedIssuer: '/TrustedIssuers' },
     );
     for (const [id, rt] of Object.entries(byId)) {
       const one = await h.inject({ url: `/admin/v1/ResourceTypes/${id}` });
@@ -66,7 +67,7 @@ describe('SCIM discovery: ServiceProviderConfig, ResourceTypes, Schemas', () => 
     }
   });
 
-  test('Schemas lists the six schemas; each is readable by id; clientSecret is returned never', async () => {
+  test('Schemas lists the seven schemas; each is readable by id; clientSecret is returned never', async () => {
     const b = (await h.inject({ url: '/admin/v1/Schemas' })).json();
     assert.deepEqual(b.schemas, [LIST_SCHEMA]);
     assert.deepEqual(b.Resources.map((s: { id: string }) => s.id).sort(), [...SCHEMA_IDS].sort());

@@ -112,12 +112,10 @@ describe('README block extraction', () => {
   test('the README itself: its markers parse, the top commands and the CLI synopsis are marked, and the examples are there', () => {
     const blocks = fencedBlocks(readFileSync(README, 'utf8')).filter(isShell);
     const skipped = blocks.filter((b) => b.notRun !== undefined).map((b) => b.body[0]);
-    // The SAML exchange waits for the TrustedIssuers admin resource (issue 8); its IdP half runs.
-    assert.deepEqual(skipped, [blocks[0]!.body[0], blocks.find((b) => b.body[0]!.startsWith('jq -n --rawfile cert'))!.body[0],
-      blocks.find((b) => b.body[0]!.startsWith('npx tessera serve'))!.body[0]]);
+    assert.deepEqual(skipped, [blocks[0]!.body[0], blocks.find((b) => b.body[0]!.startsWith('npx tessera serve'))!.body[0]]);
     assert.match(blocks[0]!.body.join('\n'), /npm ci && npm start[\s\S]*npm ci && npm test/);
     const run = blocks.filter((b) => b.notRun === undefined).map((b) => b.body.join('\n')).join('\n');
-    for (const needed of ['npm start &', '/healthz', 'grant_type=authorization_code', '/oauth2/v1/userinfo', 'grant_type=refresh_token', '/oauth2/v1/userlogout', 'examples/saml-assertion.mjs']) {
+    for (const needed of ['npm start &', '/healthz', 'grant_type=authorization_code', '/oauth2/v1/userinfo', 'grant_type=refresh_token', '/oauth2/v1/userlogout', '/admin/v1/TrustedIssuers', 'examples/saml-assertion.mjs', 'grant_type=urn:ietf:params:oauth:grant-type:saml2-bearer']) {
       assert.ok(run.includes(needed), `the runnable examples include ${needed}`);
     }
   });
@@ -283,9 +281,35 @@ describe('README examples, run as written', { skip }, () => {
 
     assert.match(out, /^302 http:\/\/127\.0\.0\.1:9000\/$/m, fail('logout redirects to the post-logout URI'));
     assert.equal(next('the refresh after logout', (o) => 'error' in o).error, 'invalid_grant');
-    // The partner IdP of the SAML section: a signed Assertion from the issuer, its Signature after the Issuer.
-    assert.match(out, /^<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2\.0:assertion" ID="_[0-9a-f]{32}" Version="2\.0" IssueInstant="[^"]+Z"><saml:Issuer>https:\/\/idp\.example\.com<\/saml:Issuer><ds:Signature /m,
+
+    const partner = next('the created JWT trusted issuer', (o) => o.protocol === 'jwt' && o.issuer === 'https://idp.partner.example');
+    assert.deepEqual({ active: partner.active, subjectAttribute: partner.subjectAttribute, maxAssertionLifetime: partner.maxAssertionLifetime, allowedScopes: partner.allowedScopes },
+      { active: true, subjectAttribute: 'userName', maxAssertionLifetime: 300, allowedScopes: ['openid', 'orders.read'] }, fail('the JWT issuer has its defaults'));
+    const jwk = (partner.jwks as { keys: Record<string, unknown>[] }).keys[0]!;
+    assert.deepEqual([jwk.kty, jwk.crv, jwk.kid], ['OKP', 'Ed25519', 'partner-1']);
+    assert.match(String(jwk.x), /^[A-Za-z0-9_-]{43}$/, fail('x is a base64url Ed25519 public key'));
+    const saml = next('the SAML trusted issuer', (o) => o.protocol === 'saml2');
+    assert.equal(saml.issuer, 'https://saml.partner.example/metadata');
+    const [cert] = saml.certificates as { x5tS256: string; subject: string; notAfter: string }[];
+    assert.match(cert!.x5tS256, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(cert!.subject, 'O=Partner, CN=saml.partner.example');
+    assert.ok(Date.parse(cert!.notAfter) > Date.now() + 300 * 86_400_000, fail('the certificate is valid for a year'));
+    const samlList = next('the list of SAML issuers', (o) => 'totalResults' in o);
+    assert.equal(samlList.totalResults, 1);
+    const [listed] = samlList.Resources as Record<string, unknown>[];
+    assert.deepEqual(Object.keys(listed!).sort(), ['allowedClients', 'id', 'issuer', 'schemas']);
+    assert.deepEqual([listed!.id, listed!.issuer, listed!.allowedClients], [saml.id, saml.issuer, [request.get('client_id')]]);
+
+    // The SAML 2.0 bearer grant: the partner's signed assertion (its Signature right after the Issuer) for ada, once.
+    assert.match(out, /^<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2\.0:assertion" ID="_[0-9a-f]{32}" Version="2\.0" IssueInstant="[^"]+Z"><saml:Issuer>https:\/\/saml\.partner\.example\/metadata<\/saml:Issuer><ds:Signature /m,
       fail('the SAML example prints the start of a signed assertion'));
+    const samlToken = next('the SAML bearer token response', (o) => 'access_token' in o);
+    assert.deepEqual(Object.keys(samlToken).sort(), ['access_token', 'expires_in', 'scope', 'token_type']);
+    assert.equal(samlToken.scope, 'orders.read');
+    const samlClaims = jwtPayload(samlToken.access_token);
+    assert.deepEqual([samlClaims.sub, samlClaims.sub_type, samlClaims.aud], [user.id, 'user', 'https://orders.example.com'], fail('a user token for ada'));
+    const replay = next('the replayed SAML assertion', (o) => 'error' in o);
+    assert.deepEqual(replay, { error: 'invalid_grant', error_description: 'the assertion was already used' });
     assert.equal(printed.slice(cursor).length, 0, fail('nothing unexpected is printed after the last example'));
   });
 });

@@ -213,7 +213,7 @@ describe('serviceProviderConfig', () => {
 
 describe('resources', () => {
   test('ALL_SCHEMAS / ALL_RESOURCE_TYPES line up', () => {
-    assert.deepEqual(ALL_SCHEMAS.map((s) => s.name), ['App', 'AppRole', 'Grant', 'AuditEvent', 'User', 'Group']);
+    assert.deepEqual(ALL_SCHEMAS.map((s) => s.name), ['App', 'AppRole', 'Grant', 'AuditEvent', 'User', 'Group', 'TrustedIssuer']);
     for (const rt of ALL_RESOURCE_TYPES) {
       const s = schemaForResourceType(rt.id);
       assert.ok(s, rt.id);
