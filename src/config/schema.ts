@@ -47,6 +47,7 @@ export interface Config {
   keyRotationDays: number;
   keyPublishDelaySeconds: number;
   unsafeAllowPrivateFetch: boolean;
+  unsafeSamlAllowSha1: boolean;
 }
 
 type Parser<T> = (raw: unknown) => T;
@@ -183,6 +184,8 @@ export const SETTINGS: SettingDef[] = [
     description: `A signing key for an algorithm the domain had no key for is published this long before it signs (default: the JWKS max-age, ${JWKS_MAX_AGE_SECONDS} s, plus the cache TTL); meanwhile tokens for that algorithm use the default algorithm.` },
   { key: 'unsafeAllowPrivateFetch', env: 'TESSERA_UNSAFE_ALLOW_PRIVATE_FETCH', default: false, parse: bool,
     description: 'UNSAFE, tests only: allow fetching jwks_uri from loopback/private addresses.' },
+  { key: 'unsafeSamlAllowSha1', env: 'TESSERA_UNSAFE_SAML_ALLOW_SHA1', default: false, parse: bool,
+    description: 'UNSAFE, for a legacy IdP that cannot sign otherwise: accept SAML assertions signed with RSA-SHA1 or digested with SHA-1 (collisions are practical since 2020, SHAttered/Shambles). Applies to every trusted issuer.' },
 ];
 
 /**

@@ -9,6 +9,7 @@ import { ClientCredentialsGrant } from './client_credentials.js';
 import { JwtBearerGrant } from './jwt_bearer.js';
 import { PasswordGrant } from './password.js';
 import { RefreshTokenGrant } from './refresh_token.js';
+import { Saml2BearerGrant } from './saml2_bearer.js';
 import { RESPONSE_TYPES } from '../authorize/response_types.js';
 import type { GrantClass, GrantHandler, GrantServices, GrantTypeInfo, ResponseType } from './types.js';
 
@@ -21,6 +22,7 @@ const GRANTS: readonly GrantClass[] = [
   ClientCredentialsGrant,
   PasswordGrant,
   JwtBearerGrant,
+  Saml2BearerGrant,
 ];
 
 /** RFC 6749 §4.2: served at the authorization endpoint (opted-in clients only), not at the token endpoint. */

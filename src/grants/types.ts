@@ -49,7 +49,7 @@ export interface GrantServices {
   jwksFetcher: JwksFetcher;
   /** Keys of trusted issuers (assertion grants). */
   trustedIssuerKeys: TrustedIssuerKeys;
-  config: { refreshTokenGraceSeconds: number; clockSkewSeconds: number; clientAssertionMaxLifetime: number };
+  config: { refreshTokenGraceSeconds: number; clockSkewSeconds: number; clientAssertionMaxLifetime: number; unsafeSamlAllowSha1: boolean };
 }
 
 /** One token request, as the token endpoint hands it to a grant: request data only. */

@@ -93,6 +93,8 @@ export async function buildApp(opts: BuildOptions): Promise<Tessera> {
 }
 
 async function bootstrap(s: Services): Promise<void> {
+  // DESIGN habit 9: an unsafe switch is loud.
+  if (s.config.unsafeSamlAllowSha1) s.log.warn('TESSERA_UNSAFE_SAML_ALLOW_SHA1 is on: SAML assertions signed with SHA-1 are accepted from every trusted issuer');
   const domain = await s.domains.ensureDefault();
   for (const d of await s.repos.domains.list()) await s.domains.upgradeBuiltins(d);
   await s.keys.ensure(domain.id, ...firstAlgs(s.config.defaultSigningAlg));

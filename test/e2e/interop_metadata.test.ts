@@ -12,7 +12,6 @@ import { randomBytes } from 'node:crypto';
 import { adminToken, APP_SCHEMA, assertScimError, basic, harness, post, scim, setupClient, type Harness } from '../helpers.js';
 
 const NOT_SERVED = [
-  'urn:ietf:params:oauth:grant-type:saml2-bearer',
   'urn:ietf:params:oauth:grant-type:device_code',
 ];
 /** Legacy grants only an administrator may give an App (RFC 9700 §2.1.2, §2.4): never by dynamic registration. */
@@ -71,7 +70,7 @@ describe('metadata is truthful: discovery, registration, admin validation and SC
       }),
     });
     const registrable = meta.grant_types_supported.filter((g) => !ADMIN_ONLY.includes(g));
-    assert.deepEqual([...registrable].sort(), ['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:jwt-bearer']);
+    assert.deepEqual([...registrable].sort(), ['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:saml2-bearer']);
     for (const g of registrable) {
       const grants = g === 'refresh_token' ? ['authorization_code', 'refresh_token'] : [g];
       const r = await register(grants);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { adminToken, APP_SCHEMA, assertOAuthError, assertScimError, basic, harness, post, scim, type Harness } from '../helpers.js';
 import { GRANT_REGISTRY } from '../../src/grants/index.js';
 
-const UNSERVED = ['urn:ietf:params:oauth:grant-type:saml2-bearer', 'urn:ietf:params:oauth:grant-type:device_code',
+const UNSERVED = ['urn:ietf:params:oauth:grant-type:device_code',
   'urn:ietf:params:oauth:grant-type:token-exchange', 'made-up'];
 
 describe('metadata is truthful: one grant registry', () => {
@@ -32,6 +32,8 @@ describe('metadata is truthful: one grant registry', () => {
       assert.notEqual(r.json().error, 'unsupported_grant_type', `${g}: ${r.body}`);
     }
     for (const g of served) assert.ok(meta.grant_types_supported!.includes(g), `${g} is served but not advertised`);
+    // Issue 8: the SAML 2.0 bearer grant (RFC 7522) is served.
+    assert.ok(served.has('urn:ietf:params:oauth:grant-type:saml2-bearer'));
     for (const g of UNSERVED) {
       assert.ok(!meta.grant_types_supported!.includes(g), g);
       assertOAuthError(await post(h, '/oauth2/v1/token', { grant_type: g }, { authorization: basic('bootstrap-admin', 'bootstrap-secret-0123456789abcdefghij') }), 400, 'unsupported_grant_type');
@@ -50,7 +52,7 @@ describe('metadata is truthful: one grant registry', () => {
       method: 'POST', url: '/oauth2/v1/register', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
       payload: JSON.stringify({ grant_types: grants, redirect_uris: ['https://app.example.com/cb'], ...extra }),
     });
-    for (const g of ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer']) {
+    for (const g of ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:saml2-bearer']) {
       const r = await reg(g === 'authorization_code' ? [g] : [g], g === 'authorization_code' ? {} : { response_types: [] });
       assert.equal(r.statusCode, 201, `${g}: ${r.body}`);
     }

@@ -115,7 +115,7 @@ describe('README block extraction', () => {
     assert.deepEqual(skipped, [blocks[0]!.body[0], blocks.find((b) => b.body[0]!.startsWith('npx tessera serve'))!.body[0]]);
     assert.match(blocks[0]!.body.join('\n'), /npm ci && npm start[\s\S]*npm ci && npm test/);
     const run = blocks.filter((b) => b.notRun === undefined).map((b) => b.body.join('\n')).join('\n');
-    for (const needed of ['npm start &', '/healthz', 'grant_type=authorization_code', '/oauth2/v1/userinfo', 'grant_type=refresh_token', '/oauth2/v1/userlogout', '/admin/v1/TrustedIssuers', 'grant-type:jwt-bearer']) {
+    for (const needed of ['npm start &', '/healthz', 'grant_type=authorization_code', '/oauth2/v1/userinfo', 'grant_type=refresh_token', '/oauth2/v1/userlogout', '/admin/v1/TrustedIssuers', 'grant-type:jwt-bearer', 'examples/saml-assertion.mjs', 'grant_type=urn:ietf:params:oauth:grant-type:saml2-bearer']) {
       assert.ok(run.includes(needed), `the runnable examples include ${needed}`);
     }
   });
@@ -313,6 +313,17 @@ describe('README examples, run as written', { skip }, () => {
     assert.equal(jwtPayload(asAda.access_token).sub, user.id);
     assert.equal(jwtPayload(asAda.access_token).sub_type, 'user');
     assert.equal(jwtPayload(asAda.access_token).client_id, gwClaims.sub, 'the same gateway asserted ada');
+
+    // The SAML 2.0 bearer grant: the partner's signed assertion (its Signature right after the Issuer) for ada, once.
+    assert.match(out, /^<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2\.0:assertion" ID="_[0-9a-f]{32}" Version="2\.0" IssueInstant="[^"]+Z"><saml:Issuer>https:\/\/saml\.partner\.example\/metadata<\/saml:Issuer><ds:Signature /m,
+      fail('the SAML example prints the start of a signed assertion'));
+    const samlToken = next('the SAML bearer token response', (o) => 'access_token' in o);
+    assert.deepEqual(Object.keys(samlToken).sort(), ['access_token', 'expires_in', 'scope', 'token_type']);
+    assert.equal(samlToken.scope, 'orders.read');
+    const samlClaims = jwtPayload(samlToken.access_token);
+    assert.deepEqual([samlClaims.sub, samlClaims.sub_type, samlClaims.aud], [user.id, 'user', 'https://orders.example.com'], fail('a user token for ada'));
+    const samlReplay = next('the replayed SAML assertion', (o) => 'error' in o);
+    assert.deepEqual(samlReplay, { error: 'invalid_grant', error_description: 'the assertion was already used' });
     assert.equal(printed.slice(cursor).length, 0, fail('nothing unexpected is printed after the last example'));
   });
 });
