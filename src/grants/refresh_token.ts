@@ -43,6 +43,10 @@ export class RefreshTokenGrant implements ClientGrantHandler {
 
     const user = await this.s.repos.users.get(req.domain.id, rec.sub);
     if (!authStillValid(user, d.authTime)) throw new InvalidGrant('the user is no longer active, or their password changed since they signed in');
+    // A grant that came from a trusted issuer's assertion lasts as long as the domain trusts that issuer.
+    if (d.trustedIssuerId !== undefined && (await this.s.repos.trustedIssuers.get(req.domain.id, d.trustedIssuerId))?.active !== true) {
+      throw new InvalidGrant('the trusted issuer behind this grant is no longer trusted');
+    }
     const family = rec.scope.split(' ').filter(Boolean);
     let requested = family;
     if (req.params.scope !== undefined) {
@@ -55,7 +59,7 @@ export class RefreshTokenGrant implements ClientGrantHandler {
     const cat = await this.s.catalogs.catalog(req.domain);
     const resolved = resolveUserFlowScopes(cat, req.client, await userRoleIds(this.s.repos, req.domain.id, rec.sub), requested);
 
-    const auth = { userId: rec.sub, authTime: d.authTime, amr: d.amr, acr: d.acr, sid: d.sid };
+    const auth = { userId: rec.sub, authTime: d.authTime, amr: d.amr, acr: d.acr, sid: d.sid, trustedIssuerId: d.trustedIssuerId };
     const tokens = {
       domain: req.domain, issuer: req.issuer, client: req.client, cat, auth, scopes: resolved.scopes, expiry: resolved.expiry, grantId: rec.grantId!,
       refresh: false, familyExpiresAt: d.familyExpiresAt, refreshScope: family, tokensValidAfter: user!.tokensValidAfter,

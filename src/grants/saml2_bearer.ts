@@ -56,7 +56,7 @@ export class Saml2BearerGrant implements ClientGrantHandler {
       cat, scopes: resolved.scopes, expiry: resolved.expiry, grantId: newId(), refresh: wantsRefresh(req.client, resolved.scopes),
       tokensValidAfter: user.tokensValidAfter,
       // The IdP authenticated the user; Tessera does not know how, so it claims neither amr nor acr.
-      auth: { userId: user.id, authTime, amr: [], acr: '' },
+      auth: { userId: user.id, authTime, amr: [], acr: '', trustedIssuerId: trusted.id },
     }, this.info.grantType);
   }
 

@@ -17,6 +17,8 @@ export type RefreshTokenData = {
   amr: string[];
   acr: string;
   sid?: string;
+  /** See Authentication.trustedIssuerId. */
+  trustedIssuerId?: string;
   /** Set when rotated: when, and the token that replaced it (encrypted, only with a grace window). */
   rotatedAt?: number;
   nextHash?: string;
@@ -24,7 +26,7 @@ export type RefreshTokenData = {
 };
 
 const REFRESH_DATA = object<RefreshTokenData>({
-  familyExpiresAt: num, authTime: num, amr: strs, acr: str, sid: opt(str), rotatedAt: opt(num), nextHash: opt(str), nextEnc: opt(str),
+  familyExpiresAt: num, authTime: num, amr: strs, acr: str, sid: opt(str), trustedIssuerId: opt(str), rotatedAt: opt(num), nextHash: opt(str), nextEnc: opt(str),
 });
 export const readRefreshData = (data: unknown): RefreshTokenData => read(REFRESH_DATA, data, 'refresh token');
 
@@ -37,6 +39,8 @@ export interface Authentication {
   acr: string;
   /** The SSO session, when there is one (not for the password grant). */
   sid?: string;
+  /** The trusted issuer whose assertion stood for the authentication (assertion grants): its refresh tokens end with it. */
+  trustedIssuerId?: string;
 }
 
 export interface UserTokenRequest {
@@ -108,7 +112,8 @@ export class UserTokens {
         scope: (r.refreshScope ?? r.scopes).join(' '), aud: [], jti: newJti(), grantId: r.grantId, sessionId: r.auth.sid, issuedAt: now,
         // Idle and absolute lifetimes: each rotation extends to now + idle, never past the family's end.
         expiresAt: Math.min(now + this.deps.refreshIdle * 1000, familyEnd),
-        data: { familyExpiresAt: familyEnd, authTime: r.auth.authTime, amr: r.auth.amr, acr: r.auth.acr, ...(r.auth.sid ? { sid: r.auth.sid } : {}) } satisfies RefreshTokenData,
+        data: { familyExpiresAt: familyEnd, authTime: r.auth.authTime, amr: r.auth.amr, acr: r.auth.acr, ...(r.auth.sid ? { sid: r.auth.sid } : {}),
+          ...(r.auth.trustedIssuerId ? { trustedIssuerId: r.auth.trustedIssuerId } : {}) } satisfies RefreshTokenData,
       },
     };
   }
