@@ -163,6 +163,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
       claimsInIdToken: client ? a.claimsInIdToken === true : undefined,
       allowOffline: client ? a.allowOffline === true : undefined,
       allowUserAssertions: client ? a.allowUserAssertions === true : undefined,
+      allowTokenExchangeImpersonation: client ? a.allowTokenExchangeImpersonation === true : undefined,
       mfaPolicy: client ? a.mfaPolicy : undefined,
       isOAuthResource: rs,
       audience: rs ? (a.isBuiltIn ? adminAudience(c.issuer) : a.audience) : undefined,
@@ -247,11 +248,35 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
     return true;
   }
 
+  /**
+   * `allowTokenExchangeImpersonation` (RFC 8693 §1.1): the client may exchange any token it is given for one in which
+   * it does not appear, acting as the token's subject (a user, possibly an administrator) for every resource server
+   * it may reach. As with allowUserAssertions, only a caller holding every admin scope may set it, or change a
+   * client that has it. Never settable by dynamic registration.
+   */
+  private async impersonation(c: DomainContext, b: Scim, f: ClientFields, caller: AdminCaller, existing?: AppRecord): Promise<true | undefined> {
+    if (b.allowTokenExchangeImpersonation !== true) {
+      if (existing?.allowTokenExchangeImpersonation) await this.fullAdmin(c, caller, 'change a client that may impersonate through token exchange');
+      return undefined;
+    }
+    if (!f.isOAuthClient || f.clientType !== 'confidential' || !f.allowedGrants.includes(GRANT_TYPES.tokenExchange)) {
+      throw bad(`allowTokenExchangeImpersonation needs a confidential client allowed the ${GRANT_TYPES.tokenExchange} grant`);
+    }
+    await this.fullAdmin(c, caller, existing?.allowTokenExchangeImpersonation ? 'change a client that may impersonate through token exchange' : 'let a client impersonate through token exchange');
+    return true;
+  }
+
+  private async fullAdmin(c: DomainContext, caller: AdminCaller, what: string): Promise<void> {
+    const admin = adminScopesOf(await this.s.catalogs.catalog(c.domain));
+    assertNoEscalation(caller, admin, admin, (sc) => `only a caller holding every admin scope (${sc} is missing) may ${what}`);
+  }
+
   async create(c: DomainContext, b: Scim, caller: AdminCaller) {
     const f = await this.fields(c, b, caller);
     const allowUserAssertions = await this.userAssertions(c, b, f, caller);
+    const allowTokenExchangeImpersonation = await this.impersonation(c, b, f, caller);
     const now = this.s.clock.now();
-    const app = newApp(c.domain.id, now, { ...f, allowUserAssertions });
+    const app = newApp(c.domain.id, now, { ...f, allowUserAssertions, allowTokenExchangeImpersonation });
     const extra: Scim = {};
     if (f.isOAuthClient) {
       app.clientId = newClientId();
@@ -273,7 +298,8 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
     assertMayManage(caller, await this.s.catalogs.catalog(c.domain), existing);
     const f = await this.fields(c, b, caller, existing);
     const allowUserAssertions = await this.userAssertions(c, b, f, caller, existing);
-    const next: AppRecord = { ...existing, ...f, allowUserAssertions, updatedAt: this.s.clock.now() };
+    const allowTokenExchangeImpersonation = await this.impersonation(c, b, f, caller, existing);
+    const next: AppRecord = { ...existing, ...f, allowUserAssertions, allowTokenExchangeImpersonation, updatedAt: this.s.clock.now() };
     if (existing.active && !f.active) next.tokensValidAfter = next.updatedAt;
     if (f.isOAuthClient && !existing.clientId) next.clientId = newClientId();
     const needsSecretEnc = f.tokenEndpointAuthMethod === 'client_secret_jwt';

@@ -14,6 +14,8 @@ export type OAuthErrorCode =
   | 'insufficient_scope'
   | 'access_denied'
   | 'unsupported_token_type'
+  // RFC 8707 §2 / RFC 8693 §2.2.2: no token can be issued for the requested resource or audience
+  | 'invalid_target'
   | 'invalid_redirect_uri'
   | 'invalid_client_metadata'
   | 'server_error'
@@ -57,6 +59,10 @@ export class UnsupportedGrantType extends OAuthError {
 }
 export class InvalidScope extends OAuthError {
   constructor(d = 'the requested scope is invalid', debug?: string) { super('invalid_scope', d, 400, debug); }
+}
+/** RFC 8707 §2, RFC 8693 §2.2.2: the requested resource or audience is not one a token may be issued for. */
+export class InvalidTarget extends OAuthError {
+  constructor(d = 'the requested target is not valid', debug?: string) { super('invalid_target', d, 400, debug); }
 }
 export class InvalidToken extends OAuthError {
   constructor(d = 'the access token is invalid', status = 401, debug?: string) { super('invalid_token', d, status, debug); }

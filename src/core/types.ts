@@ -57,6 +57,7 @@ export const GRANT_TYPES = {
   clientCredentials: 'client_credentials',
   refreshToken: 'refresh_token',
   jwtBearer: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+  tokenExchange: 'urn:ietf:params:oauth:grant-type:token-exchange',
 } as const;
 
 export interface ScopeDef {
@@ -97,6 +98,12 @@ export interface AppRecord {
    * as that user (Oracle's trusted client). Set through the admin API only, by a caller holding every admin scope.
    */
   allowUserAssertions?: boolean;
+  /**
+   * RFC 8693 §1.1 impersonation: the client may exchange a subject token without an actor token for a token that
+   * carries no `act` naming it (it then acts as the subject itself). Set through the admin API only, by a caller
+   * holding every admin scope; without it a token exchange is always delegation (`act` names the actor).
+   */
+  allowTokenExchangeImpersonation?: boolean;
   allowedScopes: string[];
   defaultScopes: string[];
   accessTokenExpiry?: number;

@@ -36,6 +36,8 @@ export function introspectEndpoint(app: FastifyInstance, s: Services): void {
       sub: v.sub, sub_type: v.subType, aud: v.aud.length === 1 ? v.aud[0] : v.aud, iss: c.issuer, jti: v.jti,
     };
     if (v.userId) out.user_id = v.userId;
+    // RFC 8693 §4.1: a delegated token's actor (chain) is part of what a resource server learns about it.
+    if (v.act) out.act = v.act;
     return out;
   });
 }

@@ -203,6 +203,7 @@ export function registerEndpoints(app: FastifyInstance, s: Services): void {
     if (held.length > 0) throw new OAuthError('access_denied', 'this client holds identity domain API scopes; manage it through the admin API', 403);
     // A client that may assert any user (allowUserAssertions) changes only through a caller holding every admin scope.
     if (a.allowUserAssertions) throw new OAuthError('access_denied', 'this client may act as any user (allowUserAssertions); manage it through the admin API', 403);
+    if (a.allowTokenExchangeImpersonation) throw new OAuthError('access_denied', 'this client may impersonate through token exchange; manage it through the admin API', 403);
   };
 
   app.get('/oauth2/v1/register/:clientId', async (req, reply) => {

@@ -34,6 +34,8 @@ export function revokeEndpoint(app: FastifyInstance, s: Services): void {
       if (!rec || rec.domainId !== c.domain.id) return reply.status(200).send();
       if (rec.clientId !== client.clientId) throw notYours();
       await s.repos.tokens.revoke(rec.hash, now);
+      // Tokens exchanged from an opaque access token name its jti (RFC 8693 cascade, tokens/act.ts): listed until it would have expired.
+      if (rec.kind === 'access') await s.repos.revocations.revokeJti(c.domain.id, rec.jti, rec.expiresAt);
       // Revoking a refresh token revokes every token of its grant, JWT access tokens included (Axway; RFC 7009 §2.1 MAY).
       if (rec.kind === 'refresh' && rec.grantId) await revokeGrant(s.repos, c.domain.id, rec.grantId, now);
       audit(rec.jti, rec.kind === 'refresh' ? 'refresh_token' : 'access_token');

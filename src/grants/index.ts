@@ -10,6 +10,7 @@ import { JwtBearerGrant } from './jwt_bearer.js';
 import { PasswordGrant } from './password.js';
 import { RefreshTokenGrant } from './refresh_token.js';
 import { Saml2BearerGrant } from './saml2_bearer.js';
+import { TokenExchangeGrant } from './token_exchange.js';
 import { RESPONSE_TYPES } from '../authorize/response_types.js';
 import type { GrantClass, GrantHandler, GrantServices, GrantTypeInfo, ResponseType } from './types.js';
 
@@ -23,6 +24,7 @@ const GRANTS: readonly GrantClass[] = [
   PasswordGrant,
   JwtBearerGrant,
   Saml2BearerGrant,
+  TokenExchangeGrant,
 ];
 
 /** RFC 6749 §4.2: served at the authorization endpoint (opted-in clients only), not at the token endpoint. */

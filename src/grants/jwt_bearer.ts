@@ -9,59 +9,23 @@
  * Keys come only from registrations (RFC 8725 §3.10): the JWT's jwk, jku, x5u and x5c headers are ignored.
  * The claims are checked here (RFC 7523 §3), the signature with node:crypto (crypto/jws_verify.ts).
  */
-import { createHash } from 'node:crypto';
-import { algsOfJwk, ASYMMETRIC_ALGS, ClientKeysUnavailable, registeredClientKeys } from '../clientauth/assertion.js';
+import { ClientKeysUnavailable, registeredClientKeys, ASYMMETRIC_ALGS } from '../clientauth/assertion.js';
 import { InvalidClient, InvalidGrant, InvalidRequest, OAuthError, UnauthorizedClient } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { PublicKeyCache, verifyJws } from '../crypto/jws_verify.js';
+import { PublicKeyCache } from '../crypto/jws_verify.js';
 import { GRANT_TYPES, type AppRecord, type Jwk, type TrustedIssuerRecord } from '../core/types.js';
 import { resolveClientScopes, splitScope } from '../identity/scopes.js';
 import { userRoleIds } from '../identity/user_roles.js';
 import { CertificateProblem } from '../identity/trusted_issuers.js';
 import { decodeJwt } from '../tokens/jwt.js';
 import { assertedUser, assertIssuerAllowsClient, assertionScopes, unknownSubject, useAssertionOnce } from './assertion_grant.js';
+import { checkAssertionClaims, checkAssertionHeader, MAX_ASSERTION, nameClaim, verifyAssertionSignature } from './jwt_assertion.js';
 import { issueForUser, wantsRefresh } from './user_grant.js';
 import {
   assertGrantAllowed, type GrantServices, type GrantTypeInfo, type OptionalClientGrantHandler, type OptionalClientGrantRequest, type TokenResponse,
 } from './types.js';
 
-/** Larger JWTs are refused before parsing (a certificate chain in the header still fits). */
-const MAX_ASSERTION = 16384;
-const MAX_CLAIM = 1024;
-const MAX_KID = 256;
-/** Keys tried for one signature when the header selects none in particular (a JWK Set without kids). */
-const MAX_TRIES = 10;
-/**
- * RFC 8725 §3.11: only a plain JWT may be an authorization grant. RFC 7523 defines no typ; `JWT` (RFC 7519
- * §5.1, with or without `application/`) or none is what partners send. Explicitly typed JWTs of other kinds
- * are refused: access tokens (`at+jwt`, RFC 9068), client authentication JWTs (`client-authentication+jwt`,
- * RFC 10070), request objects (`oauth-authz-req+jwt`), logout tokens, ...
- */
-const PLAIN_JWT_TYP = /^(application\/)?jwt$/i;
-/**
- * Claims only an OpenID Connect ID token carries (OIDC Core §2, §3.1.3.6, §3.3.2.11): an ID token has typ
- * JWT too, and one issued to a client whose id is a trusted issuer's `audience` would pass the audience
- * rule, so its shape refuses it (RFC 8725 §3.12). `auth_time` and `azp` are not on the list: assertions
- * legitimately carry them.
- */
-const ID_TOKEN_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash'] as const;
-
 const bad = (description: string, debug?: string): InvalidGrant => new InvalidGrant(description, debug);
-
-/** A claim that names something (iss, sub): a non-empty bounded string that PostgreSQL can compare (no U+0000). */
-function nameClaim(v: unknown, name: string): string {
-  if (typeof v !== 'string' || v.length === 0) throw bad(`the assertion has no ${name} (RFC 7523 §3)`);
-  if (v.length > MAX_CLAIM || v.includes('\0')) throw bad(`the assertion's ${name} is not usable`);
-  return v;
-}
-
-/** The base64url SHA-1 / SHA-256 thumbprint of a JWK's certificate (its first x5c), or its own member. */
-function thumbprint(k: Jwk, alg: 'sha1' | 'sha256'): string | undefined {
-  const own = k[alg === 'sha1' ? 'x5t' : 'x5t#S256'];
-  if (typeof own === 'string') return own;
-  const der = Array.isArray(k.x5c) && typeof k.x5c[0] === 'string' ? Buffer.from(k.x5c[0], 'base64') : undefined;
-  return der && der.length > 0 ? createHash(alg).update(der).digest('base64url') : undefined;
-}
 
 /** Who vouches for the assertion, and the rules that come with it. */
 type Source =
@@ -97,17 +61,9 @@ export class JwtBearerGrant implements OptionalClientGrantHandler {
     if (segments === 5) throw bad('encrypted (JWE) assertions are not supported; send a signed JWT');
     const d = decodeJwt(raw, MAX_ASSERTION);
     if (!d) throw bad('the assertion is not a JWT (three base64url parts, JSON header and claims)');
-    const { header: h, payload: p } = d;
-
-    // Header: RFC 8725 §3.1 / §3.11, RFC 7515 §4.1.11.
-    if (h.typ !== undefined && (typeof h.typ !== 'string' || !PLAIN_JWT_TYP.test(h.typ))) {
-      throw bad(`an assertion of typ ${String(h.typ).slice(0, 60)} is refused: only a plain JWT may be a grant (RFC 8725 §3.11)`);
-    }
-    const alg = typeof h.alg === 'string' ? h.alg : '';
-    if (!ASYMMETRIC_ALGS.includes(alg)) throw bad(`assertion alg ${alg.slice(0, 20) || '(none)'} is refused: RS, PS, ES or EdDSA only`);
-    if (h.crit !== undefined) throw bad('the assertion names critical header parameters this server does not understand (RFC 7515 §4.1.11)');
-    if (h.kid !== undefined && (typeof h.kid !== 'string' || h.kid.length === 0 || h.kid.length > MAX_KID)) throw bad('the assertion kid is not usable');
-    for (const c of ID_TOKEN_CLAIMS) if (p[c] !== undefined) throw bad(`the assertion carries ${c}: an OpenID Connect ID token is not a grant (RFC 8725 §3.12)`);
+    const p = d.payload;
+    // Header: RFC 8725 §3.1 / §3.11, RFC 7515 §4.1.11 (and no ID token, §3.12).
+    const { alg, kid } = checkAssertionHeader(d);
 
     const iss = nameClaim(p.iss, 'iss');
     const sub = nameClaim(p.sub, 'sub');
@@ -120,7 +76,6 @@ export class JwtBearerGrant implements OptionalClientGrantHandler {
     this.checkClaims(req, p, source, cap);
 
     // Keys, and the algorithms they can verify (RFC 8725 §3.1: the key decides, never the header alone).
-    const kid = typeof h.kid === 'string' ? h.kid : undefined;
     let keys: Jwk[];
     try {
       keys = source.kind === 'issuer'
@@ -131,23 +86,7 @@ export class JwtBearerGrant implements OptionalClientGrantHandler {
       if (e instanceof OAuthError) throw e;
       throw bad('the issuer\'s jwks_uri cannot be read', (e as Error).message);
     }
-    let candidates = keys.filter((k) => algsOfJwk(k).includes(alg));
-    // RFC 7515 §4.1.7-8: a certificate thumbprint selects among the registered certificates' keys.
-    for (const [member, hash] of [['x5t#S256', 'sha256'], ['x5t', 'sha1']] as const) {
-      const t = h[member];
-      if (t === undefined) continue;
-      if (typeof t !== 'string') throw bad(`the assertion ${member} is not usable`);
-      candidates = candidates.filter((k) => thumbprint(k, hash) === t);
-    }
-    if (kid !== undefined) candidates = candidates.filter((k) => k.kid === kid);
-    if (candidates.length === 0) throw bad(`no registered key of the issuer verifies ${alg}${kid !== undefined ? ' with this kid' : ''}`);
-    // Each candidate the header could mean is tried (a set without kids), a bounded number of them.
-    if (!candidates.slice(0, MAX_TRIES).some((k) => {
-      const key = this.keys.of(k);
-      return key !== undefined && verifyJws(d.signingInput, d.signature, alg, key);
-    })) {
-      throw bad('the assertion signature does not verify with the issuer\'s registered keys');
-    }
+    verifyAssertionSignature(keys, d, alg, kid, this.keys);
     const now = this.s.clock.now();
     if (source.kind === 'client') {
       // Only now is a client that sent no other credentials authenticated (RFC 6749 §5.2 unauthorized_client is for those).
@@ -213,34 +152,9 @@ export class JwtBearerGrant implements OptionalClientGrantHandler {
     return { kind: 'client', client };
   }
 
-  /** RFC 7523 §3 items 3-6 with RFC 8725 §3.8-3.9; the signature is checked after, with the same rules. */
+  /** RFC 7523 §3 items 3-7 (jwt_assertion.ts), with this grant's audiences. */
   private checkClaims(req: OptionalClientGrantRequest, p: Record<string, unknown>, source: Source, maxLifetime: number): void {
-    // Item 3: aud identifies this server: the issuer or the token endpoint URL (or the trusted issuer's configured
-    // audience). One value only: an array naming others too could be replayed at them (RFC 10070's audience injection).
-    const aud = Array.isArray(p.aud) && p.aud.length === 1 ? p.aud[0] : p.aud;
     const audiences = [req.issuer, req.tokenEndpoint, ...(source.kind === 'issuer' && source.issuer.audience ? [source.issuer.audience] : [])];
-    if (typeof aud !== 'string' || !audiences.includes(aud)) throw bad('the assertion\'s aud must be one value: this issuer or its token endpoint URL');
-    const now = Math.floor(this.s.clock.now() / 1000);
-    const skew = this.s.config.clockSkewSeconds;
-    const time = (name: string): number | undefined => {
-      const v = p[name];
-      if (v === undefined) return undefined;
-      // RFC 7519 §2 NumericDate: a JSON number (a string date is refused, not parsed).
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`the assertion's ${name} is not a NumericDate`);
-      return v;
-    };
-    // Item 4: exp required; it must not be past, nor further ahead than the issuer's maximum lifetime.
-    const exp = time('exp');
-    if (exp === undefined) throw bad('the assertion has no exp (RFC 7523 §3)');
-    if (exp <= now - skew) throw bad('the assertion has expired');
-    if (exp - now > maxLifetime + skew) throw bad(`the assertion lives too long: exp may be at most ${maxLifetime} s ahead`);
-    // Item 5: nbf; item 6: iat not in the future, and not from longer ago than an assertion may live.
-    const nbf = time('nbf');
-    if (nbf !== undefined && nbf > now + skew) throw bad('the assertion is not valid yet (nbf)');
-    const iat = time('iat');
-    if (iat !== undefined && iat > now + skew) throw bad('the assertion was issued in the future (iat)');
-    if (iat !== undefined && exp - iat > maxLifetime + skew) throw bad(`the assertion lives too long: exp - iat may be at most ${maxLifetime} s`);
-    if (typeof p.jti !== 'string' || p.jti.length === 0) throw bad('the assertion has no jti (required here: each assertion is used once)');
-    if (p.jti.length > 256 || p.jti.includes('\0')) throw bad('the assertion\'s jti is not usable');
+    checkAssertionClaims(p, { audiences, now: this.s.clock.now(), skewSeconds: this.s.config.clockSkewSeconds, maxLifetime });
   }
 }

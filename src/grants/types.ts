@@ -12,6 +12,7 @@ import type { AccessTokenIssuer } from '../tokens/issuer.js';
 import type { UserTokens } from '../tokens/user_tokens.js';
 import type { JwksFetcher } from '../clientauth/jwks_fetcher.js';
 import type { TrustedIssuerKeys } from '../identity/trusted_issuers.js';
+import type { AccessTokenValidator } from '../tokens/validator.js';
 
 import type { ResponseType } from '../authorize/response_types.js';
 import type { TokenResponse } from '../tokens/response.js';
@@ -49,6 +50,8 @@ export interface GrantServices {
   jwksFetcher: JwksFetcher;
   /** Keys of trusted issuers (assertion grants). */
   trustedIssuerKeys: TrustedIssuerKeys;
+  /** This domain's access tokens as presented (token exchange's subject and actor tokens): revocation and cut-offs included. */
+  validator: AccessTokenValidator;
   config: { refreshTokenGraceSeconds: number; clockSkewSeconds: number; clientAssertionMaxLifetime: number; unsafeSamlAllowSha1: boolean };
 }
 

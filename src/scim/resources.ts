@@ -110,6 +110,10 @@ export const AppSchema: SchemaDef = defineSchema({
       name: 'allowUserAssertions', type: 'boolean',
       description: 'Trusted client: its own jwt-bearer assertions may name any user (sub = userName) and get that user\'s tokens. Only a caller holding every admin scope may set it, or change a client that has it.',
     }),
+    attr({
+      name: 'allowTokenExchangeImpersonation', type: 'boolean',
+      description: 'Token exchange (RFC 8693) without an actor token yields a token for the subject with no act claim naming this client (impersonation); without it the client is named as the actor. Only a caller holding every admin scope may set it, or change a client that has it.',
+    }),
     attr({ name: 'mfaPolicy', description: 'When sign-in to this app needs a second factor: never, always or requested (acr_values); overrides the domain policy.', canonicalValues: ['never', 'always', 'requested'], ...cs }),
     attr({ name: 'isOAuthResource', type: 'boolean', description: 'Whether the app is an OAuth resource server.' }),
     attr({ name: 'audience', description: 'Audience (aud) of access tokens for this resource server.', ...cs }),

@@ -5,6 +5,7 @@ import type { KeyStore } from '../crypto/keystore.js';
 import { lookupHash } from '../crypto/secrets.js';
 import type { ResourceServerInfo } from '../identity/catalog.js';
 import type { TokenRepository } from '../storage/ports.js';
+import type { Act } from './act.js';
 import { signJwt } from './jwt.js';
 
 export interface AccessTokenRequest {
@@ -23,6 +24,10 @@ export interface AccessTokenRequest {
   sessionId?: string;
   /** The user's token cut-off (UserRecord.tokensValidAfter), for a user's token. */
   userTokensValidAfter?: number;
+  /** RFC 8693 §4.1: the actor of a delegated token (token exchange). */
+  act?: Act;
+  /** Token exchange: the jtis of the tokens this one was exchanged from, newest first (see tokens/act.ts). */
+  exchangedFrom?: string[];
 }
 
 export interface IssuedAccessToken {
@@ -76,7 +81,8 @@ export class AccessTokenIssuer {
       const token = newSecret();
       await this.deps.tokens.insert({
         hash: lookupHash(token), domainId: r.domain.id, kind: 'access', clientId: r.client.clientId!, sub: r.sub, subType: r.subType,
-        scope, aud, jti, grantId: r.grantId, sessionId: r.sessionId, issuedAt: iat * 1000, expiresAt: exp * 1000, data: r.userId ? { user_id: r.userId } : {},
+        scope, aud, jti, grantId: r.grantId, sessionId: r.sessionId, issuedAt: iat * 1000, expiresAt: exp * 1000,
+        data: { ...(r.userId ? { user_id: r.userId } : {}), ...(r.act ? { act: r.act } : {}), ...(r.exchangedFrom ? { exchanged_from: r.exchangedFrom } : {}) },
       });
       return { token, format: 'opaque', jti, expiresIn, expiresAt: exp, aud };
     }
@@ -89,6 +95,8 @@ export class AccessTokenIssuer {
     };
     if (r.userId) claims.user_id = r.userId;
     if (r.grantId) claims.gid = r.grantId;
+    if (r.act) claims.act = r.act;
+    if (r.exchangedFrom) claims.exchanged_from = r.exchangedFrom;
     return { token: signJwt('at+jwt', claims, key), format: 'jwt', jti, expiresIn, expiresAt: exp, aud };
   }
 }

@@ -3,6 +3,7 @@ import type { DomainRecord, SubjectType } from '../core/types.js';
 import type { KeyStore } from '../crypto/keystore.js';
 import { lookupHash } from '../crypto/secrets.js';
 import type { RevocationRepository, TokenRepository } from '../storage/ports.js';
+import { readAct, readExchangedFrom, type Act } from './act.js';
 import { decodeJwt, verifySignature } from './jwt.js';
 
 export interface ValidAccessToken {
@@ -19,6 +20,10 @@ export interface ValidAccessToken {
   iat: number;
   exp: number;
   grantId?: string;
+  /** RFC 8693 §4.1: who acts for the subject (a token from a token exchange). */
+  act?: Act;
+  /** A token from a token exchange: the jtis of the tokens it was exchanged from (tokens/act.ts). */
+  exchangedFrom?: string[];
 }
 
 export interface ValidatorDeps {
@@ -51,6 +56,10 @@ export class AccessTokenValidator {
     if (!v) return undefined;
     if (!(await this.deps.clientValid(domain, v.clientId, v.iat))) return undefined;
     if (v.subType === 'user' && !(await this.deps.userValid(domain, v.userId ?? v.sub, v.iat))) return undefined;
+    // A client's token exchanged by another client (RFC 8693): the subject client must still be allowed tokens too.
+    if (v.subType === 'client' && v.sub !== v.clientId && !(await this.deps.clientValid(domain, v.sub, v.iat))) return undefined;
+    // Revoking a token ends every token exchanged from it (as revoking a refresh token ends its family).
+    for (const parent of v.exchangedFrom ?? []) if (await this.deps.revocations.isRevoked(domain.id, parent)) return undefined;
     return v;
   }
 
@@ -66,6 +75,9 @@ export class AccessTokenValidator {
     const now = Math.floor(this.deps.clock.now() / 1000);
     if (p.iss !== issuer || typeof p.exp !== 'number' || p.exp <= now || typeof p.jti !== 'string') return undefined;
     if (typeof p.client_id !== 'string' || typeof p.sub !== 'string') return undefined;
+    const act = readAct(p.act);
+    const exchangedFrom = readExchangedFrom(p.exchanged_from);
+    if (act === null || exchangedFrom === null) return undefined;
     if (await this.deps.revocations.isRevoked(domain.id, p.jti)) return undefined;
     if (typeof p.gid === 'string' && await this.deps.revocations.isRevoked(domain.id, `gid:${p.gid}`)) return undefined;
     return {
@@ -73,6 +85,7 @@ export class AccessTokenValidator {
       userId: typeof p.user_id === 'string' ? p.user_id : undefined, scope: typeof p.scope === 'string' ? p.scope : '',
       aud: Array.isArray(p.aud) ? p.aud.filter((a): a is string => typeof a === 'string') : typeof p.aud === 'string' ? [p.aud] : [],
       iat: typeof p.iat === 'number' ? p.iat : 0, exp: p.exp, grantId: typeof p.gid === 'string' ? p.gid : undefined,
+      ...(act ? { act } : {}), ...(exchangedFrom ? { exchangedFrom } : {}),
     };
   }
 
@@ -80,10 +93,14 @@ export class AccessTokenValidator {
     const hash = lookupHash(token);
     const t = await this.deps.tokens.find(hash);
     if (!t || t.domainId !== domain.id || t.kind !== 'access' || t.revokedAt !== undefined || t.expiresAt <= this.deps.clock.now()) return undefined;
+    const act = readAct(t.data.act);
+    const exchangedFrom = readExchangedFrom(t.data.exchanged_from);
+    if (act === null || exchangedFrom === null) return undefined;
     return {
       format: 'opaque', jti: t.jti, hash, clientId: t.clientId, sub: t.sub, subType: t.subType,
       userId: typeof t.data.user_id === 'string' ? t.data.user_id : undefined, scope: t.scope, aud: t.aud,
       iat: Math.floor(t.issuedAt / 1000), exp: Math.floor(t.expiresAt / 1000), grantId: t.grantId,
+      ...(act ? { act } : {}), ...(exchangedFrom ? { exchangedFrom } : {}),
     };
   }
 }
