@@ -134,7 +134,7 @@ export class TokenExchangeGrant implements ClientGrantHandler {
       ? await this.domainSubject(req, p.subject_token)
       : await this.issuerSubject(req, p.subject_token);
     const { act, impersonation, useOnce: actorOnce } = await this.actor(req, subject);
-    if (actDepth(act) > MAX_DELEGATION_DEPTH || subject.chain.length + 1 > MAX_DELEGATION_DEPTH) {
+    if (actDepth(act) > MAX_DELEGATION_DEPTH || subject.chain.length > MAX_DELEGATION_DEPTH) {
       throw refused(`a delegation chain may name at most ${MAX_DELEGATION_DEPTH} actors`);
     }
     const resolved = await this.scopes(req, cat, subject, targets, requested);
