@@ -115,7 +115,7 @@ describe('README block extraction', () => {
     assert.deepEqual(skipped, [blocks[0]!.body[0], blocks.find((b) => b.body[0]!.startsWith('npx tessera serve'))!.body[0]]);
     assert.match(blocks[0]!.body.join('\n'), /npm ci && npm start[\s\S]*npm ci && npm test/);
     const run = blocks.filter((b) => b.notRun === undefined).map((b) => b.body.join('\n')).join('\n');
-    for (const needed of ['npm start &', '/healthz', 'grant_type=authorization_code', '/oauth2/v1/userinfo', 'grant_type=refresh_token', '/oauth2/v1/userlogout', '/admin/v1/TrustedIssuers', 'grant-type:jwt-bearer', 'examples/saml-assertion.mjs', 'grant_type=urn:ietf:params:oauth:grant-type:saml2-bearer']) {
+    for (const needed of ['npm start &', '/healthz', 'grant_type=authorization_code', '/oauth2/v1/userinfo', 'grant_type=refresh_token', '/oauth2/v1/userlogout', '/admin/v1/TrustedIssuers', 'grant-type:jwt-bearer', 'examples/saml-assertion.mjs', 'grant_type=urn:ietf:params:oauth:grant-type:saml2-bearer', 'grant-type:token-exchange']) {
       assert.ok(run.includes(needed), `the runnable examples include ${needed}`);
     }
   });
@@ -324,6 +324,14 @@ describe('README examples, run as written', { skip }, () => {
     assert.deepEqual([samlClaims.sub, samlClaims.sub_type, samlClaims.aud], [user.id, 'user', 'https://orders.example.com'], fail('a user token for ada'));
     const samlReplay = next('the replayed SAML assertion', (o) => 'error' in o);
     assert.deepEqual(samlReplay, { error: 'invalid_grant', error_description: 'the assertion was already used' });
+    // Token exchange: the Orders API exchanges ada's token for one for the Invoices API, as its actor.
+    const exchanged = next('the token exchange response', (o) => 'issued_token_type' in o);
+    assert.deepEqual(Object.keys(exchanged).sort(), ['access_token', 'expires_in', 'issued_token_type', 'scope', 'token_type']);
+    assert.deepEqual([exchanged.issued_token_type, exchanged.token_type, exchanged.scope], ['urn:ietf:params:oauth:token-type:access_token', 'Bearer', 'invoices.read']);
+    const exClaims = jwtPayload(exchanged.access_token);
+    assert.deepEqual([exClaims.sub, exClaims.sub_type, exClaims.aud], [user.id, 'user', 'https://invoices.example.com'], fail('a token for ada at the Invoices API'));
+    assert.deepEqual(exClaims.act, { sub: exClaims.client_id }, fail('the Orders API is the actor'));
+    assert.equal(next('the refused exchange', (o) => 'error' in o).error, 'unauthorized_client');
     assert.equal(printed.slice(cursor).length, 0, fail('nothing unexpected is printed after the last example'));
   });
 });
