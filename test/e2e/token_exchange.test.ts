@@ -13,6 +13,8 @@ import { SELF_REGISTRABLE_GRANT_TYPES } from '../../src/grants/index.js';
 import { adminToken, assertOAuthError, assertScimError, basic, clientToken, decode, grantRole, harness, ISSUER, post, scim, type Harness } from '../helpers.js';
 import { authorizeUrl, Browser, callbackParams, createUser, createWebApp, PASSWORD, pkce, REDIRECT, signIn } from '../signin.js';
 import { assertion, createApp, signer, trustIssuer, type Client, type Signer } from '../jwt_bearer_world.js';
+import { openDatabase } from '../../src/storage/db.js';
+import { dropSchema, pgAvailable, PG_URL, schemaName } from '../contract/pg.js';
 
 const TE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const AT = 'urn:ietf:params:oauth:token-type:access_token';
@@ -23,7 +25,10 @@ const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
 
 type C = Client & { auth: string };
 
-describe('token exchange (RFC 8693)', () => {
+// The whole suite on both stores (issue 9: each flow end to end on SQLite and PostgreSQL).
+const pgReady = await pgAvailable();
+for (const store of ['SQLite', 'PostgreSQL'] as const) describe(`token exchange (RFC 8693) on ${store}`, { skip: store === 'PostgreSQL' && pgReady !== true ? String(pgReady) : false }, () => {
+  const pgSchema = store === 'PostgreSQL' ? schemaName() : undefined;
   let h: Harness;
   let clock: FixedClock;
   let admin: string;
@@ -57,7 +62,7 @@ describe('token exchange (RFC 8693)', () => {
 
   before(async () => {
     clock = new FixedClock(Date.now());
-    h = await harness({ clock });
+    h = await harness({ clock, database: pgSchema ? await openDatabase(PG_URL, { pgSchema }) : undefined });
     h.t.services.events.on((e) => events.push(e));
     admin = await adminToken(h);
     const rs = (audience: string, scopes: string[], extra: Record<string, unknown> = {}) =>
@@ -77,7 +82,10 @@ describe('token exchange (RFC 8693)', () => {
     const rec = await trustIssuer(h, { issuer: 'https://idp.partner.example', jwks: { keys: [s.jwk as never] }, allowedScopes: ['b.read', 'c.read'] });
     idp = { issuer: rec.issuer, signer: s, id: rec.id };
   });
-  after(() => h.close());
+  after(async () => {
+    await h.close();
+    if (pgSchema) { await h.t.database.close(); await dropSchema(pgSchema); }
+  });
 
   describe('on behalf of: an API calls a downstream API for its caller', () => {
     test('frontend token -> API A exchanges it for API B -> API B exchanges that for C: nested act, verified with jose; audited', async () => {
