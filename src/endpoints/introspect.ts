@@ -36,6 +36,8 @@ export function introspectEndpoint(app: FastifyInstance, s: Services): void {
       sub: v.sub, sub_type: v.subType, aud: v.aud.length === 1 ? v.aud[0] : v.aud, iss: c.issuer, jti: v.jti,
     };
     if (v.userId) out.user_id = v.userId;
+    // RFC 8705 §3.2: the resource server checks the binding against the certificate it was shown.
+    if (v.cnf) out.cnf = v.cnf;
     return out;
   });
 }

@@ -4,6 +4,12 @@ import type { KeyStore } from '../crypto/keystore.js';
 import { lookupHash } from '../crypto/secrets.js';
 import type { RevocationRepository, TokenRepository } from '../storage/ports.js';
 import { decodeJwt, verifySignature } from './jwt.js';
+import type { Confirmation } from './confirmation.js';
+
+const confirmation = (v: unknown): Confirmation | undefined => {
+  const t = v && typeof v === 'object' ? (v as Record<string, unknown>)['x5t#S256'] : undefined;
+  return typeof t === 'string' && t.length > 0 ? { 'x5t#S256': t } : undefined;
+};
 
 export interface ValidAccessToken {
   format: 'jwt' | 'opaque';
@@ -19,6 +25,8 @@ export interface ValidAccessToken {
   iat: number;
   exp: number;
   grantId?: string;
+  /** RFC 8705 §3.1: the x5t#S256 of the certificate the token is bound to. */
+  cnf?: Confirmation;
 }
 
 export interface ValidatorDeps {
@@ -54,6 +62,17 @@ export class AccessTokenValidator {
     return v;
   }
 
+  /**
+   * As `validate`, for Tessera's own resource endpoints (admin API, userinfo, ...): RFC 8705 §3 a certificate-bound
+   * token counts only when the request came with that certificate (`thumbprint`, from http/client_certificate.ts).
+   * Introspection uses `validate`: it reports `cnf` and the resource server checks it.
+   */
+  async validateAtResource(domain: DomainRecord, issuer: string, token: string, thumbprint: string | undefined): Promise<ValidAccessToken | undefined> {
+    const v = await this.validate(domain, issuer, token);
+    if (v?.cnf && v.cnf['x5t#S256'] !== thumbprint) return undefined;
+    return v;
+  }
+
   private async jwt(domain: DomainRecord, issuer: string, token: string): Promise<ValidAccessToken | undefined> {
     const d = decodeJwt(token, MAX_TOKEN_LENGTH);
     if (!d) return undefined;
@@ -72,7 +91,7 @@ export class AccessTokenValidator {
       format: 'jwt', jti: p.jti, clientId: p.client_id, sub: p.sub, subType: p.sub_type === 'user' ? 'user' : 'client',
       userId: typeof p.user_id === 'string' ? p.user_id : undefined, scope: typeof p.scope === 'string' ? p.scope : '',
       aud: Array.isArray(p.aud) ? p.aud.filter((a): a is string => typeof a === 'string') : typeof p.aud === 'string' ? [p.aud] : [],
-      iat: typeof p.iat === 'number' ? p.iat : 0, exp: p.exp, grantId: typeof p.gid === 'string' ? p.gid : undefined,
+      iat: typeof p.iat === 'number' ? p.iat : 0, exp: p.exp, grantId: typeof p.gid === 'string' ? p.gid : undefined, cnf: confirmation(p.cnf),
     };
   }
 
@@ -83,7 +102,7 @@ export class AccessTokenValidator {
     return {
       format: 'opaque', jti: t.jti, hash, clientId: t.clientId, sub: t.sub, subType: t.subType,
       userId: typeof t.data.user_id === 'string' ? t.data.user_id : undefined, scope: t.scope, aud: t.aud,
-      iat: Math.floor(t.issuedAt / 1000), exp: Math.floor(t.expiresAt / 1000), grantId: t.grantId,
+      iat: Math.floor(t.issuedAt / 1000), exp: Math.floor(t.expiresAt / 1000), grantId: t.grantId, cnf: confirmation(t.data.cnf),
     };
   }
 }
