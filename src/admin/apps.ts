@@ -1,8 +1,9 @@
 import { newClientId, newSecret } from '../core/ids.js';
 import {
   GRANT_TYPES, MFA_POLICIES, type MfaPolicy, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME, type AppRecord, type ClientType, type ScopeDef,
-  type SigningAlg, type TokenEndpointAuthMethod,
+  type SigningAlg, type TokenEndpointAuthMethod, usesSecret,
 } from '../core/types.js';
+import { TLS_SUBJECT_ATTRIBUTES, tlsSubjectProblem, type TlsSubjectField } from '../clientauth/certificate.js';
 import { algsOfJwk, secretAad, ASYMMETRIC_ALGS, HMAC_ALGS } from '../clientauth/assertion.js';
 import { jwksUriProblem } from '../clientauth/jwks_fetcher.js';
 import { CertificateProblem, certificateJwk, parseCertificates } from '../identity/trusted_issuers.js';
@@ -30,6 +31,7 @@ interface AppView { rolesById: Map<string, { displayName: string; appId: string 
 export type ClientFields = Pick<AppRecord,
   | 'displayName' | 'description' | 'active' | 'isOAuthClient' | 'clientType' | 'tokenEndpointAuthMethod' | 'tokenEndpointAuthSigningAlg'
   | 'allowedGrants' | 'redirectUris' | 'postLogoutRedirectUris' | 'jwks' | 'jwksUri' | 'certificates' | 'allowedScopes' | 'defaultScopes'
+  | TlsSubjectField | 'tlsClientCertificateBoundAccessTokens'
   | 'accessTokenExpiry' | 'refreshTokenExpiry' | 'pkceRequired' | 'bypassConsent' | 'allowOffline' | 'claimsInIdToken' | 'mfaPolicy' | 'isOAuthResource' | 'audience' | 'scopes' | 'accessTokenFormat' | 'accessTokenSigningAlg'>;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
@@ -59,12 +61,24 @@ export function checkClientFields(f: ClientFields, o: { allowPrivateFetch: boole
     const certificates = f.certificates ?? [];
     const hasKeys = f.jwks !== undefined || f.jwksUri !== undefined || certificates.length > 0;
     if (f.jwks && f.jwksUri) throw fail('jwks and jwksUri exclude each other');
-    if (f.tokenEndpointAuthMethod === 'private_key_jwt') {
-      if (!hasKeys) throw fail('private_key_jwt needs jwks, jwksUri or certificates');
+    if (f.tokenEndpointAuthMethod === 'private_key_jwt' || f.tokenEndpointAuthMethod === 'self_signed_tls_client_auth') {
+      // RFC 8705 §2.2.2: the self-signed certificate's key is registered as jwks or jwks_uri.
+      if (!hasKeys) throw fail(`${f.tokenEndpointAuthMethod} needs jwks, jwksUri or certificates`);
     } else if (hasKeys && !f.allowedGrants.includes(GRANT_TYPES.jwtBearer)) {
       // Keys verify the client's own JWTs: client assertions (private_key_jwt) and jwt-bearer grant assertions.
-      throw fail(`jwks, jwksUri and certificates are only used with private_key_jwt or the ${GRANT_TYPES.jwtBearer} grant`);
+      throw fail(`jwks, jwksUri and certificates are only used with private_key_jwt, self_signed_tls_client_auth or the ${GRANT_TYPES.jwtBearer} grant`);
     }
+    // RFC 8705 §2.1.2: a tls_client_auth client registers exactly one certificate name, and only such a client does.
+    const names = TLS_SUBJECT_ATTRIBUTES.filter((a) => f[a] !== undefined);
+    if (f.tokenEndpointAuthMethod === 'tls_client_auth') {
+      if (names.length !== 1) throw fail(`tls_client_auth needs exactly one of ${TLS_SUBJECT_ATTRIBUTES.join(', ')}`);
+      const p = tlsSubjectProblem(names[0]!, f[names[0]!]!);
+      if (p) throw fail(`${names[0]} ${p}`);
+    } else if (names.length > 0) {
+      throw fail(`${names[0]} is only used with tokenEndpointAuthMethod tls_client_auth`);
+    }
+    // A token from the authorization endpoint (implicit) reaches the client through the browser: no certificate to bind it to.
+    if (f.tlsClientCertificateBoundAccessTokens && f.allowedGrants.includes('implicit')) throw fail('certificate-bound access tokens cannot be issued by the implicit grant');
     const keyAlgs = new Set<string>();
     if (f.jwks) {
       if (!Array.isArray(f.jwks.keys) || f.jwks.keys.length === 0 || f.jwks.keys.length > 20) throw fail('jwks.keys must hold 1 to 20 keys');
@@ -148,6 +162,8 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
       clientType: client ? a.clientType : undefined,
       tokenEndpointAuthMethod: client ? a.tokenEndpointAuthMethod : undefined,
       tokenEndpointAuthSigningAlg: client ? a.tokenEndpointAuthSigningAlg : undefined,
+      ...Object.fromEntries(TLS_SUBJECT_ATTRIBUTES.map((k) => [k, client ? a[k] : undefined])),
+      tlsClientCertificateBoundAccessTokens: client ? a.tlsClientCertificateBoundAccessTokens === true : undefined,
       allowedGrants: client ? a.allowedGrants : undefined,
       redirectUris: client && a.redirectUris.length ? a.redirectUris : undefined,
       postLogoutRedirectUris: client && a.postLogoutRedirectUris.length ? a.postLogoutRedirectUris : undefined,
@@ -196,6 +212,8 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
       isOAuthClient, clientType, tokenEndpointAuthMethod: method, tokenEndpointAuthSigningAlg: str(b.tokenEndpointAuthSigningAlg),
       allowedGrants: strs(b.allowedGrants), redirectUris: strs(b.redirectUris), postLogoutRedirectUris: strs(b.postLogoutRedirectUris),
       jwks: b.jwks as ClientFields['jwks'], jwksUri: str(b.jwksUri), certificates: strs(b.certificates).length ? strs(b.certificates) : undefined,
+      ...Object.fromEntries(TLS_SUBJECT_ATTRIBUTES.map((k) => [k, str(b[k])])),
+      tlsClientCertificateBoundAccessTokens: b.tlsClientCertificateBoundAccessTokens === true ? true : undefined,
       allowedScopes: Array.isArray(b.allowedScopes) ? (b.allowedScopes as Scim[]).map((x) => String(x.fqs ?? '')) : [],
       defaultScopes: strs(b.defaultScopes),
       accessTokenExpiry: lifetime('accessTokenExpiry', num(b.accessTokenExpiry), MIN_ACCESS_TOKEN_LIFETIME, MAX_ACCESS_TOKEN_LIFETIME),
@@ -280,7 +298,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
     const extra: Scim = {};
     if (f.isOAuthClient) {
       app.clientId = newClientId();
-      if (f.clientType === 'confidential' && f.tokenEndpointAuthMethod !== 'private_key_jwt') {
+      if (f.clientType === 'confidential' && usesSecret(f.tokenEndpointAuthMethod)) {
         const secret = newSecret();
         app.secretHash = hashSecret(this.s.masterKey, secret);
         // client_secret_jwt verifies an HMAC, which needs the raw secret: keep it encrypted at rest.

@@ -38,7 +38,7 @@ export async function authenticateAdmin(s: Services, req: FastifyRequest): Promi
   const realm = `realm="${c.issuer}"`;
   const raw = bearerToken(req.headers.authorization);
   if (!raw) throw new AdminAuthError(401, `Bearer ${realm}`, 'a bearer access token is required');
-  const v = await s.validator.validate(c.domain, c.issuer, raw);
+  const v = await s.validator.validateAtResource(c.domain, c.issuer, raw, s.clientCertificates.of(req).certificate?.thumbprint);
   if (!v || !v.aud.includes(adminAudience(c.issuer))) {
     throw new AdminAuthError(401, `Bearer ${realm}, error="invalid_token"`, 'the access token is invalid, expired, revoked or not meant for this API');
   }

@@ -4,10 +4,15 @@ import type { MasterKey } from '../crypto/masterkey.js';
 import type { SecretVerifier } from '../crypto/secrets.js';
 import type { AssertionJtiRepository } from '../storage/ports.js';
 import type { JwksFetcher } from './jwks_fetcher.js';
+import type { PresentedCertificate } from './certificate.js';
 
 export interface RequestParts {
   authorization?: string;
   params: Record<string, string>;
+  /** The TLS client certificate of the request (RFC 8705), when one came. */
+  certificate?: PresentedCertificate;
+  /** Why a certificate that seemed to come was not used (an untrusted proxy, a malformed header). */
+  certificateProblem?: string;
 }
 
 export interface AuthDeps {

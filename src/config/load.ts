@@ -51,6 +51,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (c.headersTimeoutSeconds > c.requestTimeoutSeconds) {
     throw new ConfigError(`TESSERA_HEADERS_TIMEOUT_SECONDS (${c.headersTimeoutSeconds}) must not exceed TESSERA_REQUEST_TIMEOUT_SECONDS (${c.requestTimeoutSeconds})`);
   }
+  if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) throw new ConfigError('TESSERA_TLS_CERT and TESSERA_TLS_KEY must be set together');
+  // A forwarded certificate is only as good as the peer that forwarded it: with `true` any client could send the header.
+  if (c.tlsClientCertHeader !== undefined && !Array.isArray(c.trustProxy)) {
+    throw new ConfigError('TESSERA_TLS_CLIENT_CERT_HEADER needs TESSERA_TRUST_PROXY to list the proxy addresses (true or false would let any client send a certificate)');
+  }
   return c;
 }
 

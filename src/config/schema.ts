@@ -3,6 +3,8 @@
  * `load.ts` applies them in order: defaults, then the optional JSON config file, then the environment,
  * then explicit overrides (CLI flags, test options). A bad value stops start-up with a message naming the key.
  */
+import ipaddr from 'ipaddr.js';
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export const SIGNING_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
@@ -18,7 +20,8 @@ export interface Config {
   bootstrapClientSecret: string | undefined;
   logLevel: LogLevel;
   logRequests: boolean;
-  trustProxy: boolean;
+  /** false, true (any peer: unsafe behind no proxy) or the proxy addresses/CIDRs whose forwarding headers are believed. */
+  trustProxy: boolean | string[];
   cacheTtlSeconds: number;
   bodyLimitBytes: number;
   headersTimeoutSeconds: number;
@@ -48,7 +51,17 @@ export interface Config {
   keyPublishDelaySeconds: number;
   unsafeAllowPrivateFetch: boolean;
   unsafeSamlAllowSha1: boolean;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  tlsClientCa: string | undefined;
+  tlsClientCertHeader: string | undefined;
+  tlsClientCertHeaderFormat: ClientCertHeaderFormat;
+  mtlsPublicUrl: string | undefined;
 }
+
+/** How a TLS-terminating proxy forwards the client certificate: URL-encoded PEM (nginx `$ssl_client_escaped_cert`, AWS ALB) or Envoy's XFCC `Cert=`. */
+export const CLIENT_CERT_HEADER_FORMATS = ['pem', 'xfcc'] as const;
+export type ClientCertHeaderFormat = (typeof CLIENT_CERT_HEADER_FORMATS)[number];
 
 type Parser<T> = (raw: unknown) => T;
 
@@ -98,6 +111,27 @@ const url: Parser<string> = (raw) => {
   if (u.search || u.hash) throw new BadValue('must not have a query or fragment (it becomes the issuer, RFC 8414 §2)');
   return s.replace(/\/+$/, '');
 };
+/** `true`/`false`, or a comma-separated list of IP addresses and CIDR ranges (Fastify's trustProxy accepts both). */
+const trustProxy: Parser<boolean | string[]> = (raw) => {
+  if (typeof raw === 'boolean') return raw;
+  const items = Array.isArray(raw) ? raw : typeof raw === 'string' && !/^\s*(1|0|true|false|yes|no|on|off)?\s*$/i.test(raw) ? raw.split(',') : undefined;
+  if (!items) return bool(raw);
+  const list = items.map((x) => (typeof x === 'string' ? x.trim() : '')).filter((x) => x !== '');
+  if (list.length === 0) throw new BadValue('must be true, false or a comma-separated list of IP addresses / CIDR ranges');
+  for (const x of list) {
+    try { if (x.includes('/')) ipaddr.parseCIDR(x); else ipaddr.parse(x); } catch { throw new BadValue(`${JSON.stringify(x).slice(0, 60)} is not an IP address or CIDR range`); }
+  }
+  return list;
+};
+/** An HTTP header name (RFC 9110 §5.1 token), lower-cased. */
+const headerName: Parser<string | undefined> = (raw) => {
+  const s = optStr(raw);
+  if (s === undefined) return undefined;
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/.test(s)) throw new BadValue('must be an HTTP header name');
+  return s.toLowerCase();
+};
+const optUrl: Parser<string | undefined> = (raw) => (raw === undefined || raw === '' ? undefined : url(raw));
+
 const dbUrl: Parser<string> = (raw) => {
   const s = str(raw);
   if (s === 'sqlite::memory:' || /^sqlite:.+/.test(s) || /^postgres(ql)?:\/\//.test(s)) return s;
@@ -136,8 +170,8 @@ export const SETTINGS: SettingDef[] = [
     description: 'Secret of the bootstrap client (at least 24 characters).' },
   { key: 'logLevel', env: 'TESSERA_LOG_LEVEL', default: 'info', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), description: 'Log level.' },
   { key: 'logRequests', env: 'TESSERA_LOG_REQUESTS', default: false, parse: bool, description: 'Log every request (off by default: it costs throughput).' },
-  { key: 'trustProxy', env: 'TESSERA_TRUST_PROXY', default: false, parse: bool,
-    description: 'Trust X-Forwarded-For for client addresses. The issuer never comes from request headers.' },
+  { key: 'trustProxy', env: 'TESSERA_TRUST_PROXY', default: false, parse: trustProxy,
+    description: 'Trust X-Forwarded-For for client addresses: `true` (from any peer), or a comma-separated list of the proxies\' addresses / CIDR ranges (only from those). The client certificate header (TESSERA_TLS_CLIENT_CERT_HEADER) needs the list. The issuer never comes from request headers.' },
   { key: 'cacheTtlSeconds', env: 'TESSERA_CACHE_TTL_SECONDS', default: 5, parse: int(0, 3600),
     description: 'How long a node caches domains, apps, roles and keys. Changes made through another node take effect within this time.' },
   { key: 'bodyLimitBytes', env: 'TESSERA_BODY_LIMIT_BYTES', default: 65536, parse: int(1024, 10485760), description: 'Largest request body accepted (413 above).' },
@@ -186,7 +220,22 @@ export const SETTINGS: SettingDef[] = [
     description: 'UNSAFE, tests only: allow fetching jwks_uri from loopback/private addresses.' },
   { key: 'unsafeSamlAllowSha1', env: 'TESSERA_UNSAFE_SAML_ALLOW_SHA1', default: false, parse: bool,
     description: 'UNSAFE, for a legacy IdP that cannot sign otherwise: accept SAML assertions signed with RSA-SHA1 or digested with SHA-1 (collisions are practical since 2020, SHAttered/Shambles). Applies to every trusted issuer.' },
+  { key: 'tlsCert', env: 'TESSERA_TLS_CERT', default: undefined, parse: optStr,
+    description: 'PEM file with the server certificate (and chain): Tessera then listens with HTTPS instead of HTTP. Needs TESSERA_TLS_KEY.' },
+  { key: 'tlsKey', env: 'TESSERA_TLS_KEY', default: undefined, parse: optStr, description: 'PEM file with the private key of TESSERA_TLS_CERT.' },
+  { key: 'tlsClientCa', env: 'TESSERA_TLS_CLIENT_CA', default: undefined, parse: optStr,
+    description: 'PEM file with the CA certificates that issue client certificates for tls_client_auth (RFC 8705 §2.1). With TESSERA_TLS_CERT the HTTPS listener asks for (never requires) a client certificate; a forwarded certificate (TESSERA_TLS_CLIENT_CERT_HEADER) is checked against it too.' },
+  { key: 'tlsClientCertHeader', env: 'TESSERA_TLS_CLIENT_CERT_HEADER', default: undefined, parse: headerName,
+    description: 'Behind a TLS-terminating proxy: the request header carrying the client certificate (e.g. x-ssl-client-cert, x-forwarded-client-cert). Honoured only on connections from a TESSERA_TRUST_PROXY address; unset, no header is read.' },
+  { key: 'tlsClientCertHeaderFormat', env: 'TESSERA_TLS_CLIENT_CERT_HEADER_FORMAT', default: 'pem', parse: oneOf(CLIENT_CERT_HEADER_FORMATS),
+    description: 'Format of that header: `pem` (URL-encoded PEM, nginx $ssl_client_escaped_cert, AWS ALB) or `xfcc` (Envoy x-forwarded-client-cert, its Cert= element).' },
+  { key: 'mtlsPublicUrl', env: 'TESSERA_MTLS_PUBLIC_URL', default: undefined, parse: optUrl,
+    description: 'External base URL at which clients present certificates, when it is not TESSERA_PUBLIC_URL (a separate proxy host): discovery\'s mtls_endpoint_aliases point there.' },
 ];
+
+/** Is mutual TLS usable: certificates arrive on the HTTPS listener (with a client CA) or from a trusted proxy's header? */
+export const mtlsEnabled = (c: Pick<Config, 'tlsCert' | 'tlsClientCa' | 'tlsClientCertHeader' | 'trustProxy'>): boolean =>
+  (c.tlsCert !== undefined && c.tlsClientCa !== undefined) || (c.tlsClientCertHeader !== undefined && Array.isArray(c.trustProxy));
 
 /**
  * How a value may appear in a message: secrets are never shown (only their length), and a URL's

@@ -46,7 +46,11 @@ export const MAX_ACCESS_TOKEN_LIFETIME = 31_536_000;
 export const MIN_ACCESS_TOKEN_LIFETIME = 60;
 
 export type ClientType = 'confidential' | 'public';
-export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'] as const;
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none', 'tls_client_auth', 'self_signed_tls_client_auth'] as const;
+/** RFC 8705 §2: the methods that authenticate with the TLS client certificate (no secret). */
+export const MTLS_AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['tls_client_auth', 'self_signed_tls_client_auth'];
+/** Does a confidential client with this method get a client secret? Not when it authenticates with a key or a certificate. */
+export const usesSecret = (m: TokenEndpointAuthMethod): boolean => m !== 'private_key_jwt' && !MTLS_AUTH_METHODS.includes(m);
 export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
 
 /** Grant type names used in code; which ones are served is the grant registry's business (src/grants/registry.ts). */
@@ -104,6 +108,17 @@ export interface AppRecord {
    * holding every admin scope; without it a token exchange is always delegation (`act` names the actor).
    */
   allowTokenExchangeImpersonation?: boolean;
+  /**
+   * tls_client_auth (RFC 8705 §2.1.2): exactly one of these names the certificate field the client is known by
+   * (subject DN in RFC 4514 string form, or a subjectAltName entry); its certificate must chain to TESSERA_TLS_CLIENT_CA.
+   */
+  tlsClientAuthSubjectDn?: string;
+  tlsClientAuthSanDns?: string;
+  tlsClientAuthSanUri?: string;
+  tlsClientAuthSanIp?: string;
+  tlsClientAuthSanEmail?: string;
+  /** RFC 8705 §3: access tokens carry `cnf.x5t#S256` of the client's TLS certificate (and a public client's refresh tokens are bound to it). */
+  tlsClientCertificateBoundAccessTokens?: boolean;
   allowedScopes: string[];
   defaultScopes: string[];
   accessTokenExpiry?: number;

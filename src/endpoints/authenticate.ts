@@ -58,7 +58,7 @@ export function authenticateEndpoints(app: FastifyInstance, s: Services): void {
   const caller = async (req: FastifyRequest): Promise<void> => {
     const c = ctx(req);
     const raw = bearerToken(req.headers.authorization);
-    const v = raw ? await s.validator.validate(c.domain, c.issuer, raw) : undefined;
+    const v = raw ? await s.validator.validateAtResource(c.domain, c.issuer, raw, s.clientCertificates.of(req).certificate?.thumbprint) : undefined;
     if (!v || !v.aud.includes(adminAudience(c.issuer))) throw new AuthnError('AUTH-4010', 401, 'A valid bearer access token is required.');
     if (!(await currentScopes(s, c.domain, v)).includes(ADMIN_SCOPES.signin)) throw new AuthnError('AUTH-4030', 403, `The access token lacks the scope ${ADMIN_SCOPES.signin} (Signin role).`);
   };

@@ -1,7 +1,8 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { SUPPORTED_AUTH_METHODS } from '../clientauth/index.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authMethodsSupported } from '../clientauth/index.js';
+import { issuerFor } from '../http/services.js';
 import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../clientauth/assertion.js';
-import { SIGNING_ALGS } from '../config/schema.js';
+import { mtlsEnabled, SIGNING_ALGS } from '../config/schema.js';
 import { MY_SCOPES } from '../identity/builtins.js';
 import { OIDC_SCOPES } from '../identity/scopes.js';
 import { ACR_MFA, ACR_PASSWORD, RESPONSE_MODES, RESPONSE_TYPES } from '../authorize/request.js';
@@ -14,7 +15,9 @@ export async function metadata(s: Services, c: DomainContext): Promise<Record<st
   const cat = await s.catalogs.catalog(c.domain);
   const authAlgs = [...HMAC_ALGS, ...ASYMMETRIC_ALGS];
   const e = c.endpoints;
-  return {
+  const mtls = mtlsEnabled(s.config);
+  const SUPPORTED_AUTH_METHODS = authMethodsSupported(mtls);
+  const doc: Record<string, unknown> = {
     issuer: c.issuer,
     authorization_endpoint: `${c.issuer}/oauth2/v1/authorize`,
     token_endpoint: e.token,
@@ -55,6 +58,28 @@ export async function metadata(s: Services, c: DomainContext): Promise<Record<st
     id_token_signing_alg_values_supported: ['RS256'],
     userinfo_signing_alg_values_supported: [],
   };
+  if (mtls) {
+    // RFC 8705 §3.3 and §5: only where certificates can arrive (own HTTPS listener with a client CA, or a trusted proxy's header).
+    doc.tls_client_certificate_bound_access_tokens = true;
+    doc.mtls_endpoint_aliases = mtlsEndpointAliases(s, c, doc);
+  }
+  return doc;
+}
+
+// Pages a browser opens: a certificate prompt there would only confuse users, and no client needs mTLS at them.
+const BROWSER_ENDPOINTS = new Set(['authorization_endpoint', 'end_session_endpoint']);
+
+/**
+ * RFC 8705 §5: every endpoint of the metadata a client calls directly, at the mTLS base URL (TESSERA_MTLS_PUBLIC_URL,
+ * default the public URL). Derived from the metadata itself, so an endpoint added there is aliased too.
+ */
+export function mtlsEndpointAliases(s: Services, c: DomainContext, doc: Record<string, unknown>): Record<string, string> {
+  const base = issuerFor(s.config.mtlsPublicUrl ?? s.config.publicUrl, c.domain.name);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(doc)) {
+    if (k.endsWith('_endpoint') && !BROWSER_ENDPOINTS.has(k) && typeof v === 'string' && v.startsWith(`${c.issuer}/`)) out[k] = base + v.slice(c.issuer.length);
+  }
+  return out;
 }
 
 const cors = (reply: FastifyReply) => reply.header('access-control-allow-origin', '*');
@@ -66,4 +91,12 @@ export function discoveryEndpoints(app: FastifyInstance, s: Services): void {
   };
   app.get('/.well-known/openid-configuration', handler);
   app.get('/.well-known/oauth-authorization-server', handler);
+  // The seeds' Oracle document: `secure_token_endpoint` is the token endpoint clients use with mutual TLS.
+  app.get('/.well-known/idcs-configuration', async (req: FastifyRequest, reply: FastifyReply) => {
+    cors(reply).header('cache-control', 'public, max-age=300');
+    const c = req.tessera;
+    const doc: Record<string, unknown> = { issuer: c.issuer, token_endpoint: c.endpoints.token };
+    if (mtlsEnabled(s.config)) doc.secure_token_endpoint = mtlsEndpointAliases(s, c, { token_endpoint: c.endpoints.token }).token_endpoint;
+    return doc;
+  });
 }

@@ -38,6 +38,8 @@ export function introspectEndpoint(app: FastifyInstance, s: Services): void {
     if (v.userId) out.user_id = v.userId;
     // RFC 8693 §4.1: a delegated token's actor (chain) is part of what a resource server learns about it.
     if (v.act) out.act = v.act;
+    // RFC 8705 §3.2: the resource server checks the binding against the certificate it was shown.
+    if (v.cnf) out.cnf = v.cnf;
     return out;
   });
 }

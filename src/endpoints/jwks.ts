@@ -16,7 +16,7 @@ export function jwksEndpoint(app: FastifyInstance, s: Services): void {
     const isPublic = c.domain.settings.jwksPublic ?? s.config.jwksPublic;
     if (!isPublic) {
       const token = bearerToken(req.headers.authorization);
-      const v = token ? await s.validator.validate(c.domain, c.issuer, token) : undefined;
+      const v = token ? await s.validator.validateAtResource(c.domain, c.issuer, token, s.clientCertificates.of(req).certificate?.thumbprint) : undefined;
       if (!v) {
         const e = new InvalidToken('a valid access token is required to read the signing keys');
         e.headers = { 'www-authenticate': `Bearer realm="${c.issuer}", error="invalid_token"` };

@@ -1,7 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidClientMetadata, InvalidRedirectUri, OAuthError } from '../core/errors.js';
 import { newClientId, newSecret } from '../core/ids.js';
-import { TOKEN_ENDPOINT_AUTH_METHODS, type AppRecord, type TokenEndpointAuthMethod } from '../core/types.js';
+import { usesSecret, type AppRecord, type TokenEndpointAuthMethod } from '../core/types.js';
+import { TLS_SUBJECT_FIELDS } from '../clientauth/certificate.js';
+import { authMethodsSupported } from '../clientauth/index.js';
+import { mtlsEnabled } from '../config/schema.js';
+
+/** A consistency message in RFC 7591 / RFC 8705 metadata names rather than the admin API's attribute names. */
+const wireNames = (d: string): string => {
+  let out = d.replace(/^jwksUri /, 'jwks_uri ').replace(/jwks, jwksUri or certificates/, 'jwks or jwks_uri').replace(/tokenEndpointAuthMethod/g, 'token_endpoint_auth_method');
+  for (const [wire, field] of Object.entries(TLS_SUBJECT_FIELDS)) out = out.replaceAll(field, wire);
+  return out;
+};
 import { secretAad } from '../clientauth/assertion.js';
 import { hashSecret, lookupHash, safeEqual, verifySecret } from '../crypto/secrets.js';
 import { checkClientFields, type ClientFields } from '../admin/apps.js';
@@ -53,7 +63,11 @@ function parseMetadata(s: Services, body: unknown): { fields: ClientFields; extr
   }
   const b = body as Record<string, unknown>;
   const method = (strOpt(b, 'token_endpoint_auth_method') ?? 'client_secret_basic') as TokenEndpointAuthMethod;
-  if (!TOKEN_ENDPOINT_AUTH_METHODS.includes(method)) throw new InvalidClientMetadata(`token_endpoint_auth_method ${method} is not supported`);
+  // As discovery says: the mutual-TLS methods only where certificates can arrive.
+  if (!authMethodsSupported(mtlsEnabled(s.config)).includes(method)) throw new InvalidClientMetadata(`token_endpoint_auth_method ${method.slice(0, 100)} is not supported`);
+  const bound = b.tls_client_certificate_bound_access_tokens;
+  if (bound !== undefined && typeof bound !== 'boolean') throw new InvalidClientMetadata('tls_client_certificate_bound_access_tokens must be a boolean');
+  if (bound === true && !mtlsEnabled(s.config)) throw new InvalidClientMetadata('certificate-bound access tokens are not available: this server receives no TLS client certificates');
   // The grant registry decides: a grant type is registrable exactly when the server serves it and it is not a
   // legacy grant (password and implicit are for administrators to allow: RFC 9700 §2.1.2, §2.4).
   const grants = strList(b, 'grant_types') ?? ['authorization_code'];
@@ -93,11 +107,14 @@ function parseMetadata(s: Services, body: unknown): { fields: ClientFields; extr
     tokenEndpointAuthSigningAlg: strOpt(b, 'token_endpoint_auth_signing_alg'), allowedGrants: grants, redirectUris,
     postLogoutRedirectUris: strList(b, 'post_logout_redirect_uris') ?? [], jwks: b.jwks as ClientFields['jwks'], jwksUri,
     allowedScopes: scopes, defaultScopes: [], isOAuthResource: false, scopes: [], accessTokenFormat: 'jwt',
+    // RFC 8705 §2.1.2 and §3.4 metadata.
+    ...Object.fromEntries(Object.entries(TLS_SUBJECT_FIELDS).map(([wire, field]) => [field, strOpt(b, wire)])),
+    tlsClientCertificateBoundAccessTokens: bound === true ? true : undefined,
   };
   const extra: Record<string, unknown> = {};
   for (const k of KEPT) if (b[k] !== undefined) extra[k] = k === 'contacts' ? strList(b, k, 20) : strOpt(b, k);
   checkClientFields(fields, { allowPrivateFetch: s.config.unsafeAllowPrivateFetch },
-    (d) => (d.startsWith('redirect URI') ? new InvalidRedirectUri(d) : new InvalidClientMetadata(d.replace(/^jwksUri /, 'jwks_uri '))));
+    (d) => (d.startsWith('redirect URI') ? new InvalidRedirectUri(d) : new InvalidClientMetadata(wireNames(d))));
   return { fields, extra, responseTypes };
 }
 
@@ -113,7 +130,9 @@ function render(c: DomainContext, a: AppRecord): Record<string, unknown> {
   if (a.jwks) out.jwks = a.jwks;
   if (a.jwksUri) out.jwks_uri = a.jwksUri;
   if (a.tokenEndpointAuthSigningAlg) out.token_endpoint_auth_signing_alg = a.tokenEndpointAuthSigningAlg;
-  if (a.clientType === 'confidential' && a.tokenEndpointAuthMethod !== 'private_key_jwt') out.client_secret_expires_at = 0;
+  if (a.clientType === 'confidential' && usesSecret(a.tokenEndpointAuthMethod)) out.client_secret_expires_at = 0;
+  for (const [wire, field] of Object.entries(TLS_SUBJECT_FIELDS)) if (a[field] !== undefined) out[wire] = a[field];
+  if (a.tlsClientCertificateBoundAccessTokens) out.tls_client_certificate_bound_access_tokens = true;
   return { ...a.metadata, ...out };
 }
 
@@ -149,7 +168,7 @@ export function registerEndpoints(app: FastifyInstance, s: Services): void {
     const c = ctx(req);
     const raw = bearerToken(req.headers.authorization);
     if (!raw) throw unauthorized(c, 'an initial access token is required', 'invalid_token');
-    const v = await s.validator.validate(c.domain, c.issuer, raw);
+    const v = await s.validator.validateAtResource(c.domain, c.issuer, raw, s.clientCertificates.of(req).certificate?.thumbprint);
     if (!v || !v.aud.includes(adminAudience(c.issuer))) throw unauthorized(c, 'the initial access token is invalid');
     // What the token allows now (a role taken away since issuance no longer registers clients).
     const scopes = new Set(await currentScopes(s, c.domain, v));
@@ -161,7 +180,7 @@ export function registerEndpoints(app: FastifyInstance, s: Services): void {
     const rat = newSecret();
     a.registrationTokenHash = lookupHash(rat);
     let secret: string | undefined;
-    if (fields.clientType === 'confidential' && fields.tokenEndpointAuthMethod !== 'private_key_jwt') {
+    if (fields.clientType === 'confidential' && usesSecret(fields.tokenEndpointAuthMethod)) {
       secret = newSecret();
       a.secretHash = hashSecret(s.masterKey, secret);
       if (fields.tokenEndpointAuthMethod === 'client_secret_jwt') a.secretEnc = s.masterKey.encrypt(secret, secretAad(a));

@@ -6,11 +6,14 @@ import { formParams } from '../http/form.js';
 import type { Services } from '../http/services.js';
 import type { AuthenticatedClient, RequestParts } from '../clientauth/types.js';
 import { assertGrantAllowed } from '../grants/index.js';
+import { confirmationFor } from '../tokens/confirmation.js';
 
 /** Authenticate the client of a request and record failures in the audit trail. */
 export async function authenticate(s: Services, req: FastifyRequest, parts: RequestParts): Promise<AuthenticatedClient> {
   try {
-    return await authenticateClient(parts, authDeps(s, ctx(req)));
+    // RFC 8705 §2: the TLS client certificate, for the mutual-TLS methods.
+    const { certificate, problem } = s.clientCertificates.of(req);
+    return await authenticateClient({ ...parts, certificate, certificateProblem: problem }, authDeps(s, ctx(req)));
   } catch (e) {
     if (e instanceof OAuthError && e.error === 'invalid_client') {
       s.events.emit({
@@ -39,7 +42,10 @@ export function tokenEndpoint(app: FastifyInstance, s: Services): void {
     for (const [k, v] of Object.entries(params)) if (handler.parameters.has(k) && !CLIENT_AUTH_PARAMS.has(k)) grantParams[k] = v;
     const c = ctx(req);
     const parts = { authorization: req.headers.authorization, params };
-    const request = { domain: c.domain, issuer: c.issuer, tokenEndpoint: c.endpoints.token, params: grantParams, clientIp: req.ip };
+    const request = {
+      domain: c.domain, issuer: c.issuer, tokenEndpoint: c.endpoints.token, params: grantParams, clientIp: req.ip,
+      certificateThumbprint: s.clientCertificates.of(req).certificate?.thumbprint,
+    };
     // RFC 7523 §3.1: for some grants client authentication is optional; the grant then identifies the client.
     if (handler.clientAuthentication === 'optional' && !presentsClient(parts)) return handler.handle(request);
     const { client, method } = await authenticate(s, req, parts);
@@ -48,6 +54,8 @@ export function tokenEndpoint(app: FastifyInstance, s: Services): void {
       throw new InvalidClient('this grant requires client authentication');
     }
     assertGrantAllowed(client, handler);
+    // RFC 8705 §3: a client that asked for bound tokens and presented no certificate is refused before the grant runs (a code is not spent).
+    confirmationFor(client, request.certificateThumbprint);
     return handler.handle({ ...request, client, method });
   });
 }

@@ -67,7 +67,8 @@ export function userinfoEndpoint(app: FastifyInstance, s: Services): void {
     void reply.headers(CORS);
     const c = ctx(req);
     const token = presentedToken(req, c);
-    const v = await s.validator.validate(c.domain, c.issuer, token);
+    // RFC 8705 §3: a certificate-bound token only with its certificate.
+    const v = await s.validator.validateAtResource(c.domain, c.issuer, token, s.clientCertificates.of(req).certificate?.thumbprint);
     // OIDC Core §5.3.3 → RFC 6750 §3.1 invalid_token: expired, revoked, malformed, another domain's.
     if (!v) throw challenge(c, 401, 'the access token is invalid, expired or revoked', 'invalid_token');
     // OIDC Core §5.3.1: the token must come from an OpenID Connect authentication request (the

@@ -1,4 +1,5 @@
 import { resolveClientScopes, splitScope } from '../identity/scopes.js';
+import { confirmationFor } from '../tokens/confirmation.js';
 import type { ClientGrantHandler, GrantRequest, GrantServices, GrantTypeInfo, TokenResponse } from './types.js';
 
 /** RFC 6749 §4.4: the client acts on its own behalf; no refresh token (§4.4.3). */
@@ -16,7 +17,7 @@ export class ClientCredentialsGrant implements ClientGrantHandler {
     const resolved = resolveClientScopes(cat, req.client, splitScope(req.params.scope));
     const at = await this.s.accessTokens.issue({
       domain: req.domain, issuer: req.issuer, client: req.client, sub: req.client.clientId!, subType: 'client',
-      scopes: resolved.scopes, resourceServers: resolved.resourceServers, expiry: resolved.expiry,
+      scopes: resolved.scopes, resourceServers: resolved.resourceServers, expiry: resolved.expiry, cnf: confirmationFor(req.client, req.certificateThumbprint),
     });
     this.s.events.emit({
       eventId: 'token.issued', outcome: 'success', domainId: req.domain.id, actorType: 'client', actorId: req.client.clientId,

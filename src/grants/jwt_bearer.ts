@@ -18,6 +18,7 @@ import { resolveClientScopes, splitScope } from '../identity/scopes.js';
 import { userRoleIds } from '../identity/user_roles.js';
 import { CertificateProblem } from '../identity/trusted_issuers.js';
 import { decodeJwt } from '../tokens/jwt.js';
+import { confirmationFor } from '../tokens/confirmation.js';
 import { assertedUser, assertIssuerAllowsClient, assertionScopes, unknownSubject, useAssertionOnce } from './assertion_grant.js';
 import { checkAssertionClaims, checkAssertionHeader, MAX_ASSERTION, nameClaim, verifyAssertionSignature } from './jwt_assertion.js';
 import { issueForUser, wantsRefresh } from './user_grant.js';
@@ -110,7 +111,7 @@ export class JwtBearerGrant implements OptionalClientGrantHandler {
       const resolved = resolveClientScopes(cat, client, requested);
       const at = await this.s.accessTokens.issue({
         domain: req.domain, issuer: req.issuer, client, sub: client.clientId!, subType: 'client',
-        scopes: resolved.scopes, resourceServers: resolved.resourceServers, expiry: resolved.expiry,
+        scopes: resolved.scopes, resourceServers: resolved.resourceServers, expiry: resolved.expiry, cnf: confirmationFor(client, req.certificateThumbprint),
       });
       this.s.events.emit({
         eventId: 'token.issued', outcome: 'success', domainId: req.domain.id, actorType: 'client', actorId: client.clientId,

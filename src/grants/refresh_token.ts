@@ -6,6 +6,7 @@ import { revokeGrant } from '../identity/revocation.js';
 import { userRoleIds } from '../identity/user_roles.js';
 import { authStillValid } from '../identity/users.js';
 import { readRefreshData, type RefreshTokenData } from '../tokens/user_tokens.js';
+import { confirmationFor } from '../tokens/confirmation.js';
 import type { ClientGrantHandler, GrantRequest, GrantServices, GrantTypeInfo, TokenResponse } from './types.js';
 
 const aad = (r: TokenRecord) => `refresh-next:${r.domainId}:${r.hash}`;
@@ -33,6 +34,9 @@ export class RefreshTokenGrant implements ClientGrantHandler {
     if (rec.clientId !== req.client.clientId) throw new InvalidGrant('the refresh token was issued to another client');
     const now = this.s.clock.now();
     const d = readRefreshData(rec.data);
+    // RFC 8705 §4: a public client's bound refresh token is used only with the certificate it was bound to
+    // (checked first: a retired one from another certificate must neither get the grace result nor revoke the family).
+    if (d.x5tS256 !== undefined && req.certificateThumbprint !== d.x5tS256) throw new InvalidGrant('the refresh token is bound to another TLS client certificate');
     if (rec.revokedAt !== undefined) {
       // Only a token retired by rotation coming back is reuse; one revoked by logout, /revoke, a new password or a
       // deactivation is simply no longer valid (no alarm, nothing more to revoke).
@@ -40,6 +44,7 @@ export class RefreshTokenGrant implements ClientGrantHandler {
       throw new InvalidGrant('the refresh token is no longer valid');
     }
     if (rec.expiresAt <= now) throw new InvalidGrant('the refresh token has expired');
+    const cnf = confirmationFor(req.client, req.certificateThumbprint);
 
     const user = await this.s.repos.users.get(req.domain.id, rec.sub);
     if (!authStillValid(user, d.authTime)) throw new InvalidGrant('the user is no longer active, or their password changed since they signed in');
@@ -62,7 +67,7 @@ export class RefreshTokenGrant implements ClientGrantHandler {
     const auth = { userId: rec.sub, authTime: d.authTime, amr: d.amr, acr: d.acr, sid: d.sid, trustedIssuerId: d.trustedIssuerId };
     const tokens = {
       domain: req.domain, issuer: req.issuer, client: req.client, cat, auth, scopes: resolved.scopes, expiry: resolved.expiry, grantId: rec.grantId!,
-      refresh: false, familyExpiresAt: d.familyExpiresAt, refreshScope: family, tokensValidAfter: user!.tokensValidAfter,
+      refresh: false, familyExpiresAt: d.familyExpiresAt, refreshScope: family, tokensValidAfter: user!.tokensValidAfter, cnf,
     };
     const next = this.s.userTokens.refreshRecord(tokens, now);
     const oldData: RefreshTokenData = { ...d, rotatedAt: now, nextHash: next.record.hash };
@@ -99,7 +104,7 @@ export class RefreshTokenGrant implements ClientGrantHandler {
         const resolved = resolveUserFlowScopes(cat, req.client, await userRoleIds(this.s.repos, req.domain.id, rec.sub), scopes);
         const issued = await this.s.userTokens.issue({
           domain: req.domain, issuer: req.issuer, client: req.client, cat, scopes: resolved.scopes, grantId: rec.grantId!, refresh: false,
-          auth: { userId: rec.sub, authTime: d.authTime, amr: d.amr, acr: d.acr, sid: d.sid },
+          auth: { userId: rec.sub, authTime: d.authTime, amr: d.amr, acr: d.acr, sid: d.sid }, cnf: confirmationFor(req.client, req.certificateThumbprint),
         });
         issued.response.refresh_token = token;
         this.audit(req, rec, issued.accessTokenJti, resolved.scopes);

@@ -44,6 +44,7 @@ import { authStillValid } from '../identity/users.js';
 import type { UserRecord } from '../storage/ports.js';
 import { actDepth, MAX_DELEGATION_DEPTH, readAct, type Act } from '../tokens/act.js';
 import { decodeJwt } from '../tokens/jwt.js';
+import { confirmationFor } from '../tokens/confirmation.js';
 import { resourceServersOf } from '../tokens/user_tokens.js';
 import type { ValidAccessToken } from '../tokens/validator.js';
 import { assertedUser, assertionScopes, assertIssuerAllowsClient, useAssertionOnce } from './assertion_grant.js';
@@ -155,6 +156,8 @@ export class TokenExchangeGrant implements ClientGrantHandler {
       grantId: subject.grantId ?? newId(),
       ...(act ? { act } : {}),
       ...(subject.chain.length > 0 ? { exchangedFrom: subject.chain } : {}),
+      // RFC 8705 §3: a client whose tokens are bound gets this one bound to its certificate too.
+      cnf: confirmationFor(req.client, req.certificateThumbprint),
     });
     this.s.events.emit({
       eventId: 'token.issued', outcome: 'success', domainId: req.domain.id, actorType: subject.subType, actorId: subject.sub, clientIp: req.clientIp,

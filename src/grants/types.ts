@@ -67,6 +67,8 @@ export interface GrantRequest {
   /** Only the parameters the grant declared; everything else was dropped (DESIGN habit 9). */
   params: Record<string, string>;
   clientIp: string;
+  /** RFC 8705 §3.1: x5t#S256 of the TLS client certificate the request came with, if any (tokens are bound with tokens/confirmation.ts). */
+  certificateThumbprint?: string;
 }
 
 /** For a grant whose client authentication is optional: without it, the grant itself identifies the client (RFC 7523 §3.1). */

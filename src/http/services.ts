@@ -23,6 +23,7 @@ import { UserTokens } from '../tokens/user_tokens.js';
 import type { Repositories } from '../storage/ports.js';
 import { AccessTokenIssuer } from '../tokens/issuer.js';
 import { AccessTokenValidator } from '../tokens/validator.js';
+import { ClientCertificates } from './client_certificate.js';
 
 /** Everything the HTTP layer needs, built once per app (no module-level singletons). */
 export interface Services {
@@ -39,6 +40,8 @@ export interface Services {
   accessTokens: AccessTokenIssuer;
   validator: AccessTokenValidator;
   jwksFetcher: JwksFetcher;
+  /** RFC 8705: the TLS client certificate of a request (own listener or trusted proxy header). */
+  clientCertificates: ClientCertificates;
   trustedIssuerKeys: TrustedIssuerKeys;
   grants: Map<string, GrantHandler>;
   users: UserService;
@@ -93,6 +96,7 @@ export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogg
         return u?.active === true && issuedAfterCut(iat, u.tokensValidAfter);
       } }),
     jwksFetcher,
+    clientCertificates: new ClientCertificates(config, clock),
     trustedIssuerKeys: new TrustedIssuerKeys(jwksFetcher),
     users,
     totp,

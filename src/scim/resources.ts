@@ -6,8 +6,15 @@
  * ALL_RESOURCE_TYPES; extension schemas go in `schemaExtensions` and are bundled with schemaBundle().
  */
 import {
-  DEFAULT_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME, MIN_ASSERTION_LIFETIME, SUBJECT_ATTRIBUTES, TRUSTED_ISSUER_PROTOCOLS,
+  DEFAULT_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME, MIN_ASSERTION_LIFETIME, SUBJECT_ATTRIBUTES, TOKEN_ENDPOINT_AUTH_METHODS, TRUSTED_ISSUER_PROTOCOLS,
 } from '../core/types.js';
+import { TLS_SUBJECT_ATTRIBUTES, type TlsSubjectField } from '../clientauth/certificate.js';
+
+const TLS_SUBJECT_DESCRIPTIONS: Record<TlsSubjectField, string> = {
+  tlsClientAuthSubjectDn: 'subject distinguished name (RFC 4514 string form, e.g. CN=client,O=Example,C=US)',
+  tlsClientAuthSanDns: 'subjectAltName dNSName', tlsClientAuthSanUri: 'subjectAltName URI',
+  tlsClientAuthSanIp: 'subjectAltName IP address', tlsClientAuthSanEmail: 'subjectAltName rfc822Name (email address)',
+};
 import { SUPPORTED_GRANT_TYPES } from '../grants/index.js';
 import {
   defineAttribute as attr, defineSchema, EXTERNAL_ID_ATTRIBUTE, ID_ATTRIBUTE, META_ATTRIBUTE, type AttributeDef, type AttributeInit,
@@ -62,7 +69,7 @@ export const AppSchema: SchemaDef = defineSchema({
     }),
     attr({
       name: 'tokenEndpointAuthMethod',
-      canonicalValues: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'],
+      canonicalValues: [...TOKEN_ENDPOINT_AUTH_METHODS],
       description: 'Client authentication method at the token endpoint (RFC 7591 §2).',
       ...cs,
     }),
@@ -88,6 +95,14 @@ export const AppSchema: SchemaDef = defineSchema({
       name: 'certificates', multiValued: true,
       description: 'PEM X.509 certificates whose keys verify the client\'s JWTs (private_key_jwt, jwt-bearer assertions); a JWT selects one by kid or x5t#S256 (its SHA-256 thumbprint) or x5t.',
       ...cs,
+    }),
+    ...TLS_SUBJECT_ATTRIBUTES.map((name) => attr({
+      name, ...cs,
+      description: `tls_client_auth (RFC 8705 §2.1.2): the certificate's ${TLS_SUBJECT_DESCRIPTIONS[name]} the client is known by; exactly one of the tlsClientAuth* attributes, and only with that method.`,
+    })),
+    attr({
+      name: 'tlsClientCertificateBoundAccessTokens', type: 'boolean',
+      description: 'RFC 8705 §3: access tokens are bound to the TLS client certificate (cnf x5t#S256), and so are a public client\'s refresh tokens; token requests must then present a certificate.',
     }),
     attr({
       name: 'allowedScopes',

@@ -7,6 +7,8 @@ import type { ResourceServerInfo } from '../identity/catalog.js';
 import type { TokenRepository } from '../storage/ports.js';
 import type { Act } from './act.js';
 import { signJwt } from './jwt.js';
+import type { Confirmation } from './confirmation.js';
+import { InvalidRequest } from '../core/errors.js';
 
 export interface AccessTokenRequest {
   domain: DomainRecord;
@@ -28,6 +30,8 @@ export interface AccessTokenRequest {
   act?: Act;
   /** Token exchange: the jtis of the tokens this one was exchanged from, newest first (see tokens/act.ts). */
   exchangedFrom?: string[];
+  /** RFC 8705 §3: the certificate the token is bound to (tokens/confirmation.ts confirmationFor). */
+  cnf?: Confirmation;
 }
 
 export interface IssuedAccessToken {
@@ -65,6 +69,8 @@ export class AccessTokenIssuer {
   }
 
   async issue(r: AccessTokenRequest): Promise<IssuedAccessToken> {
+    // A grant that did not pass the binding on must not hand a bound client a bearer token.
+    if (r.client.tlsClientCertificateBoundAccessTokens === true && !r.cnf) throw new InvalidRequest('this client\'s tokens are bound to its TLS client certificate, and this grant cannot bind them');
     const now = this.deps.clock.now();
     // Tokens issued before a cut-off (a new password, a deactivation) are refused by `iat * 1000 < cut`; one issued
     // after it but within its second is stamped with the next second, so it is not taken for one issued before.
@@ -82,7 +88,7 @@ export class AccessTokenIssuer {
       await this.deps.tokens.insert({
         hash: lookupHash(token), domainId: r.domain.id, kind: 'access', clientId: r.client.clientId!, sub: r.sub, subType: r.subType,
         scope, aud, jti, grantId: r.grantId, sessionId: r.sessionId, issuedAt: iat * 1000, expiresAt: exp * 1000,
-        data: { ...(r.userId ? { user_id: r.userId } : {}), ...(r.act ? { act: r.act } : {}), ...(r.exchangedFrom ? { exchanged_from: r.exchangedFrom } : {}) },
+        data: { ...(r.userId ? { user_id: r.userId } : {}), ...(r.act ? { act: r.act } : {}), ...(r.exchangedFrom ? { exchanged_from: r.exchangedFrom } : {}), ...(r.cnf ? { cnf: r.cnf } : {}) },
       });
       return { token, format: 'opaque', jti, expiresIn, expiresAt: exp, aud };
     }
@@ -97,6 +103,8 @@ export class AccessTokenIssuer {
     if (r.grantId) claims.gid = r.grantId;
     if (r.act) claims.act = r.act;
     if (r.exchangedFrom) claims.exchanged_from = r.exchangedFrom;
+    // RFC 8705 §3.1 / RFC 7800 §3.1.
+    if (r.cnf) claims.cnf = r.cnf;
     return { token: signJwt('at+jwt', claims, key), format: 'jwt', jti, expiresIn, expiresAt: exp, aud };
   }
 }

@@ -8,6 +8,7 @@ import type { TokenResponse } from './response.js';
 import type { TokenRepository } from '../storage/ports.js';
 import type { IdTokenIssuer } from './id_token.js';
 import type { AccessTokenIssuer } from './issuer.js';
+import type { Confirmation } from './confirmation.js';
 
 /** What a stored refresh token carries besides its columns (written here and by rotation, read back with readRefreshData). */
 export type RefreshTokenData = {
@@ -23,10 +24,12 @@ export type RefreshTokenData = {
   rotatedAt?: number;
   nextHash?: string;
   nextEnc?: string;
+  /** RFC 8705 §4: a public client's refresh token is bound to its TLS certificate (this thumbprint). */
+  x5tS256?: string;
 };
 
 const REFRESH_DATA = object<RefreshTokenData>({
-  familyExpiresAt: num, authTime: num, amr: strs, acr: str, sid: opt(str), trustedIssuerId: opt(str), rotatedAt: opt(num), nextHash: opt(str), nextEnc: opt(str),
+  familyExpiresAt: num, authTime: num, amr: strs, acr: str, sid: opt(str), trustedIssuerId: opt(str), rotatedAt: opt(num), nextHash: opt(str), nextEnc: opt(str), x5tS256: opt(str),
 });
 export const readRefreshData = (data: unknown): RefreshTokenData => read(REFRESH_DATA, data, 'refresh token');
 
@@ -65,6 +68,8 @@ export interface UserTokenRequest {
   idToken?: boolean;
   /** The user's token cut-off (UserRecord.tokensValidAfter); see AccessTokenIssuer. */
   tokensValidAfter?: number;
+  /** RFC 8705 §3: the certificate the access token (and a public client's refresh token) is bound to. */
+  cnf?: Confirmation;
 }
 
 export interface IssuedUserTokens {
@@ -113,7 +118,9 @@ export class UserTokens {
         // Idle and absolute lifetimes: each rotation extends to now + idle, never past the family's end.
         expiresAt: Math.min(now + this.deps.refreshIdle * 1000, familyEnd),
         data: { familyExpiresAt: familyEnd, authTime: r.auth.authTime, amr: r.auth.amr, acr: r.auth.acr, ...(r.auth.sid ? { sid: r.auth.sid } : {}),
-          ...(r.auth.trustedIssuerId ? { trustedIssuerId: r.auth.trustedIssuerId } : {}) } satisfies RefreshTokenData,
+          ...(r.auth.trustedIssuerId ? { trustedIssuerId: r.auth.trustedIssuerId } : {}),
+          // RFC 8705 §4: a confidential client's refresh token is bound by its authentication; a public client has only the certificate.
+          ...(r.cnf && r.client.clientType === 'public' ? { x5tS256: r.cnf['x5t#S256'] } : {}) } satisfies RefreshTokenData,
       },
     };
   }
@@ -124,7 +131,7 @@ export class UserTokens {
     const resourceServers = resourceServersOf(r.cat, r.scopes);
     const at = await this.deps.accessTokens.issue({
       domain: r.domain, issuer: r.issuer, client: r.client, sub: r.auth.userId, subType: 'user', userId: r.auth.userId,
-      scopes: r.scopes, resourceServers, expiry: r.expiry, grantId: r.grantId, sessionId: r.auth.sid, userTokensValidAfter: r.tokensValidAfter,
+      scopes: r.scopes, resourceServers, expiry: r.expiry, grantId: r.grantId, sessionId: r.auth.sid, userTokensValidAfter: r.tokensValidAfter, cnf: r.cnf,
     });
     const response: TokenResponse = { access_token: at.token, token_type: 'Bearer', expires_in: at.expiresIn, scope: r.scopes.join(' ') };
     let refresh: IssuedUserTokens['refresh'];

@@ -5,6 +5,12 @@ import { lookupHash } from '../crypto/secrets.js';
 import type { RevocationRepository, TokenRepository } from '../storage/ports.js';
 import { readAct, readExchangedFrom, type Act } from './act.js';
 import { decodeJwt, verifySignature } from './jwt.js';
+import type { Confirmation } from './confirmation.js';
+
+const confirmation = (v: unknown): Confirmation | undefined => {
+  const t = v && typeof v === 'object' ? (v as Record<string, unknown>)['x5t#S256'] : undefined;
+  return typeof t === 'string' && t.length > 0 ? { 'x5t#S256': t } : undefined;
+};
 
 export interface ValidAccessToken {
   format: 'jwt' | 'opaque';
@@ -24,6 +30,8 @@ export interface ValidAccessToken {
   act?: Act;
   /** A token from a token exchange: the jtis of the tokens it was exchanged from (tokens/act.ts). */
   exchangedFrom?: string[];
+  /** RFC 8705 §3.1: the x5t#S256 of the certificate the token is bound to. */
+  cnf?: Confirmation;
 }
 
 export interface ValidatorDeps {
@@ -63,6 +71,17 @@ export class AccessTokenValidator {
     return v;
   }
 
+  /**
+   * As `validate`, for Tessera's own resource endpoints (admin API, userinfo, ...): RFC 8705 §3 a certificate-bound
+   * token counts only when the request came with that certificate (`thumbprint`, from http/client_certificate.ts).
+   * Introspection uses `validate`: it reports `cnf` and the resource server checks it.
+   */
+  async validateAtResource(domain: DomainRecord, issuer: string, token: string, thumbprint: string | undefined): Promise<ValidAccessToken | undefined> {
+    const v = await this.validate(domain, issuer, token);
+    if (v?.cnf && v.cnf['x5t#S256'] !== thumbprint) return undefined;
+    return v;
+  }
+
   private async jwt(domain: DomainRecord, issuer: string, token: string): Promise<ValidAccessToken | undefined> {
     const d = decodeJwt(token, MAX_TOKEN_LENGTH);
     if (!d) return undefined;
@@ -85,7 +104,7 @@ export class AccessTokenValidator {
       userId: typeof p.user_id === 'string' ? p.user_id : undefined, scope: typeof p.scope === 'string' ? p.scope : '',
       aud: Array.isArray(p.aud) ? p.aud.filter((a): a is string => typeof a === 'string') : typeof p.aud === 'string' ? [p.aud] : [],
       iat: typeof p.iat === 'number' ? p.iat : 0, exp: p.exp, grantId: typeof p.gid === 'string' ? p.gid : undefined,
-      ...(act ? { act } : {}), ...(exchangedFrom ? { exchangedFrom } : {}),
+      cnf: confirmation(p.cnf), ...(act ? { act } : {}), ...(exchangedFrom ? { exchangedFrom } : {}),
     };
   }
 
@@ -100,7 +119,7 @@ export class AccessTokenValidator {
       format: 'opaque', jti: t.jti, hash, clientId: t.clientId, sub: t.sub, subType: t.subType,
       userId: typeof t.data.user_id === 'string' ? t.data.user_id : undefined, scope: t.scope, aud: t.aud,
       iat: Math.floor(t.issuedAt / 1000), exp: Math.floor(t.expiresAt / 1000), grantId: t.grantId,
-      ...(act ? { act } : {}), ...(exchangedFrom ? { exchangedFrom } : {}),
+      cnf: confirmation(t.data.cnf), ...(act ? { act } : {}), ...(exchangedFrom ? { exchangedFrom } : {}),
     };
   }
 }

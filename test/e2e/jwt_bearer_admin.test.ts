@@ -112,7 +112,7 @@ describe('App attributes for the JWT bearer grant', () => {
     test('keys are for private_key_jwt or the jwt-bearer grant: a client_secret_basic client without the grant may not register them', async () => {
       const r = await app({ allowedGrants: ['client_credentials'], jwks: keys });
       assertScimError(r, 400, 'invalidValue');
-      assert.match(r.json().detail, /only used with private_key_jwt or the urn:ietf:params:oauth:grant-type:jwt-bearer grant/);
+      assert.match(r.json().detail, /only used with private_key_jwt, self_signed_tls_client_auth or the urn:ietf:params:oauth:grant-type:jwt-bearer grant/);
       assertScimError(await app({ allowedGrants: [JWT_BEARER], jwks: keys, jwksUri: 'https://keys.example.com/jwks' }), 400, 'invalidValue');
     });
   });

@@ -25,6 +25,8 @@ import { join } from 'node:path';
 const ROOT = join(import.meta.dirname, '../..');
 const README = join(ROOT, 'README.md');
 const PORT = 8080;
+/** The Mutual TLS section runs a second node with an HTTPS listener here (its own PORT, TESSERA_TLS_* in the example). */
+const MTLS_PORT = 8443;
 const TOOLS = ['bash', 'curl', 'jq', 'openssl'];
 const SCRIPT_TIMEOUT_MS = 240_000;
 
@@ -115,7 +117,7 @@ describe('README block extraction', () => {
     assert.deepEqual(skipped, [blocks[0]!.body[0], blocks.find((b) => b.body[0]!.startsWith('npx tessera serve'))!.body[0]]);
     assert.match(blocks[0]!.body.join('\n'), /npm ci && npm start[\s\S]*npm ci && npm test/);
     const run = blocks.filter((b) => b.notRun === undefined).map((b) => b.body.join('\n')).join('\n');
-    for (const needed of ['npm start &', '/healthz', 'grant_type=authorization_code', '/oauth2/v1/userinfo', 'grant_type=refresh_token', '/oauth2/v1/userlogout', '/admin/v1/TrustedIssuers', 'grant-type:jwt-bearer', 'examples/saml-assertion.mjs', 'grant_type=urn:ietf:params:oauth:grant-type:saml2-bearer', 'grant-type:token-exchange']) {
+    for (const needed of ['npm start &', '/healthz', 'grant_type=authorization_code', '/oauth2/v1/userinfo', 'grant_type=refresh_token', '/oauth2/v1/userlogout', '/admin/v1/TrustedIssuers', 'grant-type:jwt-bearer', 'examples/saml-assertion.mjs', 'grant_type=urn:ietf:params:oauth:grant-type:saml2-bearer', 'grant-type:token-exchange', 'TESSERA_TLS_CLIENT_CA=', '--cert']) {
       assert.ok(run.includes(needed), `the runnable examples include ${needed}`);
     }
   });
@@ -150,16 +152,16 @@ if (missingTools.length > 0 && process.env.CI) {
 const skip = missingTools.length > 0 && !process.env.CI ? `the README's examples need ${missingTools.join(', ')}; skipping` : false;
 
 /** Whether anything accepts connections on PORT, over IPv4 or IPv6 (curl's localhost may be either). */
-async function portInUse(): Promise<string | undefined> {
+async function portInUse(port = PORT): Promise<string | undefined> {
   const bound = await new Promise<string | undefined>((resolve) => {
     const s = createServer();
-    s.once('error', (e: NodeJS.ErrnoException) => resolve(`127.0.0.1:${PORT} (${e.code})`));
-    s.listen(PORT, '127.0.0.1', () => s.close(() => resolve(undefined)));
+    s.once('error', (e: NodeJS.ErrnoException) => resolve(`127.0.0.1:${port} (${e.code})`));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(undefined)));
   });
   if (bound) return bound;
   return new Promise((resolve) => {
-    const c = connect({ port: PORT, host: '::1' });
-    c.once('connect', () => { c.destroy(); resolve(`[::1]:${PORT}`); });
+    const c = connect({ port, host: '::1' });
+    c.once('connect', () => { c.destroy(); resolve(`[::1]:${port}`); });
     c.once('error', () => resolve(undefined));
   });
 }
@@ -179,6 +181,8 @@ describe('README examples, run as written', { skip }, () => {
     const inUse = await portInUse();
     assert.equal(inUse, undefined, `port ${PORT} is in use (${inUse}): the README's examples run a server on http://localhost:${PORT}. `
       + 'Stop whatever listens there (a Tessera server started with `npm start`?) and run the test again.');
+    const mtlsInUse = await portInUse(MTLS_PORT);
+    assert.equal(mtlsInUse, undefined, `port ${MTLS_PORT} is in use (${mtlsInUse}): the Mutual TLS example runs an HTTPS node there.`);
 
     const dir = mkdtempSync(join(tmpdir(), 'tessera-readme-'));
     const dataDir = join(dir, 'data');
@@ -332,6 +336,19 @@ describe('README examples, run as written', { skip }, () => {
     assert.deepEqual([exClaims.sub, exClaims.sub_type, exClaims.aud], [user.id, 'user', 'https://invoices.example.com'], fail('a token for ada at the Invoices API'));
     assert.deepEqual(exClaims.act, { sub: exClaims.client_id }, fail('the Orders API is the actor'));
     assert.equal(next('the refused exchange', (o) => 'error' in o).error, 'unauthorized_client');
+
+    // Mutual TLS (RFC 8705): a second node with an HTTPS listener and a client CA, a tls_client_auth client, a bound token.
+    next('the HTTPS node\'s /healthz answer', (o) => o.status === 'ok');
+    const aliases = next('the mtls_endpoint_aliases', (o) => 'token_endpoint' in o);
+    assert.equal(aliases.token_endpoint, 'https://localhost:8443/oauth2/v1/token');
+    assert.equal(aliases.introspection_endpoint, 'https://localhost:8443/oauth2/v1/introspect');
+    const bound = next('the bound token\'s aud and cnf', (o) => 'cnf' in o && 'aud' in o);
+    assert.equal(bound.aud, 'https://orders.example.com');
+    const thumbprint = next('the certificate thumbprint', (o) => 'thumbprint' in o).thumbprint as string;
+    assert.match(thumbprint, /^[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(bound.cnf, { 'x5t#S256': thumbprint }, fail('the token is bound to the client certificate'));
+    assert.deepEqual(next('the introspection of the bound token', (o) => 'active' in o), { active: true, cnf: { 'x5t#S256': thumbprint } });
+    assert.deepEqual(next('the token request without a certificate', (o) => 'error' in o), { error: 'invalid_client', error_description: 'client authentication failed' });
     assert.equal(printed.slice(cursor).length, 0, fail('nothing unexpected is printed after the last example'));
   });
 });
