@@ -48,6 +48,8 @@ export interface Config {
   keyPublishDelaySeconds: number;
   unsafeAllowPrivateFetch: boolean;
   unsafeSamlAllowSha1: boolean;
+  deviceCodeTtl: number;
+  deviceCodeInterval: number;
 }
 
 type Parser<T> = (raw: unknown) => T;
@@ -186,6 +188,10 @@ export const SETTINGS: SettingDef[] = [
     description: 'UNSAFE, tests only: allow fetching jwks_uri from loopback/private addresses.' },
   { key: 'unsafeSamlAllowSha1', env: 'TESSERA_UNSAFE_SAML_ALLOW_SHA1', default: false, parse: bool,
     description: 'UNSAFE, for a legacy IdP that cannot sign otherwise: accept SAML assertions signed with RSA-SHA1 or digested with SHA-1 (collisions are practical since 2020, SHAttered/Shambles). Applies to every trusted issuer.' },
+  { key: 'deviceCodeTtl', env: 'TESSERA_DEVICE_CODE_TTL', default: 600, parse: int(60, 3600),
+    description: 'Lifetime of a device code and its user code (RFC 8628 `expires_in`), seconds.' },
+  { key: 'deviceCodeInterval', env: 'TESSERA_DEVICE_CODE_INTERVAL', default: 5, parse: int(1, 60),
+    description: 'Seconds a device must wait between token requests (RFC 8628 `interval`); each poll that comes sooner gets `slow_down` and adds 5 s for that device code.' },
 ];
 
 /**

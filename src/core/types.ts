@@ -57,6 +57,7 @@ export const GRANT_TYPES = {
   clientCredentials: 'client_credentials',
   refreshToken: 'refresh_token',
   jwtBearer: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+  deviceCode: 'urn:ietf:params:oauth:grant-type:device_code',
 } as const;
 
 export interface ScopeDef {

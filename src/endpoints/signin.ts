@@ -6,13 +6,14 @@ import { describeScopes, grantedScopes, recordConsent } from '../authorize/conse
 import { continueAuthorization } from '../authorize/continue.js';
 import { authorizeError } from '../authorize/error.js';
 import type { AuthorizeRequest } from '../authorize/request.js';
+import { approveDevice, denyDevice, DevicePageError, deviceScopes, pendingDevice } from '../device/approval.js';
 import { authOf, bindingOf, csrfToken, sameBrowser, sessionOf, signinUrl, startSession } from '../http/browser_session.js';
 import { ctx, type DomainContext } from '../http/context.js';
 import { FormBody } from '../http/form.js';
 import type { Services } from '../http/services.js';
 import { AuthnError, type Flow, type FlowState } from '../identity/authn.js';
 import { errorPage } from '../ui/html.js';
-import { consentPage, enrollPage, loginPage, mfaPage, recoveryCodesPage } from '../ui/pages.js';
+import { consentPage, deviceConfirmPage, enrollPage, loginPage, messagePage, mfaPage, recoveryCodesPage } from '../ui/pages.js';
 
 /**
  * The sign-in controller behind the built-in pages (`/ui/v1/signin/{requestState}`): GET renders the
@@ -21,8 +22,8 @@ import { consentPage, enrollPage, loginPage, mfaPage, recoveryCodesPage } from '
  * sign-in to what the flow is for.
  */
 
-/** What a page flow serves, checked once per request. */
-type Purpose = { kind: 'authorize'; request: AuthorizeRequest };
+/** What a page flow serves, checked once per request: an authorization request, or a device to approve (RFC 8628 §3.3). */
+type Purpose = { kind: 'authorize'; request: AuthorizeRequest } | { kind: 'device'; deviceCodeHash: string };
 
 /** The flow at its current step, with exactly the fields that step needs (checked, never assumed). */
 type Step =
@@ -52,6 +53,7 @@ function stepOf(st: FlowState): Step {
 function purposeOf(st: FlowState): Purpose {
   // Authenticate API flows (kind 'api') are driven by the custom page's app, not by these pages.
   if (st.kind === 'authorize' && st.request) return { kind: 'authorize', request: st.request };
+  if (st.kind === 'device' && st.deviceCodeHash) return { kind: 'device', deviceCodeHash: st.deviceCodeHash };
   throw broken();
 }
 
@@ -80,6 +82,7 @@ export function signinPages(app: FastifyInstance, s: Services): void {
   };
   const fail = (reply: FastifyReply, e: unknown) => {
     if (e instanceof AuthnError) return errorPage(reply, e.status === 409 ? 409 : 400, 'Sign-in could not continue', e.message);
+    if (e instanceof DevicePageError) return errorPage(reply, e.status, e.title, e.detail);
     throw e;
   };
 
@@ -146,19 +149,32 @@ export function signinPages(app: FastifyInstance, s: Services): void {
   });
 }
 
-/** The user cancelled: the authorization request ends with access_denied at the client. */
+/** The user cancelled: the authorization request ends with access_denied at the client; a device keeps waiting until it expires. */
 function cancelled(s: Services, reply: FastifyReply, f: PageFlow): FastifyReply {
+  if (f.purpose.kind === 'device') return messagePage(reply, 'Cancelled', 'Nothing was shared with the device. You can close this window.');
   return authorizeError(s, f.c, reply, new OAuthError('access_denied', 'the user cancelled the sign-in'), 303, f.purpose.request);
 }
 
 /** Anything else that went wrong, in the way the flow's purpose reports errors. */
 function failed(s: Services, reply: FastifyReply, f: PageFlow, e: unknown): FastifyReply {
+  if (f.purpose.kind === 'device') return devicePageError(s, reply, e);
   return authorizeError(s, f.c, reply, e, 303, f.purpose.request);
 }
 
-/** The consent decision of an authorization request. */
+/** Device verification errors are pages: there is no redirect URI to send them to. */
+function devicePageError(s: Services, reply: FastifyReply, e: unknown): FastifyReply {
+  if (e instanceof DevicePageError) return errorPage(reply, e.status, e.title, e.detail);
+  if (e instanceof AuthnError) return errorPage(reply, e.status, 'Sign-in could not continue', e.message);
+  if (e instanceof OAuthError && e.status === 503) return errorPage(reply, 503, 'Temporarily unavailable', 'Please try again in a moment.');
+  if (e instanceof OAuthError && e.status < 500) return errorPage(reply, e.status, 'Request refused', e.description);
+  s.log.error({ err: e }, 'device verification failed');
+  return errorPage(reply, 500, 'Something went wrong', 'The request could not be completed.');
+}
+
+/** The user's decision at the confirmation step: consent to an authorization request, or approval of a device. */
 async function consentSubmit(s: Services, req: FastifyRequest, reply: FastifyReply, f: PageFlow, step: { userId: string }, decision: unknown): Promise<FastifyReply> {
   const { c, flow, client, purpose } = f;
+  if (purpose.kind === 'device') return deviceSubmit(s, req, reply, f, purpose.deviceCodeHash, step, decision);
   if (decision !== 'allow') {
     await s.authn.drop(flow);
     s.events.emit({ eventId: 'authorization.denied', outcome: 'failure', domainId: c.domain.id, actorType: 'user', actorId: step.userId, clientIp: req.ip, details: { client_id: client.clientId } });
@@ -172,9 +188,31 @@ async function consentSubmit(s: Services, req: FastifyRequest, reply: FastifyRep
   return continueAuthorization(s, c, req, reply, client, purpose.request, authOf(session), { flow, requestState: f.rs, status: 303, consented: true, granted });
 }
 
+/** RFC 8628 §3.3: the user approves or denies the device; either way the flow ends here. */
+async function deviceSubmit(s: Services, req: FastifyRequest, reply: FastifyReply, f: PageFlow, deviceCodeHash: string, step: { userId: string }, decision: unknown): Promise<FastifyReply> {
+  const { c, flow } = f;
+  const { rec, client } = await pendingDevice(s, c, deviceCodeHash);
+  const session = await sessionOf(s, c, req);
+  if (!session || session.userId !== step.userId) throw new AuthnError('AUTH-4001', 401, 'Your session ended. Enter the code again.');
+  if (decision !== 'allow') {
+    await denyDevice(s, c, req.ip, rec, client, session.userId);
+    await s.authn.drop(flow);
+    return messagePage(reply, 'Device not connected', `You denied ${client.displayName} access. You can close this window.`);
+  }
+  await approveDevice(s, c, req.ip, rec, client, session);
+  await s.authn.drop(flow);
+  return messagePage(reply, 'Device connected', `${client.displayName} is now signed in on your device. You can close this window and return to it.`);
+}
+
 /** The user is authenticated: a new SSO session (rotated: any earlier one of this browser ends), then what the flow is for. */
 async function finishSignin(s: Services, req: FastifyRequest, reply: FastifyReply, f: PageFlow): Promise<FastifyReply> {
   const session = await startSession(s, req, reply, f.flow, f.client);
+  if (f.purpose.kind === 'device') {
+    // On to the confirmation step (RFC 8628 §5.4: never approved without the user saying so).
+    Object.assign(f.flow.state, { step: 'consent', sid: session.sid });
+    await s.authn.save(f.flow);
+    return reply.status(303).header('location', f.action).send();
+  }
   return continueAuthorization(s, f.c, req, reply, f.client, f.purpose.request, authOf(session), { flow: f.flow, requestState: f.rs, status: 303 });
 }
 
@@ -184,7 +222,7 @@ async function render(s: Services, req: FastifyRequest, reply: FastifyReply, f: 
   const step = stepOf(flow.state);
   switch (step.step) {
     case 'credentials':
-      return loginPage(reply, { ...base, username: username ?? f.purpose.request.loginHint, domainName: c.domain.displayName }, status);
+      return loginPage(reply, { ...base, username: username ?? (f.purpose.kind === 'authorize' ? f.purpose.request.loginHint : undefined), domainName: c.domain.displayName }, status);
     case 'mfa':
       return mfaPage(reply, base, status);
     case 'enroll': {
@@ -204,6 +242,11 @@ async function render(s: Services, req: FastifyRequest, reply: FastifyReply, f: 
       return finishSignin(s, req, reply, f);
     case 'consent': {
       const user = await s.repos.users.get(c.domain.id, step.userId);
+      if (f.purpose.kind === 'device') {
+        const { rec } = await pendingDevice(s, c, f.purpose.deviceCodeHash);
+        const { cat, resolved } = await deviceScopes(s, c, rec, client, step.userId);
+        return deviceConfirmPage(reply, { ...base, scopes: describeScopes(cat, resolved.scopes), userName: user?.userName ?? '' });
+      }
       const { cat, resolved } = await grantedScopes(s, c, client, f.purpose.request.scopes, step.userId);
       return consentPage(reply, { ...base, scopes: describeScopes(cat, resolved.scopes), userName: user?.userName ?? '' });
     }
