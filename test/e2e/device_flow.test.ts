@@ -34,7 +34,7 @@ export async function tvApp(h: Harness, admin: string, client: Record<string, un
   return { id: cl.json().id as string, clientId: cl.json().name as string, scope: `media.${suffix}`, audience: rs.json().audience as string, name: `TV app ${suffix}` };
 }
 
-const deviceRequest = (h: Harness, body: Record<string, string>, headers: Record<string, string> = {}) => post(h, '/oauth2/v1/device', body, headers);
+const deviceRequest = (h: Harness, body: Record<string, string> | string, headers: Record<string, string> = {}) => post(h, '/oauth2/v1/device', body, headers);
 const poll = (h: Harness, clientId: string, deviceCode: string) => post(h, '/oauth2/v1/token', { grant_type: DEVICE_GRANT, device_code: deviceCode, client_id: clientId });
 
 function assertPage(r: LightMyRequestResponse, status: number, text?: RegExp): void {
