@@ -9,30 +9,14 @@ import type { AuditEventRecord } from '../../src/core/types.js';
 import { lookupHash } from '../../src/crypto/secrets.js';
 import { APP_SCHEMA, adminToken, assertOAuthError, basic, harness, ISSUER, post, scim, type Harness } from '../helpers.js';
 import { Browser, createUser, formOf, PASSWORD } from '../signin.js';
+import { DEVICE_GRANT, tvApp } from '../device.js';
 
 /**
  * RFC 8628 end to end, as a TV app and a phone: the TV asks for a code and polls the token endpoint;
  * the phone (a cookie-keeping client over inject) enters the code, signs in, approves. Every refusal
  * of the device endpoint, the token endpoint and the verification page with its status and error.
  */
-const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
-
-/** A resource server and a public TV app allowed the device grant (and refresh). */
-export async function tvApp(h: Harness, admin: string, client: Record<string, unknown> = {}) {
-  const suffix = randomBytes(4).toString('hex');
-  const rs = await scim(h, 'POST', '/admin/v1/Apps', admin, {
-    schemas: [APP_SCHEMA], displayName: `media-${suffix}`, isOAuthResource: true, audience: `https://media-${suffix}.example.com`,
-    scopes: [{ value: `media.${suffix}`, description: 'Watch your films' }],
-  });
-  assert.equal(rs.statusCode, 201, rs.body);
-  const cl = await scim(h, 'POST', '/admin/v1/Apps', admin, {
-    schemas: [APP_SCHEMA], displayName: `TV app ${suffix}`, isOAuthClient: true, clientType: 'public',
-    allowedGrants: [DEVICE_GRANT, 'refresh_token'], allowedScopes: [{ fqs: `media.${suffix}` }], ...client,
-  });
-  assert.equal(cl.statusCode, 201, cl.body);
-  return { id: cl.json().id as string, clientId: cl.json().name as string, scope: `media.${suffix}`, audience: rs.json().audience as string, name: `TV app ${suffix}` };
-}
 
 const deviceRequest = (h: Harness, body: Record<string, string> | string, headers: Record<string, string> = {}) => post(h, '/oauth2/v1/device', body, headers);
 const poll = (h: Harness, clientId: string, deviceCode: string) => post(h, '/oauth2/v1/token', { grant_type: DEVICE_GRANT, device_code: deviceCode, client_id: clientId });
