@@ -15,6 +15,7 @@ export async function runMaintenance(s: Services): Promise<Record<string, number
     sessions: await s.repos.sessions.purgeExpired(now),
     authFlows: await s.repos.authFlows.purgeExpired(now),
     codes: await s.repos.codes.purgeExpired(now),
+    deviceCodes: await s.repos.deviceCodes.purgeExpired(now),
     keys: await s.repos.keys.deleteExpired(now),
     audit: await s.repos.audit.purgeBefore(now - s.config.auditRetentionDays * 86_400_000),
     rotated: 0,

@@ -57,6 +57,8 @@ export interface Config {
   tlsClientCertHeader: string | undefined;
   tlsClientCertHeaderFormat: ClientCertHeaderFormat;
   mtlsPublicUrl: string | undefined;
+  deviceCodeTtl: number;
+  deviceCodeInterval: number;
 }
 
 /** How a TLS-terminating proxy forwards the client certificate: URL-encoded PEM (nginx `$ssl_client_escaped_cert`, AWS ALB) or Envoy's XFCC `Cert=`. */
@@ -231,6 +233,10 @@ export const SETTINGS: SettingDef[] = [
     description: 'Format of that header: `pem` (URL-encoded PEM, nginx $ssl_client_escaped_cert, AWS ALB) or `xfcc` (Envoy x-forwarded-client-cert, its Cert= element).' },
   { key: 'mtlsPublicUrl', env: 'TESSERA_MTLS_PUBLIC_URL', default: undefined, parse: optUrl,
     description: 'External base URL at which clients present certificates, when it is not TESSERA_PUBLIC_URL (a separate proxy host): discovery\'s mtls_endpoint_aliases point there.' },
+  { key: 'deviceCodeTtl', env: 'TESSERA_DEVICE_CODE_TTL', default: 600, parse: int(60, 3600),
+    description: 'Lifetime of a device code and its user code (RFC 8628 `expires_in`), seconds.' },
+  { key: 'deviceCodeInterval', env: 'TESSERA_DEVICE_CODE_INTERVAL', default: 5, parse: int(1, 60),
+    description: 'Seconds a device must wait between token requests (RFC 8628 `interval`); each poll that comes sooner gets `slow_down` and adds 5 s for that device code.' },
 ];
 
 /** Is mutual TLS usable: certificates arrive on the HTTPS listener (with a client CA) or from a trusted proxy's header? */

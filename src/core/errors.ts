@@ -27,7 +27,11 @@ export type OAuthErrorCode =
   | 'interaction_required'
   | 'account_selection_required'
   | 'request_not_supported'
-  | 'request_uri_not_supported';
+  | 'request_uri_not_supported'
+  // device authorization grant (RFC 8628 §3.5)
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token';
 
 export class OAuthError extends Error {
   constructor(

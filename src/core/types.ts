@@ -62,6 +62,7 @@ export const GRANT_TYPES = {
   refreshToken: 'refresh_token',
   jwtBearer: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
   tokenExchange: 'urn:ietf:params:oauth:grant-type:token-exchange',
+  deviceCode: 'urn:ietf:params:oauth:grant-type:device_code',
 } as const;
 
 export interface ScopeDef {

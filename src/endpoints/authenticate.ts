@@ -7,13 +7,14 @@ import { ADMIN_SCOPES } from '../identity/builtins.js';
 import { currentScopes } from '../identity/token_scopes.js';
 import { AuthnError, nextOps, type Flow } from '../identity/authn.js';
 import { bearerToken } from '../admin/auth.js';
+import { continueAuthorization } from '../authorize/continue.js';
+import { authOf, sameBrowser, startSession } from '../http/browser_session.js';
 import { ctx, type DomainContext } from '../http/context.js';
 import { oauthErrorHandler } from '../http/errors.js';
 import { FormBody } from '../http/form.js';
 import type { Services } from '../http/services.js';
 import { errorPage } from '../ui/html.js';
 import { messagePage } from '../ui/pages.js';
-import { authOf, continueAuthorization, sameBrowser, startSession } from './authorize.js';
 
 type Json = Record<string, unknown>;
 
@@ -182,7 +183,7 @@ export function authenticateEndpoints(app: FastifyInstance, s: Services): void {
       return errorPage(reply, e.status, 'Sign-in could not continue', e.message);
     }
     if (st.kind === 'authorize' && st.request) {
-      return continueAuthorization(s, c, req, reply, client, st.request, authOf(session), flow, 303, false, body.requestState);
+      return continueAuthorization(s, c, req, reply, client, st.request, authOf(session), { flow, requestState: body.requestState, status: 303 });
     }
     await s.authn.drop(flow);
     return messagePage(reply, 'Signed in', `You are signed in to ${client.displayName}.`);

@@ -57,6 +57,8 @@ export async function metadata(s: Services, c: DomainContext): Promise<Record<st
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
     userinfo_signing_alg_values_supported: [],
+    // RFC 8628 §4.
+    device_authorization_endpoint: e.device,
   };
   if (mtls) {
     // RFC 8705 §3.3 and §5: only where certificates can arrive (own HTTPS listener with a client CA, or a trusted proxy's header).

@@ -6,7 +6,7 @@ import { ctx, noStore, type DomainContext } from '../http/context.js';
 import { formParams } from '../http/form.js';
 import type { Services } from '../http/services.js';
 import { currentScopes } from '../identity/token_scopes.js';
-import { authenticate } from './token.js';
+import { authenticate } from '../http/client_auth.js';
 
 const INACTIVE = { active: false } as const;
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { safeEqual } from '../crypto/secrets.js';
+import { endSession, sessionOf } from '../http/browser_session.js';
 import { ctx } from '../http/context.js';
 import { FormBody } from '../http/form.js';
 import type { Services } from '../http/services.js';
@@ -7,7 +8,6 @@ import { singleParams } from '../authorize/request.js';
 import { verifyIdTokenHint } from '../tokens/id_token.js';
 import { errorPage } from '../ui/html.js';
 import { logoutConfirmPage, messagePage } from '../ui/pages.js';
-import { clearSessionCookie, sessionOf } from './authorize.js';
 
 /**
  * GET|POST /oauth2/v1/userlogout: OpenID Connect RP-Initiated Logout 1.0. The post-logout redirect
@@ -47,10 +47,9 @@ export function logoutEndpoint(app: FastifyInstance, s: Services): void {
         for (const k of ['id_token_hint', 'post_logout_redirect_uri', 'state', 'client_id']) if (params[k]) fields[k] = params[k]!;
         return logoutConfirmPage(reply, { action: `${c.issuer}/oauth2/v1/userlogout`, csrf, fields });
       }
-      await s.sessions.end(session);
-      s.events.emit({ eventId: 'user.logout', outcome: 'success', domainId: c.domain.id, actorType: 'user', actorId: session.userId, clientIp: req.ip, details: { client_id: clientId } });
     }
-    clearSessionCookie(reply, c);
+    await endSession(s, reply, c, session);
+    if (session) s.events.emit({ eventId: 'user.logout', outcome: 'success', domainId: c.domain.id, actorType: 'user', actorId: session.userId, clientIp: req.ip, details: { client_id: clientId } });
     if (redirect) {
       const target = params.state ? `${redirect}${redirect.includes('?') ? '&' : '?'}${new URLSearchParams({ state: params.state })}` : redirect;
       return reply.status(req.method === 'POST' ? 303 : 302).header('cache-control', 'no-store').header('location', target).send();

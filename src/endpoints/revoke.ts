@@ -6,7 +6,7 @@ import { formParams } from '../http/form.js';
 import type { Services } from '../http/services.js';
 import { revokeGrant } from '../identity/revocation.js';
 import { decodeJwt, verifySignature } from '../tokens/jwt.js';
-import { authenticate } from './token.js';
+import { authenticate } from '../http/client_auth.js';
 
 const notYours = () => new OAuthError('unauthorized_client', 'the token was not issued to this client', 403);
 

@@ -1,33 +1,12 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authenticateClient, CLIENT_AUTH_PARAMS } from '../clientauth/index.js';
-import { InvalidClient, InvalidRequest, OAuthError, UnsupportedGrantType } from '../core/errors.js';
-import { authDeps, ctx, noStore } from '../http/context.js';
+import type { FastifyInstance } from 'fastify';
+import { CLIENT_AUTH_PARAMS } from '../clientauth/index.js';
+import { InvalidClient, InvalidRequest, UnsupportedGrantType } from '../core/errors.js';
+import { authenticate, presentsClient } from '../http/client_auth.js';
+import { ctx, noStore } from '../http/context.js';
 import { formParams } from '../http/form.js';
 import type { Services } from '../http/services.js';
-import type { AuthenticatedClient, RequestParts } from '../clientauth/types.js';
 import { assertGrantAllowed } from '../grants/index.js';
 import { confirmationFor } from '../tokens/confirmation.js';
-
-/** Authenticate the client of a request and record failures in the audit trail. */
-export async function authenticate(s: Services, req: FastifyRequest, parts: RequestParts): Promise<AuthenticatedClient> {
-  try {
-    // RFC 8705 §2: the TLS client certificate, for the mutual-TLS methods.
-    const { certificate, problem } = s.clientCertificates.of(req);
-    return await authenticateClient({ ...parts, certificate, certificateProblem: problem }, authDeps(s, ctx(req)));
-  } catch (e) {
-    if (e instanceof OAuthError && e.error === 'invalid_client') {
-      s.events.emit({
-        eventId: 'client_auth.failed', outcome: 'failure', domainId: ctx(req).domain.id, actorType: 'client',
-        actorId: parts.params.client_id, clientIp: req.ip, message: e.debug,
-      });
-    }
-    throw e;
-  }
-}
-
-/** Does the request carry any client authentication (or a public client's client_id)? */
-const presentsClient = (parts: RequestParts): boolean =>
-  parts.authorization !== undefined || [...CLIENT_AUTH_PARAMS].some((k) => parts.params[k] !== undefined);
 
 /** POST /oauth2/v1/token: RFC 6749 §3.2, dispatching on grant_type to one handler per grant. */
 export function tokenEndpoint(app: FastifyInstance, s: Services): void {

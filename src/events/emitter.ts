@@ -32,6 +32,10 @@ export type SecurityEventId =
   | 'consent.revoked'
   | 'authorization.denied'
   | 'token.reuse_detected'
+  /** RFC 8628: a device asked for a user code; the user approved or denied it at the verification page. */
+  | 'device.authorization_requested'
+  | 'device.approved'
+  | 'device.denied'
   /** A source sent more failures of one kind in a minute than are recorded one by one; this counts the rest. */
   | 'audit.suppressed';
 

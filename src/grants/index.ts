@@ -6,6 +6,7 @@
  */
 import { AuthorizationCodeGrant } from './authorization_code.js';
 import { ClientCredentialsGrant } from './client_credentials.js';
+import { DeviceCodeGrant } from './device_code.js';
 import { JwtBearerGrant } from './jwt_bearer.js';
 import { PasswordGrant } from './password.js';
 import { RefreshTokenGrant } from './refresh_token.js';
@@ -25,6 +26,7 @@ const GRANTS: readonly GrantClass[] = [
   JwtBearerGrant,
   Saml2BearerGrant,
   TokenExchangeGrant,
+  DeviceCodeGrant,
 ];
 
 /** RFC 6749 §4.2: served at the authorization endpoint (opted-in clients only), not at the token endpoint. */

@@ -6,9 +6,12 @@ import { firstAlgs } from '../crypto/keystore.js';
 import { MasterKey } from '../crypto/masterkey.js';
 import fastifyCookie from '@fastify/cookie';
 import { adminPlugin } from '../admin/plugin.js';
-import { authorizeEndpoint, signinPages } from '../endpoints/authorize.js';
+import { authorizeEndpoint } from '../endpoints/authorize.js';
+import { signinPages } from '../endpoints/signin.js';
 import { logoutEndpoint } from '../endpoints/logout.js';
 import { authenticateEndpoints } from '../endpoints/authenticate.js';
+import { deviceAuthorizationEndpoint } from '../endpoints/device.js';
+import { deviceVerificationPages } from '../endpoints/device_verification.js';
 import { discoveryEndpoints, metadata } from '../endpoints/discovery.js';
 import { introspectEndpoint } from '../endpoints/introspect.js';
 import { jwksEndpoint } from '../endpoints/jwks.js';
@@ -160,6 +163,7 @@ function registerRoutes(app: FastifyInstance, s: Services): void {
       userinfoEndpoint(oauth, s);
       jwksEndpoint(oauth, s);
       registerEndpoints(oauth, s);
+      deviceAuthorizationEndpoint(oauth, s);
     });
     // Browser-facing endpoints: errors are HTML pages or redirects, rendered by the handlers.
     await scope.register(async (ui) => {
@@ -168,6 +172,7 @@ function registerRoutes(app: FastifyInstance, s: Services): void {
       signinPages(ui, s);
       logoutEndpoint(ui, s);
       authenticateEndpoints(ui, s);
+      deviceVerificationPages(ui, s);
     });
     // Identity domain REST API: errors in the SCIM shape.
     await scope.register(adminPlugin(s), { prefix: '/admin/v1' });

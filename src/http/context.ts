@@ -19,6 +19,8 @@ export interface Endpoints {
   register: string;
   jwks: string;
   admin: string;
+  /** RFC 8628 §3.1 device authorization endpoint. */
+  device: string;
 }
 
 export const endpointsFor = (issuer: string): Endpoints => ({
@@ -29,6 +31,7 @@ export const endpointsFor = (issuer: string): Endpoints => ({
   register: `${issuer}/oauth2/v1/register`,
   jwks: `${issuer}/admin/v1/SigningCert/jwk`,
   admin: `${issuer}/admin/v1`,
+  device: `${issuer}/oauth2/v1/device`,
 });
 
 declare module 'fastify' {

@@ -17,7 +17,7 @@ import { DeleteUserGrantsHook, issuedAfterCut, RevokeUserTokensHook, UserService
 import { DeleteUserFactorsHook, TotpService } from '../identity/totp.js';
 import { Authenticator } from '../identity/authn.js';
 import { EndUserSessionsHook, SessionService } from '../identity/sessions.js';
-import { LoginThrottle } from '../identity/throttle.js';
+import { CodeEntryThrottle, LoginThrottle } from '../identity/throttle.js';
 import { IdTokenIssuer } from '../tokens/id_token.js';
 import { UserTokens } from '../tokens/user_tokens.js';
 import type { Repositories } from '../storage/ports.js';
@@ -51,6 +51,8 @@ export interface Services {
   authn: Authenticator;
   idTokens: IdTokenIssuer;
   userTokens: UserTokens;
+  /** Wrong user codes at the device verification page (RFC 8628 §5.1). */
+  userCodeThrottle: CodeEntryThrottle;
   issuerOf(d: Pick<DomainRecord, 'name'>): string;
 }
 
@@ -100,6 +102,10 @@ export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogg
     trustedIssuerKeys: new TrustedIssuerKeys(jwksFetcher),
     users,
     totp,
+    userCodeThrottle: new CodeEntryThrottle(repos.throttle, clock, {
+      perBrowser: config.loginMaxFailures, perAddress: config.loginIpMaxFailures, windowMs: config.loginFailureWindowSeconds * 1000,
+      lockoutMs: config.loginLockoutSeconds * 1000,
+    }),
   };
   // Each grant is built with the services it uses; requests then carry request data only.
   return { ...services, grants: grantHandlers(services) };

@@ -24,7 +24,7 @@ import type { UserService } from './users.js';
 export type FlowStep = 'credentials' | 'mfa' | 'enroll' | 'authenticated' | 'consent' | 'done';
 
 export interface FlowState {
-  kind: 'authorize' | 'api';
+  kind: 'authorize' | 'api' | 'device';
   clientId: string;
   /** The authorization request this sign-in serves (built-in pages, custom pages started by /authorize). */
   request?: AuthorizeRequest;
@@ -43,15 +43,17 @@ export interface FlowState {
   sid?: string;
   /** Authenticate API: hash of the authnToken that turns the finished flow into a session. */
   authnTokenHash?: string;
+  /** Device verification (RFC 8628 §3.3): the device code (its hash) the user is approving. */
+  deviceCodeHash?: string;
 }
 
 let flowStateReader: ((v: unknown, path: string) => FlowState) | undefined;
 /** A sign-in flow read back from the store, every field checked (built on first use). */
 export function readFlowState(data: unknown): FlowState {
   flowStateReader ??= object<FlowState>({
-    kind: oneOf(['authorize', 'api'] as const), clientId: str, request: opt(authorizeRequestShape()), browser: opt(str),
+    kind: oneOf(['authorize', 'api', 'device'] as const), clientId: str, request: opt(authorizeRequestShape()), browser: opt(str),
     step: oneOf(['credentials', 'mfa', 'enroll', 'authenticated', 'consent', 'done'] as const), userId: opt(str), amr: strs, authTime: opt(num),
-    mfaRequested: bool, enrollSecretEnc: opt(str), sid: opt(str), authnTokenHash: opt(str),
+    mfaRequested: bool, enrollSecretEnc: opt(str), sid: opt(str), authnTokenHash: opt(str), deviceCodeHash: opt(str),
   });
   return read(flowStateReader, data, 'sign-in flow');
 }

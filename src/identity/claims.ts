@@ -139,7 +139,7 @@ export interface ClaimsExtraDeps {
  * The groups and app roles of a user, loaded only when `scopes` ask for them (for userinfo, and for
  * an ID token that carries the claims itself, OIDC Core §5.4 response_type=id_token).
  */
-export async function loadClaimsExtra(d: ClaimsExtraDeps, domain: DomainRecord, userId: string, scopes: ReadonlySet<string>): Promise<ClaimsExtra> {
+export async function loadClaimsExtra(d: ClaimsExtraDeps, domain: DomainRecord, userId: string, scopes: ReadonlySet<string>, roleIds?: ReadonlySet<string>): Promise<ClaimsExtra> {
   const extra: ClaimsExtra = {};
   if (wantsGroups(scopes)) {
     const of = await d.repos.groups.groupsOf(domain.id, 'User', [userId]);
@@ -147,7 +147,8 @@ export async function loadClaimsExtra(d: ClaimsExtraDeps, domain: DomainRecord, 
   }
   if (wantsAppRoles(scopes)) {
     // Direct, group and nested-group grants, as for scopes (identity/user_roles.ts).
-    const [ids, cat] = await Promise.all([userRoleIds(d.repos, domain.id, userId), d.catalogs.catalog(domain)]);
+    // A caller that resolved the user's roles for this request already passes them (looked up once per request).
+    const [ids, cat] = await Promise.all([roleIds ?? userRoleIds(d.repos, domain.id, userId), d.catalogs.catalog(domain)]);
     extra.approles = [];
     for (const id of ids) {
       const r = cat.rolesById.get(id);
@@ -162,7 +163,9 @@ export async function loadClaimsExtra(d: ClaimsExtraDeps, domain: DomainRecord, 
  * itself (OIDC Core §5.4 response_type=id_token, or an app with `claimsInIdToken`). Undefined for a
  * user who is gone.
  */
-export async function claimsOf(d: ClaimsExtraDeps & { repos: Pick<Repositories, 'users'> }, domain: DomainRecord, userId: string, scopes: ReadonlySet<string>): Promise<Json | undefined> {
+export async function claimsOf(
+  d: ClaimsExtraDeps & { repos: Pick<Repositories, 'users'> }, domain: DomainRecord, userId: string, scopes: ReadonlySet<string>, roleIds?: ReadonlySet<string>,
+): Promise<Json | undefined> {
   const user = await d.repos.users.get(domain.id, userId);
-  return user && userClaims(user, scopes, await loadClaimsExtra(d, domain, userId, scopes));
+  return user && userClaims(user, scopes, await loadClaimsExtra(d, domain, userId, scopes, roleIds));
 }

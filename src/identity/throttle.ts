@@ -58,3 +58,40 @@ export class LoginThrottle {
     await this.repo.reset(domainId, LoginThrottle.userKey(userId));
   }
 }
+
+export interface CodeEntrySettings {
+  /** Wrong codes from one browser before it is refused for the lockout period. */
+  perBrowser: number;
+  /** Wrong codes from one source address (any browser) before it is refused. */
+  perAddress: number;
+  windowMs: number;
+  lockoutMs: number;
+}
+
+/**
+ * Guessing defence for codes a person types that belong to nobody in particular (RFC 8628 §5.1 user
+ * codes): wrong entries are counted per browser (its binding cookie) and per source address, in the
+ * same shared table as sign-in failures, under keys of their own.
+ */
+export class CodeEntryThrottle {
+  constructor(private repo: LoginThrottleRepository, private clock: Clock, private cfg: CodeEntrySettings, private kind = 'uc') {}
+
+  private keys(browser: string, ip: string) { return { browser: `${this.kind}:b:${browser}`, ip: `${this.kind}:ip:${ip}` }; }
+
+  async locked(domainId: string, browser: string, ip: string): Promise<boolean> {
+    const now = this.clock.now();
+    const k = this.keys(browser, ip);
+    const [b, a] = await Promise.all([this.repo.get(domainId, k.browser), this.repo.get(domainId, k.ip)]);
+    return (b?.lockedUntil ?? 0) > now || (a?.lockedUntil ?? 0) > now;
+  }
+
+  /** Counts one wrong entry for the browser and the address; locks either past its limit. */
+  async failure(domainId: string, browser: string, ip: string): Promise<void> {
+    const now = this.clock.now();
+    const k = this.keys(browser, ip);
+    const b = await this.repo.recordFailure(domainId, k.browser, now, this.cfg.windowMs);
+    if (b.failures >= this.cfg.perBrowser) await this.repo.lock(domainId, k.browser, now + this.cfg.lockoutMs);
+    const a = await this.repo.recordFailure(domainId, k.ip, now, this.cfg.windowMs);
+    if (a.failures >= this.cfg.perAddress) await this.repo.lock(domainId, k.ip, now + this.cfg.lockoutMs);
+  }
+}

@@ -12,6 +12,7 @@ import * as m0004 from './migrations/0004_usernames.js';
 import type { MigrationLog } from './migrations/0004_usernames.js';
 import * as m0005 from './migrations/0005_token_cutoff.js';
 import * as m0006 from './migrations/0006_trusted_issuers.js';
+import * as m0007 from './migrations/0007_device_codes.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -29,6 +30,7 @@ const MIGRATIONS = (log: MigrationLog): Record<string, Migration> => ({
   '0004_usernames': m0004.migration(log),
   '0005_token_cutoff': m0005,
   '0006_trusted_issuers': m0006,
+  '0007_device_codes': m0007,
 });
 class StaticMigrations implements MigrationProvider {
   constructor(private readonly log: MigrationLog) {}

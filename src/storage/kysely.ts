@@ -10,6 +10,7 @@ import {
 import { asConflict } from './errors.js';
 import { KyselyGroupRepository, KyselyUserRepository } from './kysely_users.js';
 import { KyselyTrustedIssuerRepository } from './kysely_federation.js';
+import { KyselyDeviceCodeRepository } from './kysely_device.js';
 import {
   KyselyAuthFlowRepository, KyselyAuthorizationCodeRepository, KyselyConsentRepository, KyselyLoginThrottleRepository, KyselyMfaRepository,
   KyselySessionRepository,
@@ -452,5 +453,6 @@ export function kyselyRepositories(db: Kysely<DB>): Repositories {
     throttle: new KyselyLoginThrottleRepository(db),
     mfa: new KyselyMfaRepository(db),
     trustedIssuers: new KyselyTrustedIssuerRepository(db),
+    deviceCodes: new KyselyDeviceCodeRepository(db),
   };
 }

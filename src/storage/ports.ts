@@ -359,6 +359,52 @@ export interface MfaRepository {
   remainingRecoveryCodes(domainId: string, userId: string): Promise<number>;
 }
 
+/** Where a device authorization stands (RFC 8628 §3.4–3.5). */
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied' | 'redeemed';
+
+/**
+ * A device authorization request (RFC 8628 §3.1–3.2). Neither code is stored: the device code by its
+ * SHA-256 (it is a 256-bit secret), the user code by a keyed hash under the master key (its 8 letters
+ * are few enough to try every one against a plain hash).
+ */
+export interface DeviceCodeRecord {
+  deviceCodeHash: string;
+  userCodeHash: string;
+  domainId: string;
+  clientId: string;
+  /** Every token issued from this device code carries it. */
+  grantId: string;
+  /** The scopes the device asked for (resolved against the user's roles at approval). */
+  scopes: string[];
+  /** Seconds the device must wait between polls; grows by 5 at each slow_down (RFC 8628 §3.5). */
+  interval: number;
+  lastPollAt?: number;
+  status: DeviceCodeStatus;
+  /** The approving user, and what the approval granted (authentication and resolved scopes), once approved. */
+  userId?: string;
+  approval?: Record<string, unknown>;
+  createdAt: number;
+  expiresAt: number;
+}
+export interface DeviceCodeRepository {
+  create(rec: DeviceCodeRecord): Promise<void>;
+  get(deviceCodeHash: string): Promise<DeviceCodeRecord | undefined>;
+  getByUserCode(domainId: string, userCodeHash: string): Promise<DeviceCodeRecord | undefined>;
+  /**
+   * One poll of a pending device code, atomic: 'ok' when it comes at least `interval` seconds after the
+   * last one (the poll time is recorded), else 'slow_down' (the interval grows by 5 s and the poll time is
+   * recorded). Undefined when the code is not pending.
+   */
+  poll(deviceCodeHash: string, now: number): Promise<'ok' | 'slow_down' | undefined>;
+  /** pending -> approved (with the user and the approval), only while live; false if it was not pending or has expired. */
+  approve(deviceCodeHash: string, userId: string, approval: Record<string, unknown>, now: number): Promise<boolean>;
+  /** pending -> denied, only while live. */
+  deny(deviceCodeHash: string, now: number): Promise<boolean>;
+  /** The single-use point: approved -> redeemed, only while live; exactly one caller gets true. */
+  redeem(deviceCodeHash: string, now: number): Promise<boolean>;
+  purgeExpired(now: number): Promise<number>;
+}
+
 export interface Repositories {
   domains: DomainRepository;
   keys: SigningKeyRepository;
@@ -378,4 +424,5 @@ export interface Repositories {
   throttle: LoginThrottleRepository;
   mfa: MfaRepository;
   trustedIssuers: TrustedIssuerRepository;
+  deviceCodes: DeviceCodeRepository;
 }

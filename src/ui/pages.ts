@@ -69,3 +69,26 @@ export function logoutConfirmPage(reply: FastifyReply, p: { action: string; csrf
 export function messagePage(reply: FastifyReply, title: string, text: string): FastifyReply {
   return sendPage(reply, 200, title, `<h1>${esc(title)}</h1><p>${esc(text)}</p>`);
 }
+
+/** RFC 8628 §3.3: the verification page, where the user types the code the device shows. */
+export function deviceCodePage(reply: FastifyReply, p: { action: string; csrf: string; userCode?: string; domainName: string; error?: string }, status = 200): FastifyReply {
+  return sendPage(reply, status, 'Connect a device', `<h1>Connect a device</h1><p class="muted">${esc(p.domainName)}</p>${p.error ? `<p class="error" role="alert">${esc(p.error)}</p>` : ''}`
+    + '<p>Enter the code shown on your device.</p>'
+    + `<form method="post" action="${esc(p.action)}"><input type="hidden" name="csrf" value="${esc(p.csrf)}">`
+    + `<label for="user_code">Code</label><input type="text" id="user_code" name="user_code" autocomplete="off" autocapitalize="characters" spellcheck="false" maxlength="20" required autofocus value="${esc(p.userCode ?? '')}">`
+    + '<button type="submit">Continue</button></form>');
+}
+
+/**
+ * RFC 8628 §5.4: the user confirms explicitly, seeing which application asks for what, so a code sent
+ * by a phisher is not approved unawares.
+ */
+export function deviceConfirmPage(reply: FastifyReply, p: PageBase & { scopes: { value: string; description?: string }[]; userName: string }): FastifyReply {
+  const items = p.scopes.map((s) => `<li>${esc(s.description ?? s.value)}${s.description ? ` <span class="muted">(${esc(s.value)})</span>` : ''}</li>`).join('');
+  return sendPage(reply, 200, 'Connect this device?', `<h1>Allow <strong id="client">${esc(p.clientName)}</strong> on your device?</h1>`
+    + `<p class="muted">Signed in as ${esc(p.userName)}</p><p>Only approve if you started this yourself, on a device in front of you.</p>`
+    + `<p>The application asks to:</p><ul id="scopes">${items}</ul>`
+    + `<form method="post" action="${esc(p.action)}">${hidden(p, 'consent')}`
+    + '<button type="submit" name="decision" value="allow">Approve</button>'
+    + '<button type="submit" name="decision" value="deny" class="secondary">Deny</button></form>');
+}

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { adminToken, APP_SCHEMA, assertOAuthError, assertScimError, basic, harness, post, scim, type Harness } from '../helpers.js';
 import { GRANT_REGISTRY } from '../../src/grants/index.js';
 
-const UNSERVED = ['urn:ietf:params:oauth:grant-type:device_code', 'made-up'];
+const UNSERVED = ['made-up'];
 
 describe('metadata is truthful: one grant registry', () => {
   let h: Harness;

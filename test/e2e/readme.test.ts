@@ -328,6 +328,23 @@ describe('README examples, run as written', { skip }, () => {
     assert.deepEqual([samlClaims.sub, samlClaims.sub_type, samlClaims.aud], [user.id, 'user', 'https://orders.example.com'], fail('a user token for ada'));
     const samlReplay = next('the replayed SAML assertion', (o) => 'error' in o);
     assert.deepEqual(samlReplay, { error: 'invalid_grant', error_description: 'the assertion was already used' });
+
+    // The device authorization grant: the TV's code, one pending poll, ada approves on the pages, tokens once.
+    const device = next('the device authorization response', (o) => 'device_code' in o);
+    assert.deepEqual(Object.keys(device).sort(), ['device_code', 'expires_in', 'interval', 'user_code', 'verification_uri', 'verification_uri_complete']);
+    assert.match(String(device.user_code), /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
+    assert.equal(device.verification_uri, 'http://localhost:8080/ui/v1/device');
+    assert.equal(device.verification_uri_complete, `http://localhost:8080/ui/v1/device?user_code=${String(device.user_code)}`);
+    assert.deepEqual([device.expires_in, device.interval], [600, 5]);
+    assert.deepEqual(next('the pending poll', (o) => 'error' in o), { error: 'authorization_pending', error_description: 'the user has not yet approved the request' });
+    const deviceTokens = next('the device token response', (o) => 'access_token' in o);
+    assert.deepEqual(Object.keys(deviceTokens).sort(), ['access_token', 'expires_in', 'id_token', 'scope', 'token_type']);
+    assert.equal(deviceTokens.scope, 'openid orders.read');
+    const deviceClaims = jwtPayload(deviceTokens.access_token);
+    assert.deepEqual([deviceClaims.sub, deviceClaims.aud], [user.id, 'https://orders.example.com'], fail('a device token for ada'));
+    assert.equal(jwtPayload(deviceTokens.id_token).sub, user.id);
+    assert.deepEqual(next('the second redemption', (o) => 'error' in o), { error: 'invalid_grant', error_description: 'the device code was already used' });
+
     // Token exchange: the Orders API exchanges ada's token for one for the Invoices API, as its actor.
     const exchanged = next('the token exchange response', (o) => 'issued_token_type' in o);
     assert.deepEqual(Object.keys(exchanged).sort(), ['access_token', 'expires_in', 'issued_token_type', 'scope', 'token_type']);
