@@ -14,7 +14,7 @@ import { adminToken, APP_SCHEMA, assertScimError, basic, harness, post, scim, se
 // Every standard grant type Tessera lists is served now (device_code since issue 9); the custom one below stays unserved.
 const NOT_SERVED: string[] = [];
 /** Legacy grants only an administrator may give an App (RFC 9700 §2.1.2, §2.4): never by dynamic registration. */
-const ADMIN_ONLY = ['implicit', 'password'];
+const ADMIN_ONLY = ['implicit', 'password', 'urn:ietf:params:oauth:grant-type:token-exchange'];
 
 describe('metadata is truthful: discovery, registration, admin validation and SCIM agree with the grants served', () => {
   let h: Harness;

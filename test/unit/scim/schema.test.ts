@@ -248,7 +248,7 @@ describe('resources', () => {
     assert.equal(a('clientSecret').returned, 'never');
     assert.equal(a('clientType').mutability, 'immutable');
     assert.equal(a('allowedGrants').multiValued, true);
-    assert.deepEqual(a('allowedGrants').canonicalValues, ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:saml2-bearer', 'urn:ietf:params:oauth:grant-type:device_code', 'implicit']);
+    assert.deepEqual(a('allowedGrants').canonicalValues, ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:saml2-bearer', 'urn:ietf:params:oauth:grant-type:token-exchange', 'urn:ietf:params:oauth:grant-type:device_code', 'implicit']);
     assert.equal(a('certificates').multiValued, true);
     assert.equal(a('allowUserAssertions').type, 'boolean');
     assert.deepEqual(a('accessTokenSigningAlg').canonicalValues, ['RS256', 'PS256', 'ES256', 'EdDSA']);
