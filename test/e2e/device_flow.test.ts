@@ -10,6 +10,8 @@ import { lookupHash } from '../../src/crypto/secrets.js';
 import { APP_SCHEMA, adminToken, assertOAuthError, basic, harness, ISSUER, post, scim, type Harness } from '../helpers.js';
 import { Browser, createUser, formOf, PASSWORD } from '../signin.js';
 import { DEVICE_GRANT, tvApp } from '../device.js';
+import { openDatabase } from '../../src/storage/db.js';
+import { dropSchema, pgAvailable, PG_URL, schemaName } from '../contract/pg.js';
 
 /**
  * RFC 8628 end to end, as a TV app and a phone: the TV asks for a code and polls the token endpoint;
@@ -71,17 +73,23 @@ async function startDevice(h: Harness, clientId: string, scope: string) {
   return r.json() as { device_code: string; user_code: string; verification_uri: string; verification_uri_complete: string; expires_in: number; interval: number };
 }
 
-describe('device authorization grant (RFC 8628): a TV app and a phone', () => {
+// The flow on both stores (issue 9: each flow end to end on SQLite and PostgreSQL).
+const pgReady = await pgAvailable();
+for (const store of ['SQLite', 'PostgreSQL'] as const) describe(`device authorization grant (RFC 8628): a TV app and a phone on ${store}`, { skip: store === 'PostgreSQL' && pgReady !== true ? String(pgReady) : false }, () => {
+  const pgSchema = store === 'PostgreSQL' ? schemaName() : undefined;
   let h: Harness;
   let admin: string;
   const events: AuditEventRecord[] = [];
   const clock = () => h.clock as FixedClock;
   before(async () => {
-    h = await harness();
+    h = await harness({ database: pgSchema ? await openDatabase(PG_URL, { pgSchema }) : undefined });
     admin = await adminToken(h);
     h.t.services.events.on((e) => events.push(e));
   });
-  after(() => h.close());
+  after(async () => {
+    await h.close();
+    if (pgSchema) { await h.t.database.close(); await dropSchema(pgSchema); }
+  });
 
   test('discovery lists the device authorization endpoint and the grant', async () => {
     const m = (await h.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json();

@@ -12,8 +12,13 @@ import * as oauth from 'oauth4webapi';
 import { adminToken, APP_SCHEMA, assertScimError, basic, decode, form, grantRole, harness, post, scim, type Harness } from '../helpers.js';
 import { Browser, authorizeUrl, callbackParams, createUser, pkce, REDIRECT, signIn } from '../signin.js';
 import { freePort, jwkOf, mtlsFetch, Pki, tlsRequest, type KeyPair, type TlsResponse } from '../mtls_world.js';
+import { openDatabase } from '../../src/storage/db.js';
+import { dropSchema, pgAvailable, PG_URL, schemaName } from '../contract/pg.js';
 
-describe('mutual TLS on Tessera\'s HTTPS listener (RFC 8705)', () => {
+// The whole suite on both stores (issue 9: each flow end to end on SQLite and PostgreSQL).
+const pgReady = await pgAvailable();
+for (const store of ['SQLite', 'PostgreSQL'] as const) describe(`mutual TLS on Tessera's HTTPS listener (RFC 8705) on ${store}`, { skip: store === 'PostgreSQL' && pgReady !== true ? String(pgReady) : false }, () => {
+  const pgSchema = store === 'PostgreSQL' ? schemaName() : undefined;
   const pki = new Pki();
   const clientCa = pki.ca('client-ca', '/O=Tessera Tests/CN=Client CA');
   const serverCa = pki.ca('server-ca', '/CN=Server CA');
@@ -59,7 +64,7 @@ describe('mutual TLS on Tessera\'s HTTPS listener (RFC 8705)', () => {
   before(async () => {
     port = await freePort();
     base = `https://localhost:${port}`;
-    h = await harness({ config: { publicUrl: base, mtlsPublicUrl: `https://127.0.0.1:${port}`, tlsCert: server.certFile, tlsKey: server.keyFile, tlsClientCa: clientCa.certFile } });
+    h = await harness({ database: pgSchema ? await openDatabase(PG_URL, { pgSchema }) : undefined, config: { publicUrl: base, mtlsPublicUrl: `https://127.0.0.1:${port}`, tlsCert: server.certFile, tlsKey: server.keyFile, tlsClientCa: clientCa.certFile } });
     await h.t.app.listen({ port, host: '127.0.0.1' });
     admin = await adminToken(h);
     const rs = await scim(h, 'POST', '/admin/v1/Apps', admin, {
@@ -78,6 +83,7 @@ describe('mutual TLS on Tessera\'s HTTPS listener (RFC 8705)', () => {
   });
   after(async () => {
     await h.close();
+    if (pgSchema) { await h.t.database.close(); await dropSchema(pgSchema); }
     pki.close();
   });
 
