@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { DB } from './schema.js';
@@ -113,9 +113,20 @@ function cachingStatements(sqlite: Database.Database): Database.Database {
   });
 }
 
+/** PostgreSQL's current schema (undefined on SQLite, which has no schemas). */
+async function currentSchema(db: Kysely<DB>): Promise<string | undefined> {
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return undefined;
+  const r = await sql<{ s: string | null }>`select current_schema() as s`.execute(db);
+  return r.rows[0]?.s ?? undefined;
+}
+
 export async function migrate(db: Kysely<DB>, opts: MigrateOptions = {}): Promise<string[]> {
   const log = opts.log ?? ((m: string) => { process.stderr.write(`tessera: ${m}\n`); });
-  const migrator = new Migrator({ db, provider: new StaticMigrations(log) });
+  // Kysely looks for its migration tables in every schema it can see unless told which: a database holding
+  // another Tessera (or a test run) in another schema would make it skip creating its own and then fail on
+  // them. On PostgreSQL the tables live in the connection's current schema (the first of search_path).
+  const schema = await currentSchema(db);
+  const migrator = new Migrator({ db, provider: new StaticMigrations(log), ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = opts.to ? await migrator.migrateTo(opts.to) : await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
