@@ -1,0 +1,79 @@
+/**
+ * Red team of the assertion grants (issue 8): trusted issuers, the JWT bearer grant (RFC 7523) and the SAML 2.0
+ * bearer grant (RFC 7522), attacked end to end through the token endpoint and the admin API. Each "Gn" test is a
+ * finding (it failed before its fix); the others are attacks that were already refused, kept as regression guards.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { exportJWK } from 'jose';
+import { adminToken, APP_SCHEMA, assertOAuthError, assertScimError, basic, clientToken, decode, grantRole, harness, ISSUER, post, scim, type Harness } from '../helpers.js';
+import { createUser } from '../signin.js';
+import { assertion, createApp, grant, JWT_BEARER, signer, type Signer } from '../jwt_bearer_world.js';
+
+const TI_SCHEMA = 'urn:ietf:params:scim:schemas:tessera:2.0:TrustedIssuer';
+const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const ME = 'urn:opc:idm:t.user.me';
+const patchOp = (...Operations: Record<string, unknown>[]) => ({ schemas: [PATCH_SCHEMA], Operations });
+const uniq = () => randomBytes(4).toString('hex');
+
+/** A client holding the given built-in roles, and its client_credentials token with all their scopes. */
+async function roleToken(h: Harness, root: string, roles: string[]): Promise<{ token: string; scopes: string[] }> {
+  const c = await scim(h, 'POST', '/admin/v1/Apps', root, {
+    schemas: [APP_SCHEMA], displayName: `${roles.join('+')} ${uniq()}`, isOAuthClient: true, allowedGrants: ['client_credentials'],
+  });
+  assert.equal(c.statusCode, 201, c.body);
+  for (const role of roles) await grantRole(h, root, role, 'App', c.json().id);
+  const t = await clientToken(h, c.json().name, c.json().clientSecret, 'urn:opc:idm:__myscopes__');
+  assert.equal(t.statusCode, 200, t.body);
+  return { token: t.json().access_token as string, scopes: String(t.json().scope).split(' ') };
+}
+
+describe('red team: trusted issuers and administrator escalation', () => {
+  let h: Harness;
+  let root: string;
+  let boss: { id: string; userName: string };
+  let appAdmin: { token: string; scopes: string[] };
+  let key: Signer;
+  before(async () => {
+    h = await harness();
+    root = await adminToken(h);
+    boss = await createUser(h, root, `boss-${uniq()}`);
+    await grantRole(h, root, 'Identity Domain Administrator', 'User', boss.id);
+    // An Application Administrator whose console client also holds the Me role (as an admin console does).
+    appAdmin = await roleToken(h, root, ['Application Administrator', 'Me']);
+    assert.ok(appAdmin.scopes.includes(ME) && appAdmin.scopes.includes('urn:opc:idm:t.apps'), appAdmin.scopes.join(' '));
+    key = await signer('RS256', `k-${uniq()}`);
+  });
+  after(() => h.close());
+
+  test('G1: an Application Administrator cannot trust an issuer with the self-service scope (it would act as any user, administrators included, on /Me)', async () => {
+    // The attack: the App Administrator's own client, its own key as a "partner", and an issuer that may yield Me.
+    const portal = await createApp(h, appAdmin.token, { allowedGrants: [JWT_BEARER], allowedScopes: [{ fqs: ME }] });
+    const body = {
+      schemas: [TI_SCHEMA], issuer: `https://evil-${uniq()}.example`, protocol: 'jwt', jwks: { keys: [key.jwk] },
+      subjectAttribute: 'userName', allowedScopes: [ME], allowedClients: [portal.clientId],
+    };
+    const r = await scim(h, 'POST', '/admin/v1/TrustedIssuers', appAdmin.token, body);
+    if (r.statusCode === 201) {
+      // What it led to: a Me token for the Identity Domain Administrator, and their profile changed by someone who may not change them.
+      const t = await grant(h, await assertion(h, key.key, { iss: body.issuer, sub: boss.userName }), { scope: ME, auth: basic(portal.clientId, portal.secret!) });
+      const me = t.statusCode === 200 ? await scim(h, 'GET', '/admin/v1/Me', t.json().access_token) : undefined;
+      assert.fail(`issuer created; token ${t.statusCode}; /Me as ${me?.json().userName}`);
+    }
+    assertScimError(r, 403);
+    assert.match(r.json().detail, /urn:opc:idm:t\.user\.me/);
+    // Nor by PATCH onto an ordinary issuer it made, nor by PUT.
+    const mine = await scim(h, 'POST', '/admin/v1/TrustedIssuers', appAdmin.token, { ...body, issuer: `https://mine-${uniq()}.example`, allowedScopes: ['openid'] });
+    assert.equal(mine.statusCode, 201, mine.body);
+    assertScimError(await scim(h, 'PATCH', `/admin/v1/TrustedIssuers/${mine.json().id}`, appAdmin.token, patchOp({ op: 'add', path: 'allowedScopes', value: [ME] })), 403);
+    assertScimError(await scim(h, 'PUT', `/admin/v1/TrustedIssuers/${mine.json().id}`, appAdmin.token, { ...mine.json(), allowedScopes: [ME] }), 403);
+    // The Identity Domain Administrator (every admin scope) may.
+    const ok = await scim(h, 'POST', '/admin/v1/TrustedIssuers', root, { ...body, issuer: `https://ok-${uniq()}.example` });
+    assert.equal(ok.statusCode, 201, ok.body);
+    // And an issuer that allows Me can then be changed only by such a caller.
+    assertScimError(await scim(h, 'PATCH', `/admin/v1/TrustedIssuers/${ok.json().id}`, appAdmin.token, patchOp({ op: 'replace', path: 'jwks', value: { keys: [key.jwk] } })), 403);
+  });
+});
+
+void [assertOAuthError, decode, ISSUER, post, generateKeyPairSync, exportJWK];
