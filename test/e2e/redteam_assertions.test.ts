@@ -9,7 +9,8 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { exportJWK } from 'jose';
 import { adminToken, APP_SCHEMA, assertOAuthError, assertScimError, basic, clientToken, decode, grantRole, harness, ISSUER, post, scim, type Harness } from '../helpers.js';
 import { createUser } from '../signin.js';
-import { assertion, createApp, grant, JWT_BEARER, signer, type Signer } from '../jwt_bearer_world.js';
+import type { TrustedIssuerRecord } from '../../src/core/types.js';
+import { assertion, createApp, grant, JWT_BEARER, signer, world, type Signer, type World } from '../jwt_bearer_world.js';
 
 const TI_SCHEMA = 'urn:ietf:params:scim:schemas:tessera:2.0:TrustedIssuer';
 const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -67,7 +68,7 @@ describe('red team: trusted issuers and administrator escalation', () => {
     const mine = await scim(h, 'POST', '/admin/v1/TrustedIssuers', appAdmin.token, { ...body, issuer: `https://mine-${uniq()}.example`, allowedScopes: ['openid'] });
     assert.equal(mine.statusCode, 201, mine.body);
     assertScimError(await scim(h, 'PATCH', `/admin/v1/TrustedIssuers/${mine.json().id}`, appAdmin.token, patchOp({ op: 'add', path: 'allowedScopes', value: [ME] })), 403);
-    assertScimError(await scim(h, 'PUT', `/admin/v1/TrustedIssuers/${mine.json().id}`, appAdmin.token, { ...mine.json(), allowedScopes: [ME] }), 403);
+    assertScimError(await scim(h, 'PUT', `/admin/v1/TrustedIssuers/${mine.json().id}`, appAdmin.token, { ...(mine.json() as Record<string, unknown>), allowedScopes: [ME] }), 403);
     // The Identity Domain Administrator (every admin scope) may.
     const ok = await scim(h, 'POST', '/admin/v1/TrustedIssuers', root, { ...body, issuer: `https://ok-${uniq()}.example` });
     assert.equal(ok.statusCode, 201, ok.body);
@@ -77,3 +78,61 @@ describe('red team: trusted issuers and administrator escalation', () => {
 });
 
 void [assertOAuthError, decode, ISSUER, post, generateKeyPairSync, exportJWK];
+
+describe('red team: refresh tokens from assertions follow the trusted issuer as it is now', () => {
+  let h: Harness;
+  let w: World;
+  before(async () => { h = await harness({ config: { refreshTokenGraceSeconds: 30 } }); w = await world(h); });
+  after(() => h.close());
+
+  const refresh = (rt: string, scope?: string) => post(h, '/oauth2/v1/token', { grant_type: 'refresh_token', refresh_token: rt, ...(scope ? { scope } : {}) }, { authorization: w.partner.auth });
+  const first = async (scope: string) => {
+    const r = await grant(h, await assertion(h, w.idp.signer.key, { iss: w.idp.rec.issuer, sub: w.ada.email }), { scope, auth: w.partner.auth });
+    assert.equal(r.statusCode, 200, r.body);
+    return r.json() as { refresh_token: string; scope: string };
+  };
+  const change = async (f: (t: TrustedIssuerRecord) => Partial<TrustedIssuerRecord>) => {
+    const repo = h.t.services.repos.trustedIssuers;
+    const rec = (await repo.get(w.idp.rec.domainId, w.idp.rec.id))!;
+    await repo.update({ ...rec, ...f(rec) }, rec.version);
+  };
+  const original = () => ({ allowedScopes: w.idp.rec.allowedScopes, allowedClients: w.idp.rec.allowedClients, active: true });
+
+  test('G2: a scope the issuer no longer allows is not refreshed; a client it no longer lists cannot refresh; without offline_access the grant ends', async () => {
+    const t = await first('jb.read jb.role offline_access');
+    assert.deepEqual(t.scope.split(' ').sort(), ['jb.read', 'jb.role', 'offline_access']);
+    // The administrator narrows the issuer: jb.role is no longer its to give.
+    await change(() => ({ allowedScopes: ['jb.read', 'offline_access'] }));
+    const wide = await refresh(t.refresh_token);
+    assertOAuthError(wide, 400, 'invalid_scope');
+    assert.match(wide.json().error_description, /trusted issuer.*jb\.role/);
+    const narrow = await refresh(t.refresh_token, 'jb.read offline_access');
+    assert.equal(narrow.statusCode, 200, narrow.body);
+    assert.deepEqual(narrow.json().scope.split(' ').sort(), ['jb.read', 'offline_access']);
+    // The client is taken off the issuer's allowedClients: its grants from that issuer end.
+    await change(() => ({ allowedClients: [w.partnerNoRefresh.clientId] }));
+    const gone = await refresh(narrow.json().refresh_token);
+    assertOAuthError(gone, 400, 'invalid_grant');
+    assert.match(gone.json().error_description, /trusted issuer/);
+    await change(original);
+    // offline_access taken away: no more refreshing, whatever scope is asked for.
+    const t2 = await first('jb.read offline_access');
+    await change(() => ({ allowedScopes: ['jb.read'] }));
+    assertOAuthError(await refresh(t2.refresh_token, 'jb.read'), 400, 'invalid_grant');
+    await change(original);
+  });
+
+  test('G2: the refresh grace period (a retried rotation) does not outlive the issuer being disabled', async () => {
+    const t = await first('jb.read offline_access');
+    const r1 = await refresh(t.refresh_token);
+    assert.equal(r1.statusCode, 200, r1.body);
+    // The retry of a lost response gets the same successor, while the issuer is trusted.
+    const retry = await refresh(t.refresh_token);
+    assert.equal(retry.statusCode, 200, retry.body);
+    await change(() => ({ active: false }));
+    const after = await refresh(t.refresh_token);
+    assertOAuthError(after, 400, 'invalid_grant');
+    assertOAuthError(await refresh(r1.json().refresh_token), 400, 'invalid_grant');
+    await change(original);
+  });
+});
