@@ -7,7 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { exportJWK } from 'jose';
-import { adminToken, APP_SCHEMA, assertOAuthError, assertScimError, basic, clientToken, decode, grantRole, harness, ISSUER, post, scim, type Harness } from '../helpers.js';
+import type { LightMyRequestResponse } from 'fastify';
+import { newId } from '../../src/core/ids.js';
+import { openDatabase } from '../../src/storage/db.js';
+import { dropSchema, pgAvailable, PG_URL, schemaName } from '../contract/pg.js';
+import { adminToken, APP_SCHEMA, assertOAuthError, assertScimError, basic, clientToken, decode, grantRole, harness, ISSUER, post, scim, setupClient, type Harness } from '../helpers.js';
+import { assertionXml, b64u, BEARER, makeCert, sign, type AssertionOptions } from '../saml_idp.js';
 import { createUser } from '../signin.js';
 import type { TrustedIssuerRecord } from '../../src/core/types.js';
 import { assertion, createApp, grant, JWT_BEARER, signer, world, type Signer, type World } from '../jwt_bearer_world.js';
@@ -135,4 +140,80 @@ describe('red team: refresh tokens from assertions follow the trusted issuer as 
     assertOAuthError(await refresh(r1.json().refresh_token), 400, 'invalid_grant');
     await change(original);
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// SAML 2.0 bearer, on SQLite and on PostgreSQL (the single-use record and the lookups are in the store).
+
+const SAML_GRANT = 'urn:ietf:params:oauth:grant-type:saml2-bearer';
+const SAML_IDP = 'https://idp.redteam.example';
+const samlKey = makeCert({ cn: 'idp.redteam.example' });
+
+function samlSuite(name: string, open: () => Promise<{ h: Harness; cleanup: () => Promise<void> }>) {
+  describe(`red team: SAML 2.0 bearer on ${name}`, async () => {
+    const pg = name === 'PostgreSQL' ? await pgAvailable() : true;
+    const skip = pg === true ? false : String(pg);
+    let h: Harness;
+    let cleanup: () => Promise<void>;
+    let admin: string;
+    let client: { clientId: string; secret: string };
+    let ada: { id: string; userName: string };
+    let domainId: string;
+    const now = () => h.clock.now();
+    const trust = async (o: Partial<TrustedIssuerRecord> = {}): Promise<TrustedIssuerRecord> => {
+      const t: TrustedIssuerRecord = {
+        id: newId(), domainId, issuer: SAML_IDP, protocol: 'saml2', active: true, certificates: [samlKey.cert], subjectAttribute: 'userName',
+        allowedScopes: ['orders.read', 'openid'], allowedClients: [], maxAssertionLifetime: 300, version: 1, createdAt: now(), updatedAt: now(), ...o,
+      };
+      await h.t.services.repos.trustedIssuers.create(t);
+      return t;
+    };
+    const token = (a: string, prefix = '', c = client) => post(h, `${prefix}/oauth2/v1/token`, { grant_type: SAML_GRANT, assertion: a, scope: 'orders.read' }, { authorization: basic(c.clientId, c.secret) });
+    const xml = (o: Partial<AssertionOptions> = {}) => assertionXml({ now: now(), issuer: SAML_IDP, nameId: ada.userName, ...o });
+    const refusedWith = async (r: Promise<LightMyRequestResponse>, msg: RegExp, what = '') => {
+      const res = await r;
+      assertOAuthError(res, 400, 'invalid_grant');
+      assert.match(res.json().error_description, msg, `${what}: ${res.body}`);
+    };
+
+    before(async () => {
+      if (skip) return;
+      ({ h, cleanup } = await open());
+      admin = await adminToken(h);
+      domainId = (await h.t.services.repos.domains.getByName('default'))!.id;
+      const c = await setupClient(h, { admin, scopes: ['orders.read'], client: { allowedGrants: [SAML_GRANT] } });
+      client = { clientId: c.clientId, secret: c.secret };
+      ada = await createUser(h, admin, `ada-${uniq()}`);
+      await trust();
+    });
+    after(async () => { if (!skip) await cleanup(); });
+
+    test('G3: an assertion with two bearer confirmations is single use until the later one ends, not the first', { skip }, async () => {
+      // RFC 7522 §3: any one bearer SubjectConfirmation that fits is enough; here the first ends in 60 s, the second in 290 s.
+      const second = `<saml:SubjectConfirmation Method="${BEARER}"><saml:SubjectConfirmationData Recipient="${ISSUER}/oauth2/v1/token" NotOnOrAfter="${new Date(now() + 290_000).toISOString()}"/></saml:SubjectConfirmation>`;
+      const a = b64u(sign(xml({ notOnOrAfter: 60, conditionsNotOnOrAfter: null }).replace('</saml:Subject>', `${second}</saml:Subject>`), samlKey));
+      const start = now();
+      try {
+        const r = await token(a);
+        assert.equal(r.statusCode, 200, r.body);
+        // Past the first confirmation (and the skew), the second still fits: the assertion is still acceptable, so still spent.
+        h.clock.set(start + 130_000);
+        await refusedWith(token(a), /already used/, 'replayed after the first confirmation ended');
+        h.clock.set(start + 280_000);
+        await refusedWith(token(a), /already used/, 'replayed just before the second ended');
+      } finally {
+        h.clock.set(start);
+      }
+    });
+  });
+}
+
+samlSuite('SQLite', async () => {
+  const h = await harness();
+  return { h, cleanup: () => h.close() };
+});
+samlSuite('PostgreSQL', async () => {
+  const schema = schemaName();
+  const h = await harness({ database: await openDatabase(PG_URL, { pgSchema: schema }) });
+  return { h, cleanup: async () => { await h.close(); await h.t.database.close(); await dropSchema(schema); } };
 });
