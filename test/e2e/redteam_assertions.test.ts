@@ -6,8 +6,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { exportJWK } from 'jose';
 import type { LightMyRequestResponse } from 'fastify';
+import { FixedClock } from '../../src/core/clock.js';
 import { newId } from '../../src/core/ids.js';
 import { openDatabase } from '../../src/storage/db.js';
 import { dropSchema, pgAvailable, PG_URL, schemaName } from '../contract/pg.js';
@@ -15,7 +17,7 @@ import { adminToken, APP_SCHEMA, assertOAuthError, assertScimError, basic, clien
 import { assertionXml, b64u, BEARER, makeCert, sign, type AssertionOptions } from '../saml_idp.js';
 import { createUser } from '../signin.js';
 import type { TrustedIssuerRecord } from '../../src/core/types.js';
-import { assertion, createApp, grant, JWT_BEARER, signer, world, type Signer, type World } from '../jwt_bearer_world.js';
+import { assertion, createApp, grant, JWT_BEARER, signer, trustIssuer, world, type Signer, type World } from '../jwt_bearer_world.js';
 
 const TI_SCHEMA = 'urn:ietf:params:scim:schemas:tessera:2.0:TrustedIssuer';
 const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -197,12 +199,12 @@ function samlSuite(name: string, open: () => Promise<{ h: Harness; cleanup: () =
         const r = await token(a);
         assert.equal(r.statusCode, 200, r.body);
         // Past the first confirmation (and the skew), the second still fits: the assertion is still acceptable, so still spent.
-        h.clock.set(start + 130_000);
+        (h.clock as FixedClock).set(start + 130_000);
         await refusedWith(token(a), /already used/, 'replayed after the first confirmation ended');
-        h.clock.set(start + 280_000);
+        (h.clock as FixedClock).set(start + 280_000);
         await refusedWith(token(a), /already used/, 'replayed just before the second ended');
       } finally {
-        h.clock.set(start);
+        (h.clock as FixedClock).set(start);
       }
     });
   });
@@ -216,4 +218,70 @@ samlSuite('PostgreSQL', async () => {
   const schema = schemaName();
   const h = await harness({ database: await openDatabase(PG_URL, { pgSchema: schema }) });
   return { h, cleanup: async () => { await h.close(); await h.t.database.close(); await dropSchema(schema); } };
+});
+
+describe('red team: a trusted issuer\'s jwks_uri is not a fetch amplifier', () => {
+  let h: Harness;
+  let clock: FixedClock;
+  let w: World;
+  let server: Server;
+  let base: string;
+  const hits: Record<string, number> = {};
+  const served: Record<string, { status: number; body?: unknown; delayMs?: number }> = {};
+  before(async () => {
+    server = createServer((req, res) => {
+      const path = req.url ?? '';
+      hits[path] = (hits[path] ?? 0) + 1;
+      const s = served[path] ?? { status: 404 };
+      setTimeout(() => res.writeHead(s.status, { 'content-type': 'application/json' }).end(JSON.stringify(s.body ?? {})), s.delayMs ?? 0);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    clock = new FixedClock(Date.now());
+    h = await harness({ clock, config: { unsafeAllowPrivateFetch: true } });
+    w = await world(h);
+  });
+  after(async () => {
+    await h.close();
+    await new Promise((r) => server.close(r));
+  });
+
+  const issuerWithUri = async (path: string) => {
+    const t = await trustIssuer(h, { issuer: `https://uri-${uniq()}.example`, jwksUri: `${base}${path}`, subjectAttribute: 'email', allowedScopes: ['jb.read'] });
+    return t;
+  };
+  /** A well-formed assertion for the issuer with a kid it never published (anyone holding client credentials can make one). */
+  const unknownKid = async (t: TrustedIssuerRecord, s: Signer) => assertion(h, s.key, { iss: t.issuer, sub: w.ada.email }, { kid: `nope-${uniq()}` });
+
+  test('G4: concurrent assertions with unknown kids share one refetch of the jwks_uri', async () => {
+    const s = await signer('RS256', 'k1');
+    served['/jwks-a'] = { status: 200, body: { keys: [s.jwk] }, delayMs: 50 };
+    const t = await issuerWithUri('/jwks-a');
+    const ok = await grant(h, await assertion(h, s.key, { iss: t.issuer, sub: w.ada.email }, { kid: 'k1' }), { scope: 'jb.read', auth: w.partner.auth });
+    assert.equal(ok.statusCode, 200, ok.body);
+    assert.equal(hits['/jwks-a'], 1);
+    clock.advance(61_000);
+    const rs = await Promise.all(Array.from({ length: 20 }, async () => grant(h, await unknownKid(t, s), { scope: 'jb.read', auth: w.partner.auth })));
+    for (const r of rs) assertOAuthError(r, 400, 'invalid_grant');
+    assert.equal(hits['/jwks-a'], 2, 'one refetch for twenty requests');
+  });
+
+  test('G4: a jwks_uri that fails is not fetched again for every request (nor for every concurrent one)', async () => {
+    const s = await signer('RS256', 'k2');
+    served['/jwks-down'] = { status: 503, delayMs: 20 };
+    const t = await issuerWithUri('/jwks-down');
+    const rs = await Promise.all(Array.from({ length: 10 }, async () => grant(h, await assertion(h, s.key, { iss: t.issuer, sub: w.ada.email }, { kid: 'k2' }), { scope: 'jb.read', auth: w.partner.auth })));
+    for (const r of rs) {
+      assertOAuthError(r, 400, 'invalid_grant');
+      assert.match(r.json().error_description, /jwks_uri cannot be read/);
+    }
+    for (let i = 0; i < 10; i++) assertOAuthError(await grant(h, await unknownKid(t, s), { scope: 'jb.read', auth: w.partner.auth }), 400, 'invalid_grant');
+    assert.equal(hits['/jwks-down'], 1, 'one fetch, then the failure is remembered for a while');
+    // Once the partner is back, a later request fetches again.
+    served['/jwks-down'] = { status: 200, body: { keys: [s.jwk] } };
+    clock.advance(61_000);
+    const ok = await grant(h, await assertion(h, s.key, { iss: t.issuer, sub: w.ada.email }, { kid: 'k2' }), { scope: 'jb.read', auth: w.partner.auth });
+    assert.equal(ok.statusCode, 200, ok.body);
+    assert.equal(hits['/jwks-down'], 2);
+  });
 });
