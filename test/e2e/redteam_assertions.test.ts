@@ -285,3 +285,35 @@ describe('red team: a trusted issuer\'s jwks_uri is not a fetch amplifier', () =
     assert.equal(hits['/jwks-down'], 2);
   });
 });
+
+describe('red team: JWT bearer assertions made before the user\'s tokens were cut off', () => {
+  let h: Harness;
+  let clock: FixedClock;
+  let w: World;
+  before(async () => { clock = new FixedClock(Date.now()); h = await harness({ clock }); w = await world(h); });
+  after(() => h.close());
+
+  const cutOff = async (userId: string) => {
+    for (const active of [false, true]) {
+      const r = await scim(h, 'PATCH', `/admin/v1/Users/${userId}`, w.admin, patchOp({ op: 'replace', path: 'active', value: active }));
+      assert.equal(r.statusCode, 200, r.body);
+    }
+  };
+
+  test('G5: an assertion issued before the user was deactivated (and reactivated) is spent, as a SAML one is; one issued after works', async () => {
+    const before = await assertion(h, w.idp.signer.key, { iss: w.idp.rec.issuer, sub: w.ada.email });
+    const noIat = await assertion(h, w.idp.signer.key, { iss: w.idp.rec.issuer, sub: w.ada.email, iat: null });
+    const own = await assertion(h, w.trusted.signer.key, { iss: w.trusted.clientId, sub: w.ada.userName }, { alg: 'ES256' });
+    clock.advance(5_000);
+    await cutOff(w.ada.id);
+    clock.advance(5_000);
+    for (const [what, a, auth] of [['trusted issuer', before, w.partner.auth], ['no iat', noIat, w.partner.auth], ['trusted client', own, undefined]] as const) {
+      const r = await grant(h, a, { scope: 'jb.read', ...(auth ? { auth } : {}) });
+      assertOAuthError(r, 400, 'invalid_grant');
+      assert.match(r.json().error_description, /does not name an active user/, what);
+    }
+    const after = await grant(h, await assertion(h, w.idp.signer.key, { iss: w.idp.rec.issuer, sub: w.ada.email }), { scope: 'jb.read', auth: w.partner.auth });
+    assert.equal(after.statusCode, 200, after.body);
+    assert.equal(decode(after.json().access_token).payload.sub, w.ada.id);
+  });
+});
