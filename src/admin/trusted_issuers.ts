@@ -7,6 +7,7 @@
 import { createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
 import { algsOfJwk } from '../clientauth/assertion.js';
 import { jwksUriProblem } from '../clientauth/jwks_fetcher.js';
+import { rsaCostProblem } from '../crypto/jws_verify.js';
 import { newId } from '../core/ids.js';
 import {
   DEFAULT_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME, MIN_ASSERTION_LIFETIME, type Jwk, type SubjectAttribute, type TrustedIssuerProtocol,
@@ -64,6 +65,8 @@ function signingKeyProblem(key: KeyObject, jwk: Jwk): string | undefined {
   if (algsOfJwk(jwk).length === 0) return 'is not a signing key (RSA, EC P-256/P-384/P-521 or Ed25519/Ed448, use sig)';
   const bits = key.asymmetricKeyDetails?.modulusLength;
   if (key.asymmetricKeyType === 'rsa' && (bits === undefined || bits < MIN_RSA_BITS)) return `is an RSA key of ${bits ?? '?'} bits (at least ${MIN_RSA_BITS}, RFC 7518 §3.3)`;
+  // The grants would never verify with it (crypto/jws_verify.ts, saml/signature.ts): refused here with the reason.
+  if (key.asymmetricKeyType === 'rsa') return rsaCostProblem(key);
   return undefined;
 }
 

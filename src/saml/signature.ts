@@ -15,6 +15,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { ExclusiveCanonicalization, findAncestorNs, SignedXml, type SignatureAlgorithm } from 'xml-crypto';
+import { rsaCostProblem } from '../crypto/jws_verify.js';
 import { allElements, attr, childElements, DSIG_NS, isElement, parseStrictXml, SamlRefusal, textOnly } from './xml.js';
 
 const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
@@ -131,7 +132,7 @@ function checkShape(root: Element, rootId: string, o: SignatureOptions): Signatu
 function keyFits(cert: X509Certificate, signatureAlg: string): boolean {
   const k = cert.publicKey;
   if (SIGNATURE_ALGS[signatureAlg]?.keyType !== k.asymmetricKeyType) return false;
-  return (k.asymmetricKeyDetails?.modulusLength ?? 0) >= MIN_RSA_BITS;
+  return (k.asymmetricKeyDetails?.modulusLength ?? 0) >= MIN_RSA_BITS && rsaCostProblem(k) === undefined;
 }
 
 const pemOf = (cert: X509Certificate): string => cert.publicKey.export({ type: 'spki', format: 'pem' }) as string;

@@ -5,9 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { exportJWK } from 'jose';
 import type { LightMyRequestResponse } from 'fastify';
 import { FixedClock } from '../../src/core/clock.js';
 import { newId } from '../../src/core/ids.js';
@@ -84,7 +83,6 @@ describe('red team: trusted issuers and administrator escalation', () => {
   });
 });
 
-void [assertOAuthError, decode, ISSUER, post, generateKeyPairSync, exportJWK];
 
 describe('red team: refresh tokens from assertions follow the trusted issuer as it is now', () => {
   let h: Harness;
@@ -315,5 +313,47 @@ describe('red team: JWT bearer assertions made before the user\'s tokens were cu
     const after = await grant(h, await assertion(h, w.idp.signer.key, { iss: w.idp.rec.issuer, sub: w.ada.email }), { scope: 'jb.read', auth: w.partner.auth });
     assert.equal(after.statusCode, 200, after.body);
     assert.equal(decode(after.json().access_token).payload.sub, w.ada.id);
+  });
+});
+
+/** An RSA key pair whose public exponent is as large as its modulus (valid RSA, RFC 8017 §3.1, but a verify costs as much as a signature). */
+function hugeExponentKey(): { privateKey: KeyObject; jwk: Record<string, string> } {
+  const b2n = (b: string) => BigInt(`0x${Buffer.from(b, 'base64url').toString('hex')}`);
+  const n2b = (n: bigint) => { const x = n.toString(16); return Buffer.from(x.length % 2 ? `0${x}` : x, 'hex').toString('base64url'); };
+  const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
+  const inverse = (a: bigint, m: bigint) => {
+    let [r0, r1, x0, x1] = [a % m, m, 1n, 0n];
+    while (r1 !== 0n) { const q = r0 / r1; [r0, r1] = [r1, r0 - q * r1]; [x0, x1] = [x1, x0 - q * x1]; }
+    return ((x0 % m) + m) % m;
+  };
+  const j = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as Record<string, string>;
+  const p = b2n(j.p!), q = b2n(j.q!), n = p * q, phi = (p - 1n) * (q - 1n);
+  let e = (n >> 1n) | 1n;
+  while (gcd(e, phi) !== 1n) e += 2n;
+  const d = inverse(e, phi);
+  const privateKey = createPrivateKey({ key: { kty: 'RSA', n: n2b(n), e: n2b(e), d: n2b(d), p: j.p, q: j.q, dp: n2b(d % (p - 1n)), dq: n2b(d % (q - 1n)), qi: j.qi }, format: 'jwk' });
+  return { privateKey, jwk: { kty: 'RSA', n: n2b(n), e: n2b(e), kid: `huge-${uniq()}`, alg: 'RS256', use: 'sig' } };
+}
+
+describe('red team: JWT bearer keys that cost too much to verify', () => {
+  let h: Harness;
+  let w: World;
+  before(async () => { h = await harness(); w = await world(h); });
+  after(() => h.close());
+
+  test('G7: an RSA key with a huge public exponent (or a modulus over 8192 bits) verifies nothing, and the admin API refuses it', async () => {
+    const huge = hugeExponentKey();
+    const t = await trustIssuer(h, { issuer: `https://huge-${uniq()}.example`, jwks: { keys: [huge.jwk as never] }, subjectAttribute: 'email', allowedScopes: ['jb.read'] });
+    const r = await grant(h, await assertion(h, huge.privateKey, { iss: t.issuer, sub: w.ada.email }, { kid: huge.jwk.kid }), { scope: 'jb.read', auth: w.partner.auth });
+    assertOAuthError(r, 400, 'invalid_grant');
+    assert.match(r.json().error_description, /signature does not verify/);
+    const body = { schemas: [TI_SCHEMA], issuer: `https://huge-${uniq()}.example`, protocol: 'jwt', subjectAttribute: 'email', allowedScopes: ['jb.read'] };
+    const a = await scim(h, 'POST', '/admin/v1/TrustedIssuers', w.admin, { ...body, jwks: { keys: [huge.jwk] } });
+    assertScimError(a, 400, 'invalidValue');
+    assert.match(a.json().detail, /jwks\.keys\[0\].*exponent/);
+    const big = generateKeyPairSync('rsa', { modulusLength: 8200 }).publicKey.export({ format: 'jwk' });
+    const b = await scim(h, 'POST', '/admin/v1/TrustedIssuers', w.admin, { ...body, jwks: { keys: [{ ...big, kid: 'big' }] } });
+    assertScimError(b, 400, 'invalidValue');
+    assert.match(b.json().detail, /8200 bits/);
   });
 });
