@@ -357,3 +357,190 @@ describe('red team: JWT bearer keys that cost too much to verify', () => {
     assert.match(b.json().detail, /8200 bits/);
   });
 });
+
+describe('red team: TrustedIssuers input on PostgreSQL (U+0000, filters, PATCH paths)', async () => {
+  const available = await pgAvailable();
+  const skip = available === true ? false : String(available);
+  const schema = schemaName();
+  let h: Harness;
+  let root: string;
+  let existing: string;
+  const cert = makeCert({ cn: 'nul.example' }).cert;
+  const jwk = { kty: 'EC', ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as object), kid: 'ec-1' };
+  const body = (o: Record<string, unknown> = {}) => ({ schemas: [TI_SCHEMA], issuer: `https://pg-${uniq()}.example`, protocol: 'jwt', jwks: { keys: [jwk] }, allowedScopes: ['openid'], ...o });
+  before(async () => {
+    if (skip) return;
+    h = await harness({ database: await openDatabase(PG_URL, { pgSchema: schema }) });
+    root = await adminToken(h);
+    const r = await scim(h, 'POST', '/admin/v1/TrustedIssuers', root, body());
+    assert.equal(r.statusCode, 201, r.body);
+    existing = r.json().id;
+  });
+  after(async () => { if (skip) return; await h.close(); await h.t.database.close(); await dropSchema(schema); });
+
+  test('U+0000 in any string attribute, on POST, PUT and PATCH, is a 400, never a 500', { skip }, async () => {
+    const N = '\u0000';
+    const bodies: [string, Record<string, unknown>][] = [
+      ['displayName', { displayName: `a${N}b` }], ['description', { description: `a${N}b` }], ['audience', { audience: `urn:a${N}b` }],
+      ['allowedClients', { allowedClients: [`c${N}`] }], ['allowedScopes', { allowedScopes: [`openid${N}`] }], ['subjectAttribute', { subjectAttribute: `email${N}` }],
+      ['jwksUri', { jwks: undefined, jwksUri: `https://k.example/${N}` }], ['jwks kid', { jwks: { keys: [{ ...jwk, kid: `k${N}` }] } }],
+      ['jwks kty', { jwks: { keys: [{ ...jwk, kty: `EC${N}` }] } }], ['certificate', { jwks: undefined, certificates: [{ value: `${cert}${N}` }] }],
+      ['schemas', { schemas: [`${TI_SCHEMA}${N}`] }], ['an attribute name', { [`x${N}`]: 1 }],
+    ];
+    for (const [what, o] of bodies) {
+      for (const [method, url] of [['POST', '/admin/v1/TrustedIssuers'], ['PUT', `/admin/v1/TrustedIssuers/${existing}`]] as const) {
+        const r = await scim(h, method, url, root, body(o));
+        assert.equal(r.statusCode, 400, `${method} ${what}: ${r.statusCode} ${r.body}`);
+      }
+    }
+    for (const [path, value] of [['displayName', `x${N}`], ['allowedClients', [`c${N}`]], [`displayName${N}`, 'x'], ['audience', `a${N}`], ['jwks', { keys: [{ ...jwk, kid: N }] }]] as const) {
+      const r = await scim(h, 'PATCH', `/admin/v1/TrustedIssuers/${existing}`, root, patchOp({ op: 'replace', path, value }));
+      assert.ok(r.statusCode === 400, `PATCH ${JSON.stringify(path)}: ${r.statusCode} ${r.body}`);
+    }
+    for (const f of ['displayName eq "a\u0000"', 'allowedClients eq "\u0000"', 'audience co "\u0000"', 'id eq "\u0000"', 'jwksUri sw "\u0000"']) {
+      const r = await scim(h, 'GET', `/admin/v1/TrustedIssuers?filter=${encodeURIComponent(f)}`, root);
+      assert.ok(r.statusCode === 400 || (r.statusCode === 200 && r.json().totalResults === 0), `${f}: ${r.statusCode} ${r.body}`);
+    }
+    const s = await scim(h, 'GET', `/admin/v1/TrustedIssuers?sortBy=${encodeURIComponent('issuer\u0000')}`, root);
+    assert.ok(s.statusCode === 400 || s.statusCode === 200, `sortBy: ${s.statusCode} ${s.body}`);
+    // Nothing changed.
+    const now = await scim(h, 'GET', `/admin/v1/TrustedIssuers/${existing}`, root);
+    assert.equal(now.json().meta.version, 'W/"1"');
+  });
+});
+
+describe('red team: already refused (regression guards)', () => {
+  let h: Harness;
+  let w: World;
+  let server: Server;
+  let base: string;
+  const hits: Record<string, number> = {};
+  before(async () => {
+    server = createServer((req, res) => {
+      hits[req.url ?? ''] = (hits[req.url ?? ''] ?? 0) + 1;
+      if (req.url === '/redirect') res.writeHead(302, { location: `${base}/target` }).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[]}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    h = await harness();
+    w = await world(h);
+  });
+  after(async () => { await h.close(); await new Promise((r) => server.close(r)); });
+  const fromIdp = (claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) =>
+    assertion(h, w.idp.signer.key, { iss: w.idp.rec.issuer, sub: w.ada.email, ...claims }, header);
+
+  test('jwksUri SSRF: every spelling of loopback, link-local, private, NAT64 / 6to4 wrappers and unspecified addresses is refused at registration', async () => {
+    const uris = [
+      'https://127.1/jwks', 'https://2130706433/jwks', 'https://0x7f000001/jwks', 'https://0177.0.0.1/jwks', 'https://[::1]/jwks', 'https://[::ffff:127.0.0.1]/jwks',
+      'https://[::ffff:7f00:1]/jwks', 'https://169.254.169.254/latest/meta-data', 'https://[fe80::1]/jwks', 'https://0.0.0.0/jwks', 'https://[::]/jwks',
+      'https://100.64.0.1/jwks', 'https://192.168.1.1/jwks', 'https://[fd00::1]/jwks', 'https://[64:ff9b::7f00:1]/jwks', 'https://[2002:7f00:1::]/jwks',
+      'https://a.localhost/jwks', 'https://224.0.0.1/jwks',
+    ];
+    for (const jwksUri of uris) {
+      const r = await scim(h, 'POST', '/admin/v1/TrustedIssuers', w.admin, { schemas: [TI_SCHEMA], issuer: `https://ssrf-${uniq()}.example`, protocol: 'jwt', jwksUri, allowedScopes: ['jb.read'] });
+      assertScimError(r, 400, 'invalidValue');
+      assert.match(r.json().detail, /jwksUri (must not point at a private|must be an https URL)/, jwksUri);
+    }
+  });
+
+  test('jwksUri SSRF at fetch time: a private address stored by other means is never connected to; a redirect is not followed', async () => {
+    const t = await trustIssuer(h, { issuer: `https://stored-${uniq()}.example`, jwksUri: `${base}/private`, subjectAttribute: 'email', allowedScopes: ['jb.read'] });
+    const r = await grant(h, await assertion(h, w.idp.signer.key, { iss: t.issuer, sub: w.ada.email }), { scope: 'jb.read', auth: w.partner.auth });
+    assertOAuthError(r, 400, 'invalid_grant');
+    assert.equal(hits['/private'], undefined, 'not fetched (private fetching is off)');
+    const p = await harness({ config: { unsafeAllowPrivateFetch: true } });
+    try {
+      const pw = await world(p);
+      const t2 = await trustIssuer(p, { issuer: `https://redir-${uniq()}.example`, jwksUri: `${base}/redirect`, subjectAttribute: 'email', allowedScopes: ['jb.read'] });
+      const r2 = await grant(p, await assertion(p, pw.idp.signer.key, { iss: t2.issuer, sub: pw.ada.email }), { scope: 'jb.read', auth: pw.partner.auth });
+      assertOAuthError(r2, 400, 'invalid_grant');
+      assert.match(r2.json().error_description, /jwks_uri cannot be read/);
+      assert.equal(hits['/redirect'], 1);
+      assert.equal(hits['/target'], undefined, 'the redirect was not followed');
+    } finally { await p.close(); }
+  });
+
+  test('kid naming another issuer\'s key, signed with that key: keys come from the assertion\'s own issuer only', async () => {
+    const other = await signer('RS256', `other-${uniq()}`);
+    await trustIssuer(h, { issuer: `https://other-${uniq()}.example`, jwks: { keys: [other.jwk as never] }, subjectAttribute: 'email', allowedScopes: ['jb.read'] });
+    const r = await grant(h, await assertion(h, other.key, { iss: w.idp.rec.issuer, sub: w.ada.email }, { kid: other.jwk.kid }), { scope: 'jb.read', auth: w.partner.auth });
+    assertOAuthError(r, 400, 'invalid_grant');
+    assert.match(r.json().error_description, /no registered key of the issuer verifies RS256 with this kid/);
+    // Without a kid, the other issuer's key is not among those tried either.
+    const r2 = await grant(h, await assertion(h, other.key, { iss: w.idp.rec.issuer, sub: w.ada.email }), { scope: 'jb.read', auth: w.partner.auth });
+    assertOAuthError(r2, 400, 'invalid_grant');
+    assert.match(r2.json().error_description, /signature does not verify/);
+  });
+
+  test('a replay spelled differently (signature with other trailing bits, a header re-encoded) is still the same jti: refused', async () => {
+    const a = await fromIdp();
+    assert.equal((await grant(h, a, { scope: 'jb.read', auth: w.partner.auth })).statusCode, 200);
+    const [hd, pl, sig] = a.split('.') as [string, string, string];
+    const last = sig.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sibling = alphabet[alphabet.indexOf(last) ^ 1]!;
+    for (const v of [`${hd}.${pl}.${sig.slice(0, -1)}${sibling}`, `${hd}.${pl}.${sig}=`, `${hd}=.${pl}.${sig}`, ` ${a}`, `${a}.`]) {
+      const r = await grant(h, v, { scope: 'jb.read', auth: w.partner.auth });
+      assertOAuthError(r, 400, 'invalid_grant');
+    }
+  });
+
+  test('sub mapping: another domain\'s user id, a user id with other case, a NUL, a name that differs by Unicode compatibility only, an email shared by two users', async () => {
+    const d = await scim(h, 'POST', '/admin/v1/IdentityDomains', w.admin, { name: `acme${uniq()}` });
+    assert.equal(d.statusCode, 201, d.body);
+    const acmeAdmin = (await clientToken(h, d.json().adminClient.client_id, d.json().adminClient.client_secret, 'urn:opc:idm:__myscopes__', `/domains/${d.json().name}`)).json().access_token as string;
+    const stranger = await createUser(h, acmeAdmin, `stranger-${uniq()}`, {}, `/domains/${d.json().name}`);
+    const byId = await trustIssuer(h, { issuer: `https://byid-${uniq()}.example`, jwks: { keys: [w.idp.signer.jwk as never] }, subjectAttribute: 'id', allowedScopes: ['jb.read'] });
+    const byName = await trustIssuer(h, { issuer: `https://byname-${uniq()}.example`, jwks: { keys: [w.idp.signer.jwk as never] }, subjectAttribute: 'userName', allowedScopes: ['jb.read'] });
+    const refusedSub = async (iss: string, sub: string) => {
+      const r = await grant(h, await assertion(h, w.idp.signer.key, { iss, sub }), { scope: 'jb.read', auth: w.partner.auth });
+      assertOAuthError(r, 400, 'invalid_grant');
+      assert.match(r.json().error_description, /does not name an active user|sub is not usable/, sub);
+    };
+    await refusedSub(byId.issuer, stranger.id);
+    await refusedSub(byId.issuer, w.ada.id.toUpperCase());
+    await refusedSub(byId.issuer, `${w.ada.id}\u0000`);
+    await refusedSub(byName.issuer, `${w.ada.userName}\u200b`);
+    await refusedSub(byName.issuer, `${w.ada.userName}\u0000`);
+    const twin = await createUser(h, w.admin, `twin-${uniq()}`, { emails: [{ value: w.ada.email.toUpperCase(), type: 'work' }] });
+    await refusedSub(w.idp.rec.issuer, w.ada.email);
+    const del = await scim(h, 'DELETE', `/admin/v1/Users/${twin.id}`, w.admin);
+    assert.equal(del.statusCode, 204, del.body);
+    const ok = await grant(h, await fromIdp(), { scope: 'jb.read', auth: w.partner.auth });
+    assert.equal(ok.statusCode, 200, ok.body);
+  });
+
+  test('an issuer listing a client that holds admin roles yields no admin scope for an administrator it names, through __myscopes__ or role.NAME', async () => {
+    const boss = await createUser(h, w.admin, `boss-${uniq()}`);
+    await grantRole(h, w.admin, 'Identity Domain Administrator', 'User', boss.id);
+    const console_ = await createApp(h, w.admin, { allowedGrants: [JWT_BEARER], allowedScopes: [{ fqs: 'jb.read' }] });
+    await grantRole(h, w.admin, 'Identity Domain Administrator', 'App', console_.id);
+    const t = await trustIssuer(h, { issuer: `https://adm-${uniq()}.example`, jwks: { keys: [w.idp.signer.jwk as never] }, subjectAttribute: 'userName', allowedScopes: ['jb.read', 'openid'], allowedClients: [console_.clientId] });
+    const auth = basic(console_.clientId, console_.secret!);
+    for (const scope of ['urn:opc:idm:__myscopes__', 'urn:opc:idm:role.Identity%20Domain%20Administrator', 'urn:opc:idm:t.settings', `${ME} jb.read`]) {
+      const r = await grant(h, await assertion(h, w.idp.signer.key, { iss: t.issuer, sub: boss.userName }), { scope, auth });
+      if (r.statusCode === 200) assert.deepEqual(r.json().scope.split(' ').filter((s: string) => s.startsWith('urn:opc:idm:')), [], `${scope}: ${r.body}`);
+      else assertOAuthError(r, 400, 'invalid_scope');
+    }
+  });
+
+  test('a disabled issuer, a disabled client, a public client, a client another issuer lists only: refused; the scope cap holds for role.NAME', async () => {
+    const repo = h.t.services.repos.trustedIssuers;
+    const t = await trustIssuer(h, { issuer: `https://cap-${uniq()}.example`, jwks: { keys: [w.idp.signer.jwk as never] }, subjectAttribute: 'email', allowedScopes: ['jb.read'] });
+    const a = () => assertion(h, w.idp.signer.key, { iss: t.issuer, sub: w.ada.email });
+    // ada and the partner both hold JB Role, but the issuer does not allow jb.role.
+    assertOAuthError(await grant(h, await a(), { scope: 'urn:opc:idm:role.JB%20Role', auth: w.partner.auth }), 400, 'invalid_scope');
+    const mine = await grant(h, await a(), { scope: 'urn:opc:idm:__myscopes__ jb.read', auth: w.partner.auth });
+    assert.equal(mine.statusCode, 200, mine.body);
+    assert.equal(mine.json().scope, 'jb.read');
+    const rec = (await repo.get(t.domainId, t.id))!;
+    await repo.update({ ...rec, active: false }, rec.version);
+    assertOAuthError(await grant(h, await a(), { scope: 'jb.read', auth: w.partner.auth }), 400, 'invalid_grant');
+    const pub = await scim(h, 'POST', '/admin/v1/Apps', w.admin, { schemas: [APP_SCHEMA], displayName: `pub-${uniq()}`, isOAuthClient: true, clientType: 'public', allowedGrants: [JWT_BEARER], redirectUris: ['https://app.example/cb'] });
+    assert.equal(pub.statusCode, 400, pub.body);
+    const off = await createApp(h, w.admin, { allowedGrants: [JWT_BEARER], allowedScopes: [{ fqs: 'jb.read' }] });
+    assert.equal((await scim(h, 'PATCH', `/admin/v1/Apps/${off.id}`, w.admin, patchOp({ op: 'replace', path: 'active', value: false }))).statusCode, 200);
+    assertOAuthError(await grant(h, await fromIdp(), { scope: 'jb.read', auth: basic(off.clientId, off.secret!) }), 401, 'invalid_client');
+  });
+});
