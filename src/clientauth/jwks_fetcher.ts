@@ -26,7 +26,8 @@ export function jwksUriProblem(uri: string, allowPrivate: boolean): string | und
   if (u.protocol !== 'https:' && !(allowPrivate && u.protocol === 'http:')) return 'must be an https URL';
   if (u.username || u.password || u.hash) return 'must not carry credentials or a fragment';
   if (uri.length > 2000) return 'is too long';
-  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  // A fully qualified name may end with a dot (`localhost.` is localhost; WHATWG URL keeps it for names).
+  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.+$/, '');
   if (!allowPrivate && (host === 'localhost' || host.endsWith('.localhost') || (ipaddr.isValid(host) && !isPublicAddress(host)))) {
     return 'must not point at a private, loopback or link-local address';
   }

@@ -444,6 +444,14 @@ describe('red team: already refused (regression guards)', () => {
     }
   });
 
+  test('G8: a jwksUri host with a trailing dot (localhost., 127.0.0.1.) is refused at registration like the same host without it', async () => {
+    for (const jwksUri of ['https://localhost./jwks', 'https://LOCALHOST./jwks', 'https://a.localhost./jwks', 'https://127.0.0.1./jwks', 'https://169.254.169.254./latest']) {
+      const r = await scim(h, 'POST', '/admin/v1/TrustedIssuers', w.admin, { schemas: [TI_SCHEMA], issuer: `https://dot-${uniq()}.example`, protocol: 'jwt', jwksUri, allowedScopes: ['jb.read'] });
+      assertScimError(r, 400, 'invalidValue');
+      assert.match(r.json().detail, /jwksUri must not point at a private, loopback or link-local address/, jwksUri);
+    }
+  });
+
   test('jwksUri SSRF at fetch time: a private address stored by other means is never connected to; a redirect is not followed', async () => {
     const t = await trustIssuer(h, { issuer: `https://stored-${uniq()}.example`, jwksUri: `${base}/private`, subjectAttribute: 'email', allowedScopes: ['jb.read'] });
     const r = await grant(h, await assertion(h, w.idp.signer.key, { iss: t.issuer, sub: w.ada.email }), { scope: 'jb.read', auth: w.partner.auth });
