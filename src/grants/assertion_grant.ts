@@ -62,6 +62,11 @@ export async function assertIssuerStillAllows(
   if (dropped.length > 0) throw new InvalidScope(`the trusted issuer behind this grant no longer allows: ${dropped.join(' ').slice(0, 200)}`);
 }
 
+/** A refresh of a grant a client asserted for a user itself: only while an administrator still allows it user assertions. */
+export function assertClientStillAssertsUsers(client: AppRecord): void {
+  if (client.allowUserAssertions !== true) throw new InvalidGrant('this grant came from the client\'s own user assertion, and the client is no longer allowed user assertions (allowUserAssertions)');
+}
+
 /**
  * RFC 7523 §3 item 7 / RFC 7522 §3 item 8: an assertion id is used once until the assertion expires,
  * across nodes (the store decides). `namespace` keeps issuers apart (`jwt:<issuer id>`, `saml:<issuer id>`).

@@ -193,7 +193,7 @@ export class JwtBearerGrant implements OptionalClientGrantHandler {
     return issueForUser(this.s, target, {
       cat, scopes: resolved.scopes, expiry: resolved.expiry, grantId: newId(), refresh: wantsRefresh(client, resolved.scopes), tokensValidAfter: user.tokensValidAfter,
       // The user did not authenticate here: no amr or acr is claimed for them (an ID token then carries neither).
-      auth: { userId: user.id, authTime: now, amr: [], acr: '', ...(source.kind === 'issuer' ? { trustedIssuerId: source.issuer.id } : {}) },
+      auth: { userId: user.id, authTime: now, amr: [], acr: '', ...(source.kind === 'issuer' ? { trustedIssuerId: source.issuer.id } : { assertedByClient: true }) },
     }, this.info.grantType, auditIssuer);
   }
 

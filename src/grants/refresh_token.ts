@@ -6,7 +6,7 @@ import { revokeGrant } from '../identity/revocation.js';
 import { userRoleIds } from '../identity/user_roles.js';
 import { authStillValid } from '../identity/users.js';
 import { readRefreshData, type RefreshTokenData } from '../tokens/user_tokens.js';
-import { assertIssuerStillAllows } from './assertion_grant.js';
+import { assertClientStillAssertsUsers, assertIssuerStillAllows } from './assertion_grant.js';
 import type { ClientGrantHandler, GrantRequest, GrantServices, GrantTypeInfo, TokenResponse } from './types.js';
 
 const aad = (r: TokenRecord) => `refresh-next:${r.domainId}:${r.hash}`;
@@ -54,11 +54,12 @@ export class RefreshTokenGrant implements ClientGrantHandler {
     }
     // A grant that came from a trusted issuer's assertion lasts as long as the domain trusts that issuer, and no wider than it now allows.
     if (d.trustedIssuerId !== undefined) await assertIssuerStillAllows(this.s.repos, req.domain.id, d.trustedIssuerId, req.client, family, requested);
+    if (d.assertedByClient === true) assertClientStillAssertsUsers(req.client);
     // What the user and client may still have (roles revoked since are dropped with an error rather than silently kept).
     const cat = await this.s.catalogs.catalog(req.domain);
     const resolved = resolveUserFlowScopes(cat, req.client, await userRoleIds(this.s.repos, req.domain.id, rec.sub), requested);
 
-    const auth = { userId: rec.sub, authTime: d.authTime, amr: d.amr, acr: d.acr, sid: d.sid, trustedIssuerId: d.trustedIssuerId };
+    const auth = { userId: rec.sub, authTime: d.authTime, amr: d.amr, acr: d.acr, sid: d.sid, trustedIssuerId: d.trustedIssuerId, assertedByClient: d.assertedByClient };
     const tokens = {
       domain: req.domain, issuer: req.issuer, client: req.client, cat, auth, scopes: resolved.scopes, expiry: resolved.expiry, grantId: rec.grantId!,
       refresh: false, familyExpiresAt: d.familyExpiresAt, refreshScope: family, tokensValidAfter: user!.tokensValidAfter,
@@ -97,6 +98,7 @@ export class RefreshTokenGrant implements ClientGrantHandler {
         const scopes = successor.scope.split(' ').filter(Boolean);
         // The retry answers as the rotation would now: not once the issuer behind the grant stopped allowing it.
         if (d.trustedIssuerId !== undefined) await assertIssuerStillAllows(this.s.repos, req.domain.id, d.trustedIssuerId, req.client, scopes, scopes);
+        if (d.assertedByClient === true) assertClientStillAssertsUsers(req.client);
         const resolved = resolveUserFlowScopes(cat, req.client, await userRoleIds(this.s.repos, req.domain.id, rec.sub), scopes);
         const issued = await this.s.userTokens.issue({
           domain: req.domain, issuer: req.issuer, client: req.client, cat, scopes: resolved.scopes, grantId: rec.grantId!, refresh: false,

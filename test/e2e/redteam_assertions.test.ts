@@ -552,3 +552,33 @@ describe('red team: already refused (regression guards)', () => {
     assertOAuthError(await grant(h, await fromIdp(), { scope: 'jb.read', auth: basic(off.clientId, off.secret!) }), 401, 'invalid_client');
   });
 });
+
+describe('red team: a trusted client\'s user grants follow its allowUserAssertions', () => {
+  let h: Harness;
+  let w: World;
+  before(async () => { h = await harness(); w = await world(h); });
+  after(() => h.close());
+
+  test('G9: once an administrator takes allowUserAssertions away, the refresh tokens it gave for users stop working; its own client grants are unaffected', async () => {
+    const s = await signer('ES256', `gw-${uniq()}`);
+    const gw = await createApp(h, w.admin, {
+      allowedGrants: [JWT_BEARER, 'refresh_token'], allowedScopes: [{ fqs: 'jb.read' }, { fqs: 'offline_access' }], jwks: { keys: [s.jwk] }, allowUserAssertions: true,
+    });
+    const asUser = await grant(h, await assertion(h, s.key, { iss: gw.clientId, sub: w.ada.userName }, { alg: 'ES256' }), { scope: 'jb.read offline_access' });
+    assert.equal(asUser.statusCode, 200, asUser.body);
+    const rt = asUser.json().refresh_token as string;
+    assert.ok(rt);
+    const auth = basic(gw.clientId, gw.secret!);
+    const r1 = await post(h, '/oauth2/v1/token', { grant_type: 'refresh_token', refresh_token: rt }, { authorization: auth });
+    assert.equal(r1.statusCode, 200, r1.body);
+    const off = await scim(h, 'PATCH', `/admin/v1/Apps/${gw.id}`, w.admin, patchOp({ op: 'replace', path: 'allowUserAssertions', value: false }));
+    assert.equal(off.statusCode, 200, off.body);
+    assertOAuthError(await grant(h, await assertion(h, s.key, { iss: gw.clientId, sub: w.ada.userName }, { alg: 'ES256' }), { scope: 'jb.read' }), 400, 'unauthorized_client');
+    const r2 = await post(h, '/oauth2/v1/token', { grant_type: 'refresh_token', refresh_token: r1.json().refresh_token }, { authorization: auth });
+    assertOAuthError(r2, 400, 'invalid_grant');
+    assert.match(r2.json().error_description, /allowUserAssertions/);
+    // Its own client token (sub = itself) still works.
+    const own = await grant(h, await assertion(h, s.key, { iss: gw.clientId, sub: gw.clientId }, { alg: 'ES256' }), { scope: 'jb.read' });
+    assert.equal(own.statusCode, 200, own.body);
+  });
+});
