@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { LightMyRequestResponse } from 'fastify';
 import { FixedClock } from '../../src/core/clock.js';
 import { newId } from '../../src/core/ids.js';
+import { MasterKey } from '../../src/crypto/masterkey.js';
 import { openDatabase } from '../../src/storage/db.js';
 import { dropSchema, pgAvailable, PG_URL, schemaName } from '../contract/pg.js';
 import { adminToken, APP_SCHEMA, assertOAuthError, assertScimError, basic, clientToken, decode, grantRole, harness, ISSUER, post, scim, setupClient, type Harness } from '../helpers.js';
@@ -23,6 +24,17 @@ const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const ME = 'urn:opc:idm:t.user.me';
 const patchOp = (...Operations: Record<string, unknown>[]) => ({ schemas: [PATCH_SCHEMA], Operations });
 const uniq = () => randomBytes(4).toString('hex');
+/**
+ * PostgreSQL databases are opened one at a time: Kysely's migrator looks for its tables in every schema
+ * (introspection is not limited to the search_path), so two fresh schemas migrating at once can each take the
+ * other's tables for their own (relation "kysely_migration_lock" does not exist).
+ */
+let pgOpening: Promise<unknown> = Promise.resolve();
+function openPg(schema: string): ReturnType<typeof openDatabase> {
+  const next = pgOpening.then(() => openDatabase(PG_URL, { pgSchema: schema }));
+  pgOpening = next.catch(() => {});
+  return next;
+}
 
 /** A client holding the given built-in roles, and its client_credentials token with all their scopes. */
 async function roleToken(h: Harness, root: string, roles: string[]): Promise<{ token: string; scopes: string[] }> {
@@ -149,12 +161,13 @@ const SAML_GRANT = 'urn:ietf:params:oauth:grant-type:saml2-bearer';
 const SAML_IDP = 'https://idp.redteam.example';
 const samlKey = makeCert({ cn: 'idp.redteam.example' });
 
-function samlSuite(name: string, open: () => Promise<{ h: Harness; cleanup: () => Promise<void> }>) {
+function samlSuite(name: string, open: () => Promise<{ h: Harness; cleanup: () => Promise<void>; otherNode?: () => Promise<Harness> }>) {
   describe(`red team: SAML 2.0 bearer on ${name}`, async () => {
     const pg = name === 'PostgreSQL' ? await pgAvailable() : true;
     const skip = pg === true ? false : String(pg);
     let h: Harness;
     let cleanup: () => Promise<void>;
+    let otherNode: (() => Promise<Harness>) | undefined;
     let admin: string;
     let client: { clientId: string; secret: string };
     let ada: { id: string; userName: string };
@@ -178,7 +191,7 @@ function samlSuite(name: string, open: () => Promise<{ h: Harness; cleanup: () =
 
     before(async () => {
       if (skip) return;
-      ({ h, cleanup } = await open());
+      ({ h, cleanup, otherNode } = await open());
       admin = await adminToken(h);
       domainId = (await h.t.services.repos.domains.getByName('default'))!.id;
       const c = await setupClient(h, { admin, scopes: ['orders.read'], client: { allowedGrants: [SAML_GRANT] } });
@@ -205,6 +218,33 @@ function samlSuite(name: string, open: () => Promise<{ h: Harness; cleanup: () =
         (h.clock as FixedClock).set(start);
       }
     });
+
+    test('replays: on another node (the store decides, concurrently too), in another identity domain that trusts the same IdP', { skip }, async () => {
+      const a = b64u(sign(xml(), samlKey));
+      if (otherNode) {
+        const b = await otherNode();
+        try {
+          const tokenOn = (x: Harness) => post(x, '/oauth2/v1/token', { grant_type: SAML_GRANT, assertion: a, scope: 'orders.read' }, { authorization: basic(client.clientId, client.secret) });
+          const rs = await Promise.all([tokenOn(h), tokenOn(b), tokenOn(h), tokenOn(b)]);
+          assert.deepEqual(rs.map((r) => r.statusCode).sort(), [200, 400, 400, 400], rs.map((r) => r.body).join('\n'));
+        } finally { await b.close(); }
+      } else {
+        assert.equal((await token(a)).statusCode, 200);
+        await refusedWith(token(a), /already used/);
+      }
+      // Another domain trusting the same IdP and certificate, with a user of the same name: the Audience is not its own.
+      const d = await scim(h, 'POST', '/admin/v1/IdentityDomains', admin, { name: `saml${uniq()}` });
+      assert.equal(d.statusCode, 201, d.body);
+      const P = `/domains/${d.json().name}`;
+      const acmeAdmin = (await clientToken(h, d.json().adminClient.client_id, d.json().adminClient.client_secret, 'urn:opc:idm:__myscopes__', P)).json().access_token as string;
+      const ac = await setupClient(h, { admin: acmeAdmin, prefix: P, scopes: ['orders.read'], client: { allowedGrants: [SAML_GRANT] } });
+      await createUser(h, acmeAdmin, ada.userName, {}, P);
+      const ti = await scim(h, 'POST', `${P}/admin/v1/TrustedIssuers`, acmeAdmin, { schemas: [TI_SCHEMA], issuer: SAML_IDP, protocol: 'saml2', certificates: [{ value: samlKey.cert }], allowedScopes: ['orders.read'] });
+      assert.equal(ti.statusCode, 201, ti.body);
+      const fresh = b64u(sign(xml(), samlKey));
+      await refusedWith(token(fresh, P, { clientId: ac.clientId, secret: ac.secret }), /Audience must name this authorization server/);
+      assert.equal((await token(fresh)).statusCode, 200, 'still good where it was meant to go');
+    });
   });
 }
 
@@ -214,8 +254,15 @@ samlSuite('SQLite', async () => {
 });
 samlSuite('PostgreSQL', async () => {
   const schema = schemaName();
-  const h = await harness({ database: await openDatabase(PG_URL, { pgSchema: schema }) });
-  return { h, cleanup: async () => { await h.close(); await h.t.database.close(); await dropSchema(schema); } };
+  const mk = new MasterKey(randomBytes(32));
+  const h = await harness({ masterKey: mk, database: await openPg(schema) });
+  const nodes: Harness[] = [];
+  const otherNode = async () => {
+    const b = await harness({ masterKey: mk, clock: h.clock, database: await openPg(schema) });
+    nodes.push(b);
+    return b;
+  };
+  return { h, otherNode, cleanup: async () => { for (const b of nodes) await b.t.database.close(); await h.close(); await h.t.database.close(); await dropSchema(schema); } };
 });
 
 describe('red team: a trusted issuer\'s jwks_uri is not a fetch amplifier', () => {
@@ -370,7 +417,7 @@ describe('red team: TrustedIssuers input on PostgreSQL (U+0000, filters, PATCH p
   const body = (o: Record<string, unknown> = {}) => ({ schemas: [TI_SCHEMA], issuer: `https://pg-${uniq()}.example`, protocol: 'jwt', jwks: { keys: [jwk] }, allowedScopes: ['openid'], ...o });
   before(async () => {
     if (skip) return;
-    h = await harness({ database: await openDatabase(PG_URL, { pgSchema: schema }) });
+    h = await harness({ database: await openPg(schema) });
     root = await adminToken(h);
     const r = await scim(h, 'POST', '/admin/v1/TrustedIssuers', root, body());
     assert.equal(r.statusCode, 201, r.body);
