@@ -541,7 +541,7 @@ describe('red team: already refused (regression guards)', () => {
     }
   });
 
-  test('sub mapping: another domain\'s user id, a user id with other case, a NUL, a name that differs by Unicode compatibility only, an email shared by two users', async () => {
+  test('sub mapping: another domain\'s user id, a user id with other case, a NUL, an invisible character in a userName, an email shared by two users', async () => {
     const d = await scim(h, 'POST', '/admin/v1/IdentityDomains', w.admin, { name: `acme${uniq()}` });
     assert.equal(d.statusCode, 201, d.body);
     const acmeAdmin = (await clientToken(h, d.json().adminClient.client_id, d.json().adminClient.client_secret, 'urn:opc:idm:__myscopes__', `/domains/${d.json().name}`)).json().access_token as string;
