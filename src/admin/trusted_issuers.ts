@@ -7,6 +7,7 @@
 import { createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
 import { algsOfJwk } from '../clientauth/assertion.js';
 import { jwksUriProblem } from '../clientauth/jwks_fetcher.js';
+import { rsaCostProblem } from '../crypto/jws_verify.js';
 import { newId } from '../core/ids.js';
 import {
   DEFAULT_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME, MIN_ASSERTION_LIFETIME, type Jwk, type SubjectAttribute, type TrustedIssuerProtocol,
@@ -14,6 +15,8 @@ import {
 } from '../core/types.js';
 import type { DomainContext } from '../http/context.js';
 import type { Services } from '../http/services.js';
+import { SELF_SERVICE_SCOPES } from '../identity/builtins.js';
+import type { DomainCatalog } from '../identity/catalog.js';
 import { OIDC_SCOPES } from '../identity/scopes.js';
 import { certificateJwk, parseCertificates, x5tS256 } from '../identity/trusted_issuers.js';
 import { ScimError } from '../scim/errors.js';
@@ -62,6 +65,8 @@ function signingKeyProblem(key: KeyObject, jwk: Jwk): string | undefined {
   if (algsOfJwk(jwk).length === 0) return 'is not a signing key (RSA, EC P-256/P-384/P-521 or Ed25519/Ed448, use sig)';
   const bits = key.asymmetricKeyDetails?.modulusLength;
   if (key.asymmetricKeyType === 'rsa' && (bits === undefined || bits < MIN_RSA_BITS)) return `is an RSA key of ${bits ?? '?'} bits (at least ${MIN_RSA_BITS}, RFC 7518 §3.3)`;
+  // The grants would never verify with it (crypto/jws_verify.ts, saml/signature.ts): refused here with the reason.
+  if (key.asymmetricKeyType === 'rsa') return rsaCostProblem(key);
   return undefined;
 }
 
@@ -140,6 +145,19 @@ const when = (x509Time: string): string | undefined => {
 /** Node renders a distinguished name one RDN per line. */
 const dn = (s: string): string => s.split('\n').filter(Boolean).join(', ');
 
+/**
+ * A self-service scope (Me: the user's own profile, emails and consents) needs no role, so an issuer allowed it
+ * yields it for every user it names, Identity Domain Administrators included: whoever holds the issuer's key acts
+ * on each of them as themselves. Changing a user needs every admin scope the user holds (guard.ts), and such an
+ * issuer reaches every user, so only a caller holding every admin scope of the domain may trust or change it.
+ */
+function assertMayActAsAnyone(caller: AdminCaller, cat: DomainCatalog, allowedScopes: readonly string[], why: (sc: string) => string): void {
+  const self = allowedScopes.find((sc) => SELF_SERVICE_SCOPES.has(sc));
+  if (self === undefined) return;
+  const missing = [...adminScopesOf(cat)].find((sc) => !caller.scopes.has(sc));
+  if (missing !== undefined) throw new ScimError(403, undefined, `${why(self)} (its assertions act as any user, administrators included; ${missing} is not held)`);
+}
+
 export class TrustedIssuersResource implements ResourceType<TrustedIssuerRecord, undefined> {
   readonly name = 'TrustedIssuers' as const;
   readonly resourceType = 'TrustedIssuer';
@@ -216,6 +234,7 @@ export class TrustedIssuersResource implements ResourceType<TrustedIssuerRecord,
     // An issuer whose assertions may yield an admin scope mints administrators (for users who hold the
     // scope): only a caller holding it may trust such an issuer.
     assertNoEscalation(caller, adminScopesOf(cat), allowedScopes, (sc) => `only a caller holding ${sc} may trust an issuer with it`);
+    assertMayActAsAnyone(caller, cat, allowedScopes, (sc) => `only a caller holding every identity domain API scope may trust an issuer with ${sc}`);
 
     return {
       issuer, protocol, active: b.active !== false, displayName: str(b.displayName), description: str(b.description),
@@ -234,6 +253,7 @@ export class TrustedIssuersResource implements ResourceType<TrustedIssuerRecord,
   private async assertMayManage(c: DomainContext, caller: AdminCaller, t: TrustedIssuerRecord): Promise<void> {
     const cat = await this.s.catalogs.catalog(c.domain);
     assertNoEscalation(caller, adminScopesOf(cat), t.allowedScopes, (sc) => `only a caller holding ${sc} may change a trusted issuer that allows it`);
+    assertMayActAsAnyone(caller, cat, t.allowedScopes, (sc) => `only a caller holding every identity domain API scope may change a trusted issuer that allows ${sc}`);
   }
 
   async create(c: DomainContext, b: Scim, caller: AdminCaller) {

@@ -26,7 +26,8 @@ export function jwksUriProblem(uri: string, allowPrivate: boolean): string | und
   if (u.protocol !== 'https:' && !(allowPrivate && u.protocol === 'http:')) return 'must be an https URL';
   if (u.username || u.password || u.hash) return 'must not carry credentials or a fragment';
   if (uri.length > 2000) return 'is too long';
-  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  // A fully qualified name may end with a dot (`localhost.` is localhost; WHATWG URL keeps it for names).
+  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.+$/, '');
   if (!allowPrivate && (host === 'localhost' || host.endsWith('.localhost') || (ipaddr.isValid(host) && !isPublicAddress(host)))) {
     return 'must not point at a private, loopback or link-local address';
   }
@@ -81,21 +82,52 @@ export async function safeFetchJson(url: string, o: SafeFetchOptions): Promise<u
   });
 }
 
-/** Caches client JWKS fetched from jwks_uri; refetches on an unknown kid at most once per `minRefetchMs` (RFC 8725 §3.10 spirit). */
+/**
+ * Caches JWK Sets fetched from jwks_uri (clients' and trusted issuers'); refetches on an unknown kid at most once
+ * per `minRefetchMs` (RFC 8725 §3.10 spirit). Anyone holding client credentials can send assertions naming unknown
+ * kids, so the fetch must not follow the requests: concurrent requests for one URI share one fetch, and a fetch
+ * that failed is not tried again for `minRefetchMs` (its error is answered meanwhile), so a slow or failing partner
+ * endpoint costs one outbound request a minute, not one per token request.
+ */
 export class JwksFetcher {
   private cache = new Map<string, { at: number; jwks: { keys: unknown[] } }>();
+  private failures = new Map<string, { at: number; error: unknown }>();
+  private inflight = new Map<string, Promise<{ keys: unknown[] }>>();
   constructor(private clock: Clock, private opts: SafeFetchOptions & { ttlMs?: number; minRefetchMs?: number }) {}
 
   async get(uri: string, forceRefresh = false): Promise<{ keys: unknown[] }> {
     const hit = this.cache.get(uri);
     const now = this.clock.now();
     const age = hit ? now - hit.at : Infinity;
-    if (hit && age < (this.opts.ttlMs ?? 300_000) && (!forceRefresh || age < (this.opts.minRefetchMs ?? 60_000))) return hit.jwks;
-    const body = await safeFetchJson(uri, this.opts);
-    if (!body || typeof body !== 'object' || !Array.isArray((body as { keys?: unknown }).keys)) throw new FetchRefused('not a JWK Set');
-    const jwks = body as { keys: unknown[] };
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(uri, { at: now, jwks });
-    return jwks;
+    const fresh = hit !== undefined && age < (this.opts.ttlMs ?? 300_000);
+    const minRefetch = this.opts.minRefetchMs ?? 60_000;
+    if (fresh && (!forceRefresh || age < minRefetch)) return hit.jwks;
+    const failed = this.failures.get(uri);
+    if (failed && now - failed.at < minRefetch) {
+      if (fresh) return hit.jwks;
+      throw failed.error;
+    }
+    let pending = this.inflight.get(uri);
+    if (!pending) {
+      pending = this.fetch(uri, now).finally(() => this.inflight.delete(uri));
+      this.inflight.set(uri, pending);
+    }
+    return pending;
+  }
+
+  private async fetch(uri: string, now: number): Promise<{ keys: unknown[] }> {
+    try {
+      const body = await safeFetchJson(uri, this.opts);
+      if (!body || typeof body !== 'object' || !Array.isArray((body as { keys?: unknown }).keys)) throw new FetchRefused('not a JWK Set');
+      const jwks = body as { keys: unknown[] };
+      if (this.cache.size > 10_000) this.cache.clear();
+      this.cache.set(uri, { at: now, jwks });
+      this.failures.delete(uri);
+      return jwks;
+    } catch (e) {
+      if (this.failures.size > 10_000) this.failures.clear();
+      this.failures.set(uri, { at: now, error: e });
+      throw e;
+    }
   }
 }

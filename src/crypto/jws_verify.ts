@@ -30,12 +30,28 @@ const ALGS: Record<string, AlgSpec> = {
   EdDSA: { hash: null, kty: 'okp' },
 };
 
+/**
+ * RSA keys whose verification costs what a signature does are refused: keys come from partners' and clients'
+ * jwks_uri too, and up to 10 are tried per assertion. A public exponent as long as the modulus (valid RSA, RFC 8017
+ * §3.1) makes one verify 70 times slower; FIPS 186-5 §A.1.1 bounds it by 2^256 (65537 in practice), and a modulus
+ * over 8192 bits is not a key anyone issues. Shared with the admin API's checks (admin/trusted_issuers.ts).
+ */
+export const MAX_RSA_BITS = 8192;
+export const MAX_RSA_EXPONENT_BITS = 256;
+/** Why an RSA public key costs too much to verify with, or undefined. */
+export function rsaCostProblem(key: KeyObject): string | undefined {
+  const d = key.asymmetricKeyDetails;
+  if ((d?.modulusLength ?? 0) > MAX_RSA_BITS) return `is an RSA key of ${d!.modulusLength} bits (at most ${MAX_RSA_BITS})`;
+  if (d?.publicExponent !== undefined && d.publicExponent.toString(2).length > MAX_RSA_EXPONENT_BITS) return `has an RSA public exponent over 2^${MAX_RSA_EXPONENT_BITS} (FIPS 186-5 §A.1.1; 65537 is usual)`;
+  return undefined;
+}
+
 /** Does this public key fit the alg (type, curve, size)? */
 function fits(spec: AlgSpec, key: KeyObject): boolean {
   const type = key.asymmetricKeyType;
   if (key.type !== 'public') return false;
   switch (spec.kty) {
-    case 'rsa': return type === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048;
+    case 'rsa': return type === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048 && rsaCostProblem(key) === undefined;
     case 'ec': return type === 'ec' && key.asymmetricKeyDetails?.namedCurve === spec.curve;
     case 'okp': return type === 'ed25519' || type === 'ed448';
   }

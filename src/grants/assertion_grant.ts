@@ -47,6 +47,27 @@ export function assertionScopes(cat: DomainCatalog, client: AppRecord, userRoles
 }
 
 /**
+ * A refresh of a grant that came from a trusted issuer's assertion: the issuer as it is now must still be active,
+ * still list the client (allowedClients) and still allow every scope refreshed (allowedScopes), offline_access
+ * above all; otherwise narrowing an issuer would leave every grant it already gave as wide as it was.
+ */
+export async function assertIssuerStillAllows(
+  repos: Pick<Repositories, 'trustedIssuers'>, domainId: string, trustedIssuerId: string, client: AppRecord, familyScopes: readonly string[], requested: readonly string[],
+): Promise<void> {
+  const t = await repos.trustedIssuers.get(domainId, trustedIssuerId);
+  if (t?.active !== true) throw new InvalidGrant('the trusted issuer behind this grant is no longer trusted');
+  if (t.allowedClients.length > 0 && !t.allowedClients.includes(client.clientId!)) throw new InvalidGrant('the trusted issuer behind this grant no longer allows this client');
+  if (familyScopes.includes('offline_access') && !t.allowedScopes.includes('offline_access')) throw new InvalidGrant('the trusted issuer behind this grant no longer allows offline_access');
+  const dropped = requested.filter((s) => !t.allowedScopes.includes(s));
+  if (dropped.length > 0) throw new InvalidScope(`the trusted issuer behind this grant no longer allows: ${dropped.join(' ').slice(0, 200)}`);
+}
+
+/** A refresh of a grant a client asserted for a user itself: only while an administrator still allows it user assertions. */
+export function assertClientStillAssertsUsers(client: AppRecord): void {
+  if (client.allowUserAssertions !== true) throw new InvalidGrant('this grant came from the client\'s own user assertion, and the client is no longer allowed user assertions (allowUserAssertions)');
+}
+
+/**
  * RFC 7523 §3 item 7 / RFC 7522 §3 item 8: an assertion id is used once until the assertion expires,
  * across nodes (the store decides). `namespace` keeps issuers apart (`jwt:<issuer id>`, `saml:<issuer id>`).
  */

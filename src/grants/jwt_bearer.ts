@@ -16,6 +16,7 @@ import { PublicKeyCache } from '../crypto/jws_verify.js';
 import { GRANT_TYPES, type AppRecord, type Jwk, type TrustedIssuerRecord } from '../core/types.js';
 import { resolveClientScopes, splitScope } from '../identity/scopes.js';
 import { userRoleIds } from '../identity/user_roles.js';
+import { issuedAfterCut } from '../identity/users.js';
 import { CertificateProblem } from '../identity/trusted_issuers.js';
 import { decodeJwt } from '../tokens/jwt.js';
 import { confirmationFor } from '../tokens/confirmation.js';
@@ -124,12 +125,15 @@ export class JwtBearerGrant implements OptionalClientGrantHandler {
     // A user: through the trusted issuer's subject attribute, or a trusted client's userName. One answer for
     // every subject that is not exactly one active user (JB-2: no oracle for who exists).
     const user = await assertedUser(this.s.repos, req.domain.id, source.kind === 'issuer' ? source.issuer.subjectAttribute : 'userName', sub);
-    if (!user) throw unknownSubject();
+    // The user's tokens were cut off (deactivation, new password) after the assertion was made: it is spent, as a SAML
+    // one is. Without iat, it was made no earlier than exp minus the longest lifetime allowed (checkClaims).
+    const madeAt = Math.min(typeof p.iat === 'number' ? p.iat : (p.exp as number) - cap, now / 1000);
+    if (!user || !issuedAfterCut(madeAt, user.tokensValidAfter)) throw unknownSubject();
     const resolved = assertionScopes(cat, client, await userRoleIds(this.s.repos, req.domain.id, user.id), source.kind === 'issuer' ? source.issuer.allowedScopes : undefined, requested);
     return issueForUser(this.s, target, {
       cat, scopes: resolved.scopes, expiry: resolved.expiry, grantId: newId(), refresh: wantsRefresh(client, resolved.scopes), tokensValidAfter: user.tokensValidAfter,
       // The user did not authenticate here: no amr or acr is claimed for them (an ID token then carries neither).
-      auth: { userId: user.id, authTime: now, amr: [], acr: '', ...(source.kind === 'issuer' ? { trustedIssuerId: source.issuer.id } : {}) },
+      auth: { userId: user.id, authTime: now, amr: [], acr: '', ...(source.kind === 'issuer' ? { trustedIssuerId: source.issuer.id } : { assertedByClient: true }) },
     }, this.info.grantType, auditIssuer);
   }
 

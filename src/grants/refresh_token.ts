@@ -7,6 +7,7 @@ import { userRoleIds } from '../identity/user_roles.js';
 import { authStillValid } from '../identity/users.js';
 import { readRefreshData, type RefreshTokenData } from '../tokens/user_tokens.js';
 import { confirmationFor } from '../tokens/confirmation.js';
+import { assertClientStillAssertsUsers, assertIssuerStillAllows } from './assertion_grant.js';
 import type { ClientGrantHandler, GrantRequest, GrantServices, GrantTypeInfo, TokenResponse } from './types.js';
 
 const aad = (r: TokenRecord) => `refresh-next:${r.domainId}:${r.hash}`;
@@ -48,10 +49,6 @@ export class RefreshTokenGrant implements ClientGrantHandler {
 
     const user = await this.s.repos.users.get(req.domain.id, rec.sub);
     if (!authStillValid(user, d.authTime)) throw new InvalidGrant('the user is no longer active, or their password changed since they signed in');
-    // A grant that came from a trusted issuer's assertion lasts as long as the domain trusts that issuer.
-    if (d.trustedIssuerId !== undefined && (await this.s.repos.trustedIssuers.get(req.domain.id, d.trustedIssuerId))?.active !== true) {
-      throw new InvalidGrant('the trusted issuer behind this grant is no longer trusted');
-    }
     const family = rec.scope.split(' ').filter(Boolean);
     let requested = family;
     if (req.params.scope !== undefined) {
@@ -60,11 +57,14 @@ export class RefreshTokenGrant implements ClientGrantHandler {
       const extra = requested.filter((x) => !family.includes(x));
       if (extra.length > 0) throw new InvalidScope(`scope exceeds the original grant: ${extra.join(' ').slice(0, 200)}`);
     }
+    // A grant that came from a trusted issuer's assertion lasts as long as the domain trusts that issuer, and no wider than it now allows.
+    if (d.trustedIssuerId !== undefined) await assertIssuerStillAllows(this.s.repos, req.domain.id, d.trustedIssuerId, req.client, family, requested);
+    if (d.assertedByClient === true) assertClientStillAssertsUsers(req.client);
     // What the user and client may still have (roles revoked since are dropped with an error rather than silently kept).
     const cat = await this.s.catalogs.catalog(req.domain);
     const resolved = resolveUserFlowScopes(cat, req.client, await userRoleIds(this.s.repos, req.domain.id, rec.sub), requested);
 
-    const auth = { userId: rec.sub, authTime: d.authTime, amr: d.amr, acr: d.acr, sid: d.sid, trustedIssuerId: d.trustedIssuerId };
+    const auth = { userId: rec.sub, authTime: d.authTime, amr: d.amr, acr: d.acr, sid: d.sid, trustedIssuerId: d.trustedIssuerId, assertedByClient: d.assertedByClient };
     const tokens = {
       domain: req.domain, issuer: req.issuer, client: req.client, cat, auth, scopes: resolved.scopes, expiry: resolved.expiry, grantId: rec.grantId!,
       refresh: false, familyExpiresAt: d.familyExpiresAt, refreshScope: family, tokensValidAfter: user!.tokensValidAfter, cnf,
@@ -101,6 +101,9 @@ export class RefreshTokenGrant implements ClientGrantHandler {
         const token = this.s.masterKey.decrypt(d.nextEnc, aad(rec));
         const cat = await this.s.catalogs.catalog(req.domain);
         const scopes = successor.scope.split(' ').filter(Boolean);
+        // The retry answers as the rotation would now: not once the issuer behind the grant stopped allowing it.
+        if (d.trustedIssuerId !== undefined) await assertIssuerStillAllows(this.s.repos, req.domain.id, d.trustedIssuerId, req.client, scopes, scopes);
+        if (d.assertedByClient === true) assertClientStillAssertsUsers(req.client);
         const resolved = resolveUserFlowScopes(cat, req.client, await userRoleIds(this.s.repos, req.domain.id, rec.sub), scopes);
         const issued = await this.s.userTokens.issue({
           domain: req.domain, issuer: req.issuer, client: req.client, cat, scopes: resolved.scopes, grantId: rec.grantId!, refresh: false,

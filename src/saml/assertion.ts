@@ -174,10 +174,19 @@ export function checkAssertion(a: SamlAssertion, x: AssertionExpectations): numb
     else if (b.notOnOrAfter > x.now + x.maxLifetimeSeconds * 1000 + skew) {
       problem ||= `the bearer SubjectConfirmationData NotOnOrAfter is more than ${x.maxLifetimeSeconds} seconds ahead`;
     } else if (b.notBefore !== undefined && b.notBefore > x.now + skew) problem ||= 'the assertion is not yet valid (SubjectConfirmationData NotBefore)';
-    else {
-      // Acceptable until the earlier of its two ends, give or take the skew.
-      return Math.min(b.notOnOrAfter, c.notOnOrAfter ?? Infinity) + skew;
-    }
+    else return acceptableUntil(a, x.tokenEndpoint) + skew;
   }
   throw new SamlRefusal(problem);
+}
+
+/**
+ * The last instant (epoch ms, before the skew) at which any bearer confirmation of the assertion could fit, for its
+ * single-use record: not only the one that fits now, since another for our token endpoint may fit later (a later
+ * NotOnOrAfter, a NotBefore still ahead, a NotOnOrAfter that comes within the lifetime cap as time passes), and the
+ * assertion must stay spent until none can. Capped by the Conditions' NotOnOrAfter.
+ */
+function acceptableUntil(a: SamlAssertion, tokenEndpoint: string): number {
+  let last = -Infinity;
+  for (const b of a.bearer) if (b.recipient === tokenEndpoint && b.notOnOrAfter !== undefined) last = Math.max(last, b.notOnOrAfter);
+  return Math.min(last, a.conditions.notOnOrAfter ?? Infinity);
 }

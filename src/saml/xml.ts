@@ -4,7 +4,7 @@
  * gaps, so everything it would let through is refused here, before any signature is looked at:
  * DTDs and entities (never parsed, OWASP XXE prevention), comments (CVE-2017-11427: text split by a
  * comment), processing instructions, characters XML 1.0 does not allow, content beside the root
- * element (xmldom CVE-2022-39353, passport-saml CVE-2022-39299) and absurd nesting.
+ * element (xmldom CVE-2022-39353, passport-saml CVE-2022-39299), undeclared prefixes and absurd nesting.
  */
 import { DOMParser } from '@xmldom/xmldom';
 
@@ -106,8 +106,15 @@ function checkTree(root: Element): void {
       case NODE.element: {
         if (depth > MAX_DEPTH) throw new SamlRefusal(`the assertion nests elements deeper than ${MAX_DEPTH} levels`);
         const el = node as Element;
+        // Namespaces in XML 1.0 §5: xmldom keeps a prefix it cannot resolve (namespace null) and an undeclaration.
+        // (The root is left to parseAssertionDocument, whose refusal names the namespace an Assertion needs.)
+        if (depth > 1 && el.prefix && !el.namespaceURI) throw new SamlRefusal(`the assertion is not namespace-well-formed: the prefix ${el.prefix.slice(0, 40)} is not declared`);
         for (let i = 0; i < el.attributes.length; i++) {
-          if (NOT_XML_CHAR.test(el.attributes[i]!.value)) throw new SamlRefusal('the assertion contains characters XML does not allow');
+          const a = el.attributes[i]!;
+          if (NOT_XML_CHAR.test(a.value)) throw new SamlRefusal('the assertion contains characters XML does not allow');
+          if (a.prefix && !a.namespaceURI) throw new SamlRefusal(`the assertion is not namespace-well-formed: the prefix ${a.prefix.slice(0, 40)} is not declared`);
+          // §3 (NSC: No Prefix Undeclaring, XML 1.0 namespaces): a prefix is bound to a non-empty name.
+          if (a.prefix === 'xmlns' && a.value === '') throw new SamlRefusal(`the assertion is not namespace-well-formed: ${a.name.slice(0, 40)}="" undeclares a prefix`);
         }
         for (let i = 0; i < el.childNodes.length; i++) stack.push({ node: el.childNodes[i]!, depth: depth + 1 });
         break;

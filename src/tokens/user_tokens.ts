@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.js';
-import { num, object, opt, read, str, strs } from '../core/shape.js';
+import { bool, num, object, opt, read, str, strs } from '../core/shape.js';
 import { newJti, newSecret } from '../core/ids.js';
 import type { AppRecord, DomainRecord, TokenRecord } from '../core/types.js';
 import { lookupHash } from '../crypto/secrets.js';
@@ -20,6 +20,8 @@ export type RefreshTokenData = {
   sid?: string;
   /** See Authentication.trustedIssuerId. */
   trustedIssuerId?: string;
+  /** See Authentication.assertedByClient. */
+  assertedByClient?: boolean;
   /** Set when rotated: when, and the token that replaced it (encrypted, only with a grace window). */
   rotatedAt?: number;
   nextHash?: string;
@@ -29,7 +31,7 @@ export type RefreshTokenData = {
 };
 
 const REFRESH_DATA = object<RefreshTokenData>({
-  familyExpiresAt: num, authTime: num, amr: strs, acr: str, sid: opt(str), trustedIssuerId: opt(str), rotatedAt: opt(num), nextHash: opt(str), nextEnc: opt(str), x5tS256: opt(str),
+  familyExpiresAt: num, authTime: num, amr: strs, acr: str, sid: opt(str), trustedIssuerId: opt(str), assertedByClient: opt(bool), rotatedAt: opt(num), nextHash: opt(str), nextEnc: opt(str), x5tS256: opt(str),
 });
 export const readRefreshData = (data: unknown): RefreshTokenData => read(REFRESH_DATA, data, 'refresh token');
 
@@ -44,6 +46,11 @@ export interface Authentication {
   sid?: string;
   /** The trusted issuer whose assertion stood for the authentication (assertion grants): its refresh tokens end with it. */
   trustedIssuerId?: string;
+  /**
+   * The client's own assertion stood for the authentication (a client an administrator allowed user assertions,
+   * RFC 7523 with sub = a user): its refresh tokens end when the client may no longer assert users.
+   */
+  assertedByClient?: boolean;
 }
 
 export interface UserTokenRequest {
@@ -118,7 +125,7 @@ export class UserTokens {
         // Idle and absolute lifetimes: each rotation extends to now + idle, never past the family's end.
         expiresAt: Math.min(now + this.deps.refreshIdle * 1000, familyEnd),
         data: { familyExpiresAt: familyEnd, authTime: r.auth.authTime, amr: r.auth.amr, acr: r.auth.acr, ...(r.auth.sid ? { sid: r.auth.sid } : {}),
-          ...(r.auth.trustedIssuerId ? { trustedIssuerId: r.auth.trustedIssuerId } : {}),
+          ...(r.auth.trustedIssuerId ? { trustedIssuerId: r.auth.trustedIssuerId } : {}), ...(r.auth.assertedByClient ? { assertedByClient: true } : {}),
           // RFC 8705 §4: a confidential client's refresh token is bound by its authentication; a public client has only the certificate.
           ...(r.cnf && r.client.clientType === 'public' ? { x5tS256: r.cnf['x5t#S256'] } : {}) } satisfies RefreshTokenData,
       },
