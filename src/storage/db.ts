@@ -85,6 +85,10 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
   });
   // An idle client's error (database restart) must not crash the process; the next query fails with 503.
   pool.on('error', () => {});
+  // A checked-out client has no error listener (pg-pool listens on idle ones only): a connection reset
+  // between two queries of a transaction would be an uncaught 'error' event and end the process. The
+  // query in flight fails (503) and pg-pool drops the client when it is released.
+  pool.on('connect', (client) => { client.on('error', () => {}); });
   const db = new Kysely<DB>({ dialect: markingStoreErrors(new PostgresDialect({ pool })) });
   return { db, dialect: 'postgres', url, close: () => db.destroy() };
 }
