@@ -18,7 +18,8 @@ export function config(overrides: Partial<Config> = {}): Config {
 /** Run an administrative command against the configured database (migrated, default domain present). */
 export async function withTessera<T>(fn: (t: Tessera) => Promise<T>): Promise<T> {
   const cfg = config({ logLevel: process.env.TESSERA_LOG_LEVEL ? undefined : 'warn' } as Partial<Config>);
-  const t = await buildApp({ config: cfg });
+  // A one-shot command: its writes notify the running servers; it needs to hear nobody.
+  const t = await buildApp({ config: cfg, listenForChanges: false });
   try {
     return await fn(t);
   } finally {

@@ -59,6 +59,9 @@ export interface Config {
   mtlsPublicUrl: string | undefined;
   deviceCodeTtl: number;
   deviceCodeInterval: number;
+  cacheFallbackTtlSeconds: number;
+  listenDatabaseUrl: string | undefined;
+  changePollMs: number;
 }
 
 /** How a TLS-terminating proxy forwards the client certificate: URL-encoded PEM (nginx `$ssl_client_escaped_cert`, AWS ALB) or Envoy's XFCC `Cert=`. */
@@ -134,6 +137,11 @@ const headerName: Parser<string | undefined> = (raw) => {
 };
 const optUrl: Parser<string | undefined> = (raw) => (raw === undefined || raw === '' ? undefined : url(raw));
 
+const pgUrl: Parser<string | undefined> = (raw) => {
+  const s = optStr(raw);
+  if (s === undefined || /^postgres(ql)?:\/\//.test(s)) return s;
+  throw new BadValue('must be postgres://...');
+};
 const dbUrl: Parser<string> = (raw) => {
   const s = str(raw);
   if (s === 'sqlite::memory:' || /^sqlite:.+/.test(s) || /^postgres(ql)?:\/\//.test(s)) return s;
@@ -237,6 +245,12 @@ export const SETTINGS: SettingDef[] = [
     description: 'Lifetime of a device code and its user code (RFC 8628 `expires_in`), seconds.' },
   { key: 'deviceCodeInterval', env: 'TESSERA_DEVICE_CODE_INTERVAL', default: 5, parse: int(1, 60),
     description: 'Seconds a device must wait between token requests (RFC 8628 `interval`); each poll that comes sooner gets `slow_down` and adds 5 s for that device code.' },
+  { key: 'cacheFallbackTtlSeconds', env: 'TESSERA_CACHE_FALLBACK_TTL_SECONDS', default: 1, parse: int(0, 3600),
+    description: 'While this process hears no change notifications (PostgreSQL listener disconnected, SQLite change log unreadable), cached domains, apps, roles and keys live at most this long (or the cache TTL, if shorter); every cache is flushed when the feed goes down and again when it is back.' },
+  { key: 'listenDatabaseUrl', env: 'TESSERA_DATABASE_LISTEN_URL', default: undefined, parse: pgUrl, secret: 'password',
+    description: 'PostgreSQL only: the connection for LISTEN (change notifications), when TESSERA_DATABASE_URL goes through a pooler that cannot keep a session\'s LISTEN (PgBouncer in transaction or statement mode). Default: TESSERA_DATABASE_URL.' },
+  { key: 'changePollMs', env: 'TESSERA_CHANGE_POLL_MS', default: 250, parse: int(20, 10000),
+    description: 'SQLite only: how often each process reads the change log that other processes on the same file write, milliseconds.' },
 ];
 
 /** Is mutual TLS usable: certificates arrive on the HTTPS listener (with a client CA) or from a trusted proxy's header? */

@@ -7,6 +7,8 @@ import type { SigningKeyRepository } from '../storage/ports.js';
 import { Conflict } from '../storage/ports.js';
 import { asConflict } from '../storage/errors.js';
 import type { MasterKey } from './masterkey.js';
+import type { CacheChange } from '../cache/changes.js';
+import type { InvalidatedCache } from '../cache/invalidation.js';
 
 const genKeyPair = promisify(generateKeyPair) as (type: string, opts: object) => Promise<{ publicKey: KeyObject; privateKey: KeyObject }>;
 
@@ -52,7 +54,10 @@ export interface KeyStoreDeps {
   repo: SigningKeyRepository;
   masterKey: MasterKey;
   clock: Clock;
+  /** The longest a node may hold a key set: retired keys stay published this much longer. */
   cacheTtlMs: number;
+  /** How long a loaded key set is used now (the cache TTL while change notifications are live, the fallback TTL otherwise); default cacheTtlMs. */
+  freshForMs?: () => number;
   /**
    * How long a key for an alg new to a domain is published before it signs: verifiers cache the
    * JWKS (max-age) and nodes cache keys, so a key signing sooner fails at a verifier that fetched
@@ -90,13 +95,28 @@ export type RotationResult =
  * published for `publishDelayMs`; until then access tokens for it are signed with a fallback alg.
  * Only a brand-new domain (no keys at all, so no verifier can have cached its JWKS) gets active keys at once.
  */
-export class KeyStore {
+export class KeyStore implements InvalidatedCache {
   private cache = new Map<string, DomainKeys>();
   private loading = new Map<string, Promise<DomainKeys>>();
   private promoting = new Map<string, Promise<void>>();
+  /** Bumped by every invalidation; a load begun before one is not stored (see Catalogs). */
+  private epoch = 0;
   constructor(private deps: KeyStoreDeps) {}
 
-  invalidate(domainId: string): void { this.cache.delete(domainId); }
+  invalidate(domainId: string): void {
+    this.epoch++;
+    this.cache.delete(domainId);
+    this.loading.delete(domainId);
+  }
+
+  /** A key inserted, promoted, rotated or purged through any node (the change feed). */
+  applyChange(c: CacheChange): void { if (c.kind === 'keys') this.invalidate(c.domainId); }
+
+  flush(): void {
+    this.epoch++;
+    this.cache.clear();
+    this.loading.clear();
+  }
 
   get publishDelayMs(): number { return this.deps.publishDelayMs; }
 
@@ -104,9 +124,10 @@ export class KeyStore {
 
   private async load(domainId: string): Promise<DomainKeys> {
     const hit = this.cache.get(domainId);
-    if (hit && this.deps.clock.now() - hit.loadedAt < this.deps.cacheTtlMs) return hit;
+    if (hit && this.deps.clock.now() - hit.loadedAt < (this.deps.freshForMs?.() ?? this.deps.cacheTtlMs)) return hit;
     const inflight = this.loading.get(domainId);
     if (inflight) return inflight;
+    const epoch = this.epoch;
     const p = (async () => {
       const records = await this.deps.repo.list(domainId);
       const keys: DomainKeys = { loadedAt: this.deps.clock.now(), records, active: new Map(), pending: new Map(), byKid: new Map(), jwks: { keys: [] } };
@@ -119,11 +140,11 @@ export class KeyStore {
         }
       }
       for (const r of records) if (r.status === 'next' && !keys.active.has(r.alg)) keys.pending.set(r.alg, r);
-      this.cache.set(domainId, keys);
+      if (this.epoch === epoch) this.cache.set(domainId, keys);
       return keys;
     })();
     this.loading.set(domainId, p);
-    try { return await p; } finally { this.loading.delete(domainId); }
+    try { return await p; } finally { if (this.loading.get(domainId) === p) this.loading.delete(domainId); }
   }
 
   private async newRecord(domainId: string, alg: SigningAlg, status: 'active' | 'next'): Promise<SigningKeyRecord> {

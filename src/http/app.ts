@@ -23,6 +23,8 @@ import { userinfoEndpoint } from '../endpoints/userinfo.js';
 import { DOMAIN_NAME } from '../identity/domains.js';
 import { migrate, openDatabase, type Database_ } from '../storage/db.js';
 import { kyselyRepositories } from '../storage/kysely.js';
+import { changeRecorder } from '../cache/changes.js';
+import { changeFeedFor, NoChangeFeed } from '../cache/invalidation.js';
 import { endpointsFor, UnknownDomain, type DomainContext } from './context.js';
 import { oauthErrorHandler, pageErrorHandler } from './errors.js';
 import { boundText } from '../events/emitter.js';
@@ -38,6 +40,8 @@ export interface BuildOptions {
   masterKey?: MasterKey;
   /** Pino options, or false to silence (tests). */
   logger?: boolean | Record<string, unknown>;
+  /** Hear other processes' writes (default true; a one-shot CLI command needs not). */
+  listenForChanges?: boolean;
 }
 
 export interface Tessera {
@@ -77,17 +81,25 @@ export async function buildApp(opts: BuildOptions): Promise<Tessera> {
   try {
     await migrate(database.db, { log: (m) => app.log.warn(m) });
     const masterKey = opts.masterKey ?? MasterKey.load(config.masterKey, config.dataDir, (m) => app.log.warn(m));
-    const services = buildServices(config, clock, app.log, kyselyRepositories(database.db), masterKey);
-    await bootstrap(services);
-    registerRoutes(app, services);
+    const changes = opts.listenForChanges === false ? new NoChangeFeed(app.log) : changeFeedFor(database, config, app.log);
+    const services = buildServices(config, clock, app.log, kyselyRepositories(database.db, changeRecorder(database.dialect)), masterKey, changes);
+    await changes.start();
     let closed = false;
     const close = async () => {
       if (closed) return;
       closed = true;
       await app.close();
+      await changes.close();
       await services.events.flush();
       if (ownDb) await database.close();
     };
+    try {
+      await bootstrap(services);
+    } catch (e) {
+      await changes.close();
+      throw e;
+    }
+    registerRoutes(app, services);
     return { app, services, database, close };
   } catch (e) {
     if (ownDb) await database.close();

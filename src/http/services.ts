@@ -24,6 +24,7 @@ import type { Repositories } from '../storage/ports.js';
 import { AccessTokenIssuer } from '../tokens/issuer.js';
 import { AccessTokenValidator } from '../tokens/validator.js';
 import { ClientCertificates } from './client_certificate.js';
+import { NoChangeFeed, type ChangeFeed } from '../cache/invalidation.js';
 
 /** Everything the HTTP layer needs, built once per app (no module-level singletons). */
 export interface Services {
@@ -54,17 +55,26 @@ export interface Services {
   /** Wrong user codes at the device verification page (RFC 8628 §5.1). */
   userCodeThrottle: CodeEntryThrottle;
   issuerOf(d: Pick<DomainRecord, 'name'>): string;
+  /** How this process hears of writes made by others (cache/invalidation.ts); `live` tells whether it does now. */
+  changes: ChangeFeed;
 }
 
 export function issuerFor(publicUrl: string, domainName: string): string {
   return domainName === DEFAULT_DOMAIN ? publicUrl : `${publicUrl}/domains/${domainName}`;
 }
 
-export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogger, repos: Repositories, masterKey: MasterKey): Services {
+export function buildServices(
+  config: Config, clock: Clock, log: FastifyBaseLogger, repos: Repositories, masterKey: MasterKey, changes: ChangeFeed = new NoChangeFeed(log),
+): Services {
   const ttl = config.cacheTtlSeconds * 1000;
+  // While no change notifications arrive, a cache entry may hide a change made elsewhere: keep entries briefly.
+  const fallback = Math.min(ttl, config.cacheFallbackTtlSeconds * 1000);
+  const freshForMs = () => (changes.live ? ttl : fallback);
   const issuerOf = (d: Pick<DomainRecord, 'name'>) => issuerFor(config.publicUrl, d.name);
-  const keys = new KeyStore({ repo: repos.keys, masterKey, clock, cacheTtlMs: ttl, publishDelayMs: config.keyPublishDelaySeconds * 1000 });
-  const catalogs = new Catalogs(repos, clock, ttl, issuerOf);
+  const keys = new KeyStore({ repo: repos.keys, masterKey, clock, cacheTtlMs: ttl, freshForMs, publishDelayMs: config.keyPublishDelaySeconds * 1000 });
+  const catalogs = new Catalogs(repos, clock, freshForMs, issuerOf);
+  changes.subscribe(catalogs);
+  changes.subscribe(keys);
   // A client switched off, then on again, does not get its old tokens back (tokensValidAfter is set when it is switched off).
   const clientValid = async (d: DomainRecord, clientId: string, iat: number) => {
     const c: AppRecord | undefined = await catalogs.client(d.id, clientId);
@@ -81,7 +91,7 @@ export function buildServices(config: Config, clock: Clock, log: FastifyBaseLogg
   const totp = new TotpService({ mfa: repos.mfa, masterKey, clock });
   const jwksFetcher = new JwksFetcher(clock, { allowPrivate: config.unsafeAllowPrivateFetch });
   const services: Omit<Services, 'grants'> = {
-    config, clock, log, repos, masterKey, keys, catalogs, issuerOf, secrets: new SecretVerifier(masterKey),
+    config, clock, log, repos, masterKey, keys, catalogs, issuerOf, changes, secrets: new SecretVerifier(masterKey),
     domains: new DomainService(repos, clock),
     events,
     accessTokens,

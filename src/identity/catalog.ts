@@ -1,6 +1,8 @@
 import type { Clock } from '../core/clock.js';
 import type { AppRecord, AppRoleRecord, DomainRecord, SigningAlg } from '../core/types.js';
 import type { Repositories } from '../storage/ports.js';
+import type { CacheChange } from '../cache/changes.js';
+import type { InvalidatedCache } from '../cache/invalidation.js';
 
 export interface ResourceServerInfo {
   appId: string;
@@ -31,26 +33,42 @@ interface Cached<T> { at: number; value: T }
 
 /**
  * Per-node caches for the hot path (token endpoint, introspection): domains, client apps and each
- * domain's catalog. Entries live `ttlMs`; writes through this node invalidate them at once, writes
- * through another node show up within `ttlMs` (documented as TESSERA_CACHE_TTL_SECONDS).
+ * domain's catalog. Writes through any node or process invalidate them at once (the change feed,
+ * cache/invalidation.ts, calls `applyChange`); entries live at most `ttlMs()`, which is the cache TTL
+ * while the feed is live and the shorter fallback TTL while it is not.
  */
-export class Catalogs {
+export class Catalogs implements InvalidatedCache {
   private domains = new Map<string, Cached<DomainRecord | undefined>>();
   private catalogs = new Map<string, Cached<DomainCatalog>>();
   private clients = new Map<string, Cached<AppRecord | undefined>>();
   private loads = new Map<string, Promise<unknown>>();
+  /**
+   * Bumped by every invalidation: a load that began before it may have read what the change replaced,
+   * so it answers its own callers but is not stored (else it would outlive the change by a whole TTL).
+   */
+  private epoch = 0;
 
-  constructor(private repos: Repositories, private clock: Clock, private ttlMs: number, private issuerOf: (d: DomainRecord) => string) {}
+  constructor(private repos: Repositories, private clock: Clock, private ttlMs: () => number, private issuerOf: (d: DomainRecord) => string) {}
 
-  private fresh<T>(c: Cached<T> | undefined): c is Cached<T> { return c !== undefined && this.clock.now() - c.at < this.ttlMs; }
+  private fresh<T>(c: Cached<T> | undefined): c is Cached<T> { return c !== undefined && this.clock.now() - c.at < this.ttlMs(); }
 
-  /** Coalesce concurrent loads of the same key. */
-  private once<T>(key: string, load: () => Promise<T>): Promise<T> {
+  /** Coalesce concurrent loads of the same key; `store` runs only if nothing was invalidated meanwhile. */
+  private once<T>(key: string, load: () => Promise<T>, store: (v: T, at: number) => void): Promise<T> {
     const p = this.loads.get(key) as Promise<T> | undefined;
     if (p) return p;
-    const q = load().finally(() => this.loads.delete(key));
+    const epoch = this.epoch;
+    const q = load().then((v) => {
+      if (this.epoch === epoch) store(v, this.clock.now());
+      return v;
+    }).finally(() => { if (this.loads.get(key) === q) this.loads.delete(key); });
     this.loads.set(key, q);
     return q;
+  }
+
+  private changed(): void {
+    this.epoch++;
+    // Later callers must not join a load that may have read the old state.
+    this.loads.clear();
   }
 
   /** The cached domain if it is fresh, without touching the store (hot-path fast lane). */
@@ -62,11 +80,9 @@ export class Catalogs {
   async domainByName(name: string): Promise<DomainRecord | undefined> {
     const c = this.domains.get(name);
     if (this.fresh(c)) return c.value;
-    return this.once(`d:${name}`, async () => {
-      const value = await this.repos.domains.getByName(name);
-      this.domains.set(name, { at: this.clock.now(), value });
+    return this.once(`d:${name}`, () => this.repos.domains.getByName(name), (value, at) => {
       if (this.domains.size > 10_000) this.domains.clear();
-      return value;
+      this.domains.set(name, { at, value });
     });
   }
 
@@ -76,15 +92,13 @@ export class Catalogs {
     const key = `${domainId}\0${clientId}`;
     const c = this.clients.get(key);
     if (this.fresh(c)) return c.value;
-    return this.once(`c:${key}`, async () => {
-      const value = await this.repos.apps.getByClientId(domainId, clientId);
+    return this.once(`c:${key}`, () => this.repos.apps.getByClientId(domainId, clientId), (value, at) => {
       if (this.clients.size > 100_000) this.clients.clear();
-      this.clients.set(key, { at: this.clock.now(), value });
-      // A client changed after this node loaded the domain's catalog (created by the CLI or another node, with
-      // its role grants) must not wait for the catalog's TTL: its roles and scopes are read again at once.
+      this.clients.set(key, { at, value });
+      // A client changed after this node loaded the domain's catalog must not find its roles and scopes in
+      // the older catalog, even while change notifications are down: the catalog is read again at once.
       const cat = this.catalogs.get(domainId);
       if (value && cat && value.updatedAt >= cat.value.loadedAt) this.catalogs.delete(domainId);
-      return value;
     });
   }
 
@@ -97,17 +111,46 @@ export class Catalogs {
       const [apps, roles, grants] = await Promise.all([
         this.repos.apps.list(domain.id), this.repos.appRoles.list(domain.id), this.repos.grants.list(domain.id),
       ]);
-      const value = buildCatalog(apps, roles, grants.filter((g) => g.granteeType === 'App'), this.issuerOf(domain), started);
-      this.catalogs.set(domain.id, { at: this.clock.now(), value });
-      return value;
-    });
+      return buildCatalog(apps, roles, grants.filter((g) => g.granteeType === 'App'), this.issuerOf(domain), started);
+    }, (value, at) => { this.catalogs.set(domain.id, { at, value }); });
   }
 
   invalidate(domainId: string): void {
+    this.changed();
     this.catalogs.delete(domainId);
     for (const k of this.clients.keys()) if (k.startsWith(`${domainId}\0`)) this.clients.delete(k);
   }
-  invalidateDomains(): void { this.domains.clear(); }
+  invalidateDomains(): void { this.changed(); this.domains.clear(); }
+
+  /** A write made anywhere (cache/changes.ts says what each kind covers). */
+  applyChange(c: CacheChange): void {
+    switch (c.kind) {
+      case 'domain':
+        this.changed();
+        if (c.id !== undefined) this.domains.delete(c.id);
+        for (const [name, e] of this.domains) if (e.value?.id === c.domainId) this.domains.delete(name);
+        return;
+      case 'app':
+        this.changed();
+        this.catalogs.delete(c.domainId);
+        if (c.id !== undefined) this.clients.delete(`${c.domainId}\0${c.id}`);
+        else for (const k of this.clients.keys()) if (k.startsWith(`${c.domainId}\0`)) this.clients.delete(k);
+        return;
+      case 'catalog':
+        this.changed();
+        this.catalogs.delete(c.domainId);
+        return;
+      case 'keys':
+        return;
+    }
+  }
+
+  flush(): void {
+    this.changed();
+    this.domains.clear();
+    this.catalogs.clear();
+    this.clients.clear();
+  }
 }
 
 function buildCatalog(apps: AppRecord[], roles: AppRoleRecord[], appGrants: { granteeId: string; appRoleId: string }[], issuer: string, now: number): DomainCatalog {

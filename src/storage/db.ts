@@ -13,12 +13,15 @@ import type { MigrationLog } from './migrations/0004_usernames.js';
 import * as m0005 from './migrations/0005_token_cutoff.js';
 import * as m0006 from './migrations/0006_trusted_issuers.js';
 import * as m0007 from './migrations/0007_device_codes.js';
+import * as m0010 from './migrations/0010_cache_changes.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface Database_ {
   db: Kysely<DB>;
   dialect: Dialect;
+  /** What it was opened with (the cache change feed opens its own connection to it). */
+  url: string;
   close(): Promise<void>;
 }
 
@@ -31,6 +34,7 @@ const MIGRATIONS = (log: MigrationLog): Record<string, Migration> => ({
   '0005_token_cutoff': m0005,
   '0006_trusted_issuers': m0006,
   '0007_device_codes': m0007,
+  '0010_cache_changes': m0010,
 });
 class StaticMigrations implements MigrationProvider {
   constructor(private readonly log: MigrationLog) {}
@@ -60,7 +64,7 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     const db = new Kysely<DB>({ dialect: markingStoreErrors(new SqliteDialect({ database: cachingStatements(sqlite) })) });
-    return { db, dialect: 'sqlite', close: () => db.destroy() };
+    return { db, dialect: 'sqlite', url, close: () => db.destroy() };
   }
   const int8 = 20;
   const types = {
@@ -81,8 +85,12 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
   });
   // An idle client's error (database restart) must not crash the process; the next query fails with 503.
   pool.on('error', () => {});
+  // A checked-out client has no error listener (pg-pool listens on idle ones only): a connection reset
+  // between two queries of a transaction would be an uncaught 'error' event and end the process. The
+  // query in flight fails (503) and pg-pool drops the client when it is released.
+  pool.on('connect', (client) => { client.on('error', () => {}); });
   const db = new Kysely<DB>({ dialect: markingStoreErrors(new PostgresDialect({ pool })) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  return { db, dialect: 'postgres', url, close: () => db.destroy() };
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   type DomainRepository, type GrantRepository, type Repositories, type RevocationRepository, type SigningKeyRepository, type TokenRepository,
 } from './ports.js';
 import { asConflict } from './errors.js';
+import type { ChangeRecorder } from '../cache/changes.js';
 import { KyselyGroupRepository, KyselyUserRepository } from './kysely_users.js';
 import { KyselyTrustedIssuerRepository } from './kysely_federation.js';
 import { KyselyDeviceCodeRepository } from './kysely_device.js';
@@ -39,7 +40,7 @@ function precompiled<R>(db: Kysely<DB>, q: { compile(): CompiledQuery<R> }) {
 }
 
 class KyselyDomainRepository implements DomainRepository {
-  constructor(private db: Kysely<DB>) {}
+  constructor(private db: Kysely<DB>, private changes: ChangeRecorder) {}
   private map(r: Selectable<DB['domains']>): DomainRecord {
     return { id: r.id, name: r.name, displayName: r.display_name, settings: parse(r.settings, {}), createdAt: r.created_at, updatedAt: r.updated_at };
   }
@@ -56,18 +57,25 @@ class KyselyDomainRepository implements DomainRepository {
   }
   async create(d: DomainRecord) {
     try {
-      await this.db.insertInto('domains').values({
-        id: d.id, name: d.name, display_name: d.displayName, settings: json(d.settings), created_at: d.createdAt, updated_at: d.updatedAt,
-      }).execute();
+      await this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('domains').values({
+          id: d.id, name: d.name, display_name: d.displayName, settings: json(d.settings), created_at: d.createdAt, updated_at: d.updatedAt,
+        }).execute();
+        // Nodes may have cached "no such domain" under this name.
+        await this.changes.record(trx, { domainId: d.id, kind: 'domain', id: d.name });
+      });
     } catch (e) { throw asConflict(e, { name: 'name' }) ?? e; }
   }
   async updateSettings(id: string, settings: DomainRecord['settings'], now: number) {
-    await this.db.updateTable('domains').set({ settings: json(settings), updated_at: now }).where('id', '=', id).execute();
+    await this.db.transaction().execute(async (trx) => {
+      const r = await trx.updateTable('domains').set({ settings: json(settings), updated_at: now }).where('id', '=', id).returning('name').executeTakeFirst();
+      if (r) await this.changes.record(trx, { domainId: id, kind: 'domain', id: r.name });
+    });
   }
 }
 
 class KyselySigningKeyRepository implements SigningKeyRepository {
-  constructor(private db: Kysely<DB>) {}
+  constructor(private db: Kysely<DB>, private changes: ChangeRecorder) {}
   private map(r: Selectable<SigningKeysTable>): SigningKeyRecord {
     return strip({
       kid: r.kid, domainId: r.domain_id, alg: r.alg as SigningKeyRecord['alg'], status: r.status, publicJwk: parse(r.public_jwk, { kty: '' }),
@@ -83,7 +91,12 @@ class KyselySigningKeyRepository implements SigningKeyRepository {
   async list(domainId: string) {
     return (await this.db.selectFrom('signing_keys').selectAll().where('domain_id', '=', domainId).orderBy('created_at').execute()).map((r) => this.map(r));
   }
-  async insert(k: SigningKeyRecord) { await this.db.insertInto('signing_keys').values(this.row(k)).execute(); }
+  async insert(k: SigningKeyRecord) {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('signing_keys').values(this.row(k)).execute();
+      await this.changes.record(trx, { domainId: k.domainId, kind: 'keys' });
+    });
+  }
   async rotate(domainId: string, alg: string, expectedNextKid: string, newNext: SigningKeyRecord, now: number, retiredExpiresAt: number) {
     class LostRace extends Error {}
     try {
@@ -96,6 +109,7 @@ class KyselySigningKeyRepository implements SigningKeyRepository {
           .where('kid', '=', expectedNextKid).where('domain_id', '=', domainId).where('status', '=', 'next').executeTakeFirst();
         if (changed(promoted) !== 1) throw new LostRace();
         await trx.insertInto('signing_keys').values(this.row(newNext)).execute();
+        await this.changes.record(trx, { domainId, kind: 'keys' });
         return true;
       });
     } catch (e) {
@@ -117,6 +131,7 @@ class KyselySigningKeyRepository implements SigningKeyRepository {
           .executeTakeFirst();
         if (changed(promoted) !== 1) throw new LostRace();
         await trx.insertInto('signing_keys').values(this.row(newNext)).execute();
+        await this.changes.record(trx, { domainId, kind: 'keys' });
         return true;
       });
     } catch (e) {
@@ -127,14 +142,19 @@ class KyselySigningKeyRepository implements SigningKeyRepository {
     }
   }
   async deleteExpired(now: number) {
-    return changed(await this.db.deleteFrom('signing_keys').where('status', '=', 'retired').where('expires_at', '<', now).executeTakeFirst());
+    return this.db.transaction().execute(async (trx) => {
+      const gone = await trx.deleteFrom('signing_keys').where('status', '=', 'retired').where('expires_at', '<', now).returning('domain_id').execute();
+      await this.changes.record(trx, ...[...new Set(gone.map((r) => r.domain_id))].map((domainId) => ({ domainId, kind: 'keys' as const })));
+      return gone.length;
+    });
   }
 }
 
 const APP_CONFLICTS = { client_id: 'name', apps_client_id_uq: 'name', audience: 'audience', apps_audience_uq: 'audience', app_scopes: 'scopes' };
 
 class KyselyAppRepository implements AppRepository {
-  constructor(private db: Kysely<DB>) {}
+  constructor(private db: Kysely<DB>, private changes: ChangeRecorder) {}
+  private change(a: { domainId: string; clientId?: string | null }) { return { domainId: a.domainId, kind: 'app' as const, ...(a.clientId ? { id: a.clientId } : {}) }; }
   private map(r: Selectable<AppsTable>): AppRecord {
     const d = parse<Partial<AppRecord>>(r.data, {});
     return strip({
@@ -175,6 +195,8 @@ class KyselyAppRepository implements AppRepository {
         await trx.insertInto('apps').values(this.row(a)).execute();
         const scopes = this.scopeRows(a);
         if (scopes.length) await trx.insertInto('app_scopes').values(scopes).execute();
+        // Nodes may have cached "no such client" under this client id.
+        await this.changes.record(trx, this.change(a));
       });
     } catch (e) { throw asConflict(e, APP_CONFLICTS) ?? e; }
   }
@@ -182,9 +204,13 @@ class KyselyAppRepository implements AppRepository {
     const next = { ...a, version: expectedVersion + 1 };
     try {
       await this.db.transaction().execute(async (trx) => {
+        // The client id it had before (the same, unless it was changed) is what other nodes cached it under.
+        const before = await trx.selectFrom('apps').select('client_id').where('domain_id', '=', a.domainId).where('id', '=', a.id).executeTakeFirst();
         const r = await trx.updateTable('apps').set(this.row(next)).where('domain_id', '=', a.domainId).where('id', '=', a.id)
           .where('version', '=', expectedVersion).executeTakeFirst();
         if (changed(r) !== 1) throw new StaleVersion();
+        await this.changes.record(trx, this.change({ domainId: a.domainId, clientId: before?.client_id }),
+          ...(next.clientId && next.clientId !== before?.client_id ? [this.change(next)] : []));
         await trx.deleteFrom('app_scopes').where('app_id', '=', a.id).execute();
         const scopes = this.scopeRows(next);
         if (scopes.length) await trx.insertInto('app_scopes').values(scopes).execute();
@@ -193,14 +219,18 @@ class KyselyAppRepository implements AppRepository {
     return next;
   }
   async delete(domainId: string, id: string, expectedVersion?: number) {
-    let q = this.db.deleteFrom('apps').where('domain_id', '=', domainId).where('id', '=', id);
-    if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
-    return changed(await q.executeTakeFirst()) === 1;
+    return this.db.transaction().execute(async (trx) => {
+      let q = trx.deleteFrom('apps').where('domain_id', '=', domainId).where('id', '=', id);
+      if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
+      const gone = await q.returning('client_id').executeTakeFirst();
+      if (gone) await this.changes.record(trx, this.change({ domainId, clientId: gone.client_id }));
+      return gone !== undefined;
+    });
   }
 }
 
 class KyselyAppRoleRepository implements AppRoleRepository {
-  constructor(private db: Kysely<DB>) {}
+  constructor(private db: Kysely<DB>, private changes: ChangeRecorder) {}
   private map(r: Selectable<AppRolesTable>): AppRoleRecord {
     const d = parse<{ description?: string; scopes?: string[] }>(r.data, {});
     return strip({
@@ -222,28 +252,42 @@ class KyselyAppRoleRepository implements AppRoleRepository {
     return (await this.db.selectFrom('app_roles').selectAll().where('domain_id', '=', domainId).orderBy('created_at').orderBy('id').execute()).map((r) => this.map(r));
   }
   async create(a: AppRoleRecord) {
-    try { await this.db.insertInto('app_roles').values(this.row(a)).execute(); }
-    catch (e) { throw asConflict(e, { display_name: 'displayName', app_roles_name_uq: 'displayName' }) ?? e; }
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('app_roles').values(this.row(a)).execute();
+        await this.changes.record(trx, { domainId: a.domainId, kind: 'catalog' });
+      });
+    } catch (e) { throw asConflict(e, { display_name: 'displayName', app_roles_name_uq: 'displayName' }) ?? e; }
   }
   async update(a: AppRoleRecord, expectedVersion: number) {
     const next = { ...a, version: expectedVersion + 1 };
-    let r;
     try {
-      r = await this.db.updateTable('app_roles').set(this.row(next)).where('domain_id', '=', a.domainId).where('id', '=', a.id)
-        .where('version', '=', expectedVersion).executeTakeFirst();
+      await this.db.transaction().execute(async (trx) => {
+        const r = await trx.updateTable('app_roles').set(this.row(next)).where('domain_id', '=', a.domainId).where('id', '=', a.id)
+          .where('version', '=', expectedVersion).executeTakeFirst();
+        if (changed(r) !== 1) throw new StaleVersion();
+        await this.changes.record(trx, { domainId: a.domainId, kind: 'catalog' });
+      });
     } catch (e) { throw asConflict(e, { display_name: 'displayName', app_roles_name_uq: 'displayName' }) ?? e; }
-    if (changed(r) !== 1) throw new StaleVersion();
     return next;
   }
   async delete(domainId: string, id: string, expectedVersion?: number) {
-    let q = this.db.deleteFrom('app_roles').where('domain_id', '=', domainId).where('id', '=', id);
-    if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
-    return changed(await q.executeTakeFirst()) === 1;
+    return this.db.transaction().execute(async (trx) => {
+      let q = trx.deleteFrom('app_roles').where('domain_id', '=', domainId).where('id', '=', id);
+      if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
+      const ok = changed(await q.executeTakeFirst()) === 1;
+      if (ok) await this.changes.record(trx, { domainId, kind: 'catalog' });
+      return ok;
+    });
   }
 }
 
+/**
+ * Only grants to apps are cached (in the domain's catalog); a user's or group's roles are read from the
+ * store on every use, so their grants announce nothing.
+ */
 class KyselyGrantRepository implements GrantRepository {
-  constructor(private db: Kysely<DB>) {}
+  constructor(private db: Kysely<DB>, private changes: ChangeRecorder) {}
   private map(r: Selectable<GrantsTable>): GrantRecord {
     return strip({
       id: r.id, domainId: r.domain_id, appId: r.app_id, appRoleId: r.app_role_id, granteeType: r.grantee_type as GranteeType,
@@ -263,20 +307,34 @@ class KyselyGrantRepository implements GrantRepository {
   }
   async create(g: GrantRecord) {
     try {
-      await this.db.insertInto('grants').values({
-        id: g.id, domain_id: g.domainId, app_id: g.appId, app_role_id: g.appRoleId, grantee_type: g.granteeType, grantee_id: g.granteeId,
-        mechanism: g.mechanism, version: g.version, created_at: g.createdAt, updated_at: g.updatedAt,
-      }).execute();
+      await this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('grants').values({
+          id: g.id, domain_id: g.domainId, app_id: g.appId, app_role_id: g.appRoleId, grantee_type: g.granteeType, grantee_id: g.granteeId,
+          mechanism: g.mechanism, version: g.version, created_at: g.createdAt, updated_at: g.updatedAt,
+        }).execute();
+        if (g.granteeType === 'App') await this.changes.record(trx, { domainId: g.domainId, kind: 'catalog' });
+      });
     } catch (e) { throw asConflict(e, { grants: 'grantee' }) ?? e; }
   }
   async delete(domainId: string, id: string, expectedVersion?: number) {
-    let q = this.db.deleteFrom('grants').where('domain_id', '=', domainId).where('id', '=', id);
-    if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
-    return changed(await q.executeTakeFirst()) === 1;
+    return this.db.transaction().execute(async (trx) => {
+      let q = trx.deleteFrom('grants').where('domain_id', '=', domainId).where('id', '=', id);
+      if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
+      const gone = await q.returning('grantee_type').executeTakeFirst();
+      if (gone?.grantee_type === 'App') await this.changes.record(trx, { domainId, kind: 'catalog' });
+      return gone !== undefined;
+    });
   }
   async deleteForGrantee(domainId: string, granteeType: string, granteeId: string) {
-    return changed(await this.db.deleteFrom('grants').where('domain_id', '=', domainId).where('grantee_type', '=', granteeType)
-      .where('grantee_id', '=', granteeId).executeTakeFirst());
+    const q = (db: Kysely<DB>) => db.deleteFrom('grants').where('domain_id', '=', domainId).where('grantee_type', '=', granteeType)
+      .where('grantee_id', '=', granteeId).executeTakeFirst();
+    // A user's grants go with the user (hot on deactivation): no transaction, nothing to announce.
+    if (granteeType !== 'App') return changed(await q(this.db));
+    return this.db.transaction().execute(async (trx) => {
+      const n = changed(await q(trx));
+      if (n > 0) await this.changes.record(trx, { domainId, kind: 'catalog' });
+      return n;
+    });
   }
 }
 
@@ -433,13 +491,14 @@ class KyselyAuditRepository implements AuditRepository {
   }
 }
 
-export function kyselyRepositories(db: Kysely<DB>): Repositories {
+/** `changes` announces every write to cached data (domains, keys, apps, roles, app grants) to every node; see cache/changes.ts. */
+export function kyselyRepositories(db: Kysely<DB>, changes: ChangeRecorder): Repositories {
   return {
-    domains: new KyselyDomainRepository(db),
-    keys: new KyselySigningKeyRepository(db),
-    apps: new KyselyAppRepository(db),
-    appRoles: new KyselyAppRoleRepository(db),
-    grants: new KyselyGrantRepository(db),
+    domains: new KyselyDomainRepository(db, changes),
+    keys: new KyselySigningKeyRepository(db, changes),
+    apps: new KyselyAppRepository(db, changes),
+    appRoles: new KyselyAppRoleRepository(db, changes),
+    grants: new KyselyGrantRepository(db, changes),
     tokens: new KyselyTokenRepository(db),
     revocations: new KyselyRevocationRepository(db),
     assertionJtis: new KyselyAssertionJtiRepository(db),

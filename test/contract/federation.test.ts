@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { migrate, openDatabase, type Database_ } from '../../src/storage/db.js';
 import { kyselyRepositories } from '../../src/storage/kysely.js';
+import { changeRecorder } from '../../src/cache/changes.js';
 import { Conflict, StaleVersion, type Repositories, type UserRecord } from '../../src/storage/ports.js';
 import type { DomainRecord, TrustedIssuerRecord } from '../../src/core/types.js';
 import { newId } from '../../src/core/ids.js';
@@ -24,7 +25,7 @@ function contract(name: string, open: () => Promise<{ db: Database_; cleanup: ()
     before(async () => {
       ({ db, cleanup } = await open());
       await migrate(db.db);
-      r = kyselyRepositories(db.db);
+      r = kyselyRepositories(db.db, changeRecorder(db.dialect));
       d = { id: newId(), name: 'one', displayName: 'One', settings: {}, createdAt: now, updatedAt: now };
       d2 = { id: newId(), name: 'two', displayName: 'Two', settings: {}, createdAt: now, updatedAt: now };
       await r.domains.create(d);

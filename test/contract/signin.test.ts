@@ -4,6 +4,7 @@ import type { DomainRecord, TokenRecord } from '../../src/core/types.js';
 import { newId } from '../../src/core/ids.js';
 import { migrate, openDatabase, type Database_ } from '../../src/storage/db.js';
 import { kyselyRepositories } from '../../src/storage/kysely.js';
+import { changeRecorder } from '../../src/cache/changes.js';
 import type { AuthorizationCodeRecord, MfaFactorRecord, Repositories, SessionRecord } from '../../src/storage/ports.js';
 import { dropSchema, pgAvailable, PG_URL, schemaName } from './pg.js';
 
@@ -25,7 +26,7 @@ function contract(name: string, open: () => Promise<{ db: Database_; cleanup: ()
     before(async () => {
       ({ db, cleanup } = await open());
       await migrate(db.db);
-      r = kyselyRepositories(db.db);
+      r = kyselyRepositories(db.db, changeRecorder(db.dialect));
       d = { id: newId(), name: 'one', displayName: 'One', settings: {}, createdAt: now, updatedAt: now };
       d2 = { id: newId(), name: 'two', displayName: 'Two', settings: {}, createdAt: now, updatedAt: now };
       await r.domains.create(d);

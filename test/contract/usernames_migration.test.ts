@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import { newId } from '../../src/core/ids.js';
 import { migrate, openDatabase, type Database_ } from '../../src/storage/db.js';
 import { kyselyRepositories } from '../../src/storage/kysely.js';
+import { changeRecorder } from '../../src/cache/changes.js';
 import { dropSchema, pgAvailable, PG_URL, schemaName } from './pg.js';
 
 /**
@@ -64,7 +65,7 @@ function suite(name: string, open: () => Promise<{ db: Database_; cleanup: () =>
       assert.equal(await keyOf('fullwidth Zoe'), 'zoe');
       assert.equal(await keyOf('Kelvin'), 'kim');
       assert.equal(await keyOf('fullwidth ADA, other domain'), 'ada', 'keys are unique per domain only');
-      const users = kyselyRepositories(db.db).users;
+      const users = kyselyRepositories(db.db, changeRecorder(db.dialect)).users;
       assert.equal((await users.getByUserName(d1, 'ZOE'))?.id, ids['fullwidth Zoe']);
       assert.equal((await users.getByUserName(d1, 'ﬁona'))?.id, ids.ligature);
       assert.equal((await users.getByUserName(d1, 'CAFÉ'))?.id, ids.combining);
@@ -76,7 +77,7 @@ function suite(name: string, open: () => Promise<{ db: Database_; cleanup: () =>
     test('a collision keeps the older user on the name; the newer row is left as it was and logged', async () => {
       assert.equal(await keyOf('ada'), 'ada');
       assert.equal(await keyOf('fullwidth ADA (same name as ada, newer)'), 'ａｄａ');
-      assert.equal((await kyselyRepositories(db.db).users.getByUserName(d1, 'ＡＤＡ'))?.id, ids.ada);
+      assert.equal((await kyselyRepositories(db.db, changeRecorder(db.dialect)).users.getByUserName(d1, 'ＡＤＡ'))?.id, ids.ada);
       assert.ok(logged.some((m) => m.includes(ids['fullwidth ADA (same name as ada, newer)']!) && m.includes(ids.ada!) && /rename/.test(m)), logged.join('\n'));
     });
 
@@ -84,7 +85,7 @@ function suite(name: string, open: () => Promise<{ db: Database_; cleanup: () =>
       assert.equal(await keyOf('space'), 'ada lovelace');
       assert.equal(await keyOf('invisible'), 'bob\u200B');
       for (const label of ['space', 'invisible']) assert.ok(logged.some((m) => m.includes(ids[label]!) && /refused by RFC 8265/.test(m)), label);
-      assert.equal(await kyselyRepositories(db.db).users.getByUserName(d1, 'bob\u200B'), undefined);
+      assert.equal(await kyselyRepositories(db.db, changeRecorder(db.dialect)).users.getByUserName(d1, 'bob\u200B'), undefined);
       assert.match(logged.at(-1)!, /1 left unchanged .* 2 names refused/);
     });
 

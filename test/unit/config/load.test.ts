@@ -23,7 +23,7 @@ const BOOT_ID = { TESSERA_BOOTSTRAP_CLIENT_ID: 'admin' };
 describe('configuration errors never echo a secret', () => {
   test('the secret settings are marked in the schema', () => {
     const marked = Object.fromEntries(SETTINGS.filter((s) => s.secret).map((s) => [s.env, s.secret]));
-    assert.deepEqual(marked, { TESSERA_DATABASE_URL: 'password', TESSERA_MASTER_KEY: 'value', TESSERA_BOOTSTRAP_CLIENT_SECRET: 'value' });
+    assert.deepEqual(marked, { TESSERA_DATABASE_URL: 'password', TESSERA_DATABASE_LISTEN_URL: 'password', TESSERA_MASTER_KEY: 'value', TESSERA_BOOTSTRAP_CLIENT_SECRET: 'value' });
   });
 
   // [variable, bad value, the part that must not appear]
@@ -35,6 +35,7 @@ describe('configuration errors never echo a secret', () => {
     // A password with "@" and "/" in it, unencoded: no part of it shows.
     ['TESSERA_DATABASE_URL', 'mysql://admin:Pa55@w0rd/XYZ@db.internal/tessera', 'w0rd/XYZ'],
     ['TESSERA_DATABASE_URL', 'mysql://admin:Pa55@w0rd/XYZ@db.internal/tessera', 'Pa55'],
+    ['TESSERA_DATABASE_LISTEN_URL', 'mysql://admin:Pa55w0rd-XYZ@db.internal/tessera', 'Pa55w0rd-XYZ'],
   ];
   for (const [key, value, hidden] of cases) {
     test(`${key}=${value.slice(0, 24)}...: the error names the key and hides the value`, () => {

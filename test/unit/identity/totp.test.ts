@@ -10,6 +10,7 @@ import { MasterKey } from '../../../src/crypto/masterkey.js';
 import { DeleteUserFactorsHook, normaliseRecoveryCode, TotpService } from '../../../src/identity/totp.js';
 import { migrate, openDatabase, type Database_ } from '../../../src/storage/db.js';
 import { kyselyRepositories } from '../../../src/storage/kysely.js';
+import { changeRecorder } from '../../../src/cache/changes.js';
 import type { Repositories } from '../../../src/storage/ports.js';
 
 /** A step boundary plus 10 s: far enough from both edges that ±1 step is unambiguous. */
@@ -32,7 +33,7 @@ describe('TotpService', () => {
   before(async () => {
     db = await openDatabase('sqlite::memory:');
     await migrate(db.db);
-    r = kyselyRepositories(db.db);
+    r = kyselyRepositories(db.db, changeRecorder(db.dialect));
     d = { id: newId(), name: 'one', displayName: 'One', settings: {}, createdAt: T0, updatedAt: T0 };
     await r.domains.create(d);
   });
