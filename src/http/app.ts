@@ -38,6 +38,11 @@ export interface BuildOptions {
   masterKey?: MasterKey;
   /** Pino options, or false to silence (tests). */
   logger?: boolean | Record<string, unknown>;
+  /**
+   * The store is migrated and bootstrapped already (a cluster worker: the primary did it once before
+   * forking, so workers neither race migrations nor create built-ins twice).
+   */
+  prepared?: boolean;
 }
 
 export interface Tessera {
@@ -73,12 +78,12 @@ export async function buildApp(opts: BuildOptions): Promise<Tessera> {
     routerOptions: { caseSensitive: true, ignoreTrailingSlash: false, maxParamLength: 200 },
   });
   const ownDb = !opts.database;
-  const database = opts.database ?? (await openDatabase(config.databaseUrl));
+  const database = opts.database ?? (await openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize }));
   try {
-    await migrate(database.db, { log: (m) => app.log.warn(m) });
+    if (!opts.prepared) await migrate(database.db, { log: (m) => app.log.warn(m) });
     const masterKey = opts.masterKey ?? MasterKey.load(config.masterKey, config.dataDir, (m) => app.log.warn(m));
     const services = buildServices(config, clock, app.log, kyselyRepositories(database.db), masterKey);
-    await bootstrap(services);
+    if (!opts.prepared) await bootstrap(services);
     registerRoutes(app, services);
     let closed = false;
     const close = async () => {
