@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type Migration, type MigrationProvider, type SqliteDialectConfig } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type Migration, type MigrationProvider, type SqliteDialectConfig, sql } from 'kysely';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { DB } from './schema.js';
@@ -136,7 +136,13 @@ function cachingStatements(sqlite: Database.Database): Database.Database {
 
 export async function migrate(db: Kysely<DB>, opts: MigrateOptions = {}): Promise<string[]> {
   const log = opts.log ?? ((m: string) => { process.stderr.write(`tessera: ${m}\n`); });
-  const migrator = new Migrator({ db, provider: new StaticMigrations(log) });
+  // PostgreSQL: Kysely looks for its migration tables in every schema unless told which one, so a run
+  // in a fresh schema (search_path) would take another schema's tables for its own and fail. Ours are
+  // in the schema the connection uses.
+  const schema = db.getExecutor().adapter instanceof PostgresAdapter
+    ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s
+    : undefined;
+  const migrator = new Migrator({ db, provider: new StaticMigrations(log), ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = opts.to ? await migrator.migrateTo(opts.to) : await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
