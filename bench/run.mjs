@@ -10,7 +10,7 @@
 //   node bench/run.mjs --help
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +39,7 @@ Options:
   --tessera-only           run only Tessera
   --scenarios LIST         comma list of: rs256, es256, introspect, jwtbearer (default: all)
   --connections LIST       comma list of connection counts (default: 16,64)
+  --no-cores               skip the all-cores phase (Tessera TESSERA_WORKERS=2 vs 1 vs the peer, unpinned)
   --verbose                echo server output
   -h, --help               this text
 
@@ -60,6 +61,7 @@ try {
       scenarios: { type: 'string' },
       connections: { type: 'string' },
       verbose: { type: 'boolean', default: false },
+      'no-cores': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -153,8 +155,10 @@ const live = new Set();
 let tmpDir;
 
 function startChild(name, nodeArgs, { env, cpu }) {
-  const cmd = PIN.pin ? 'taskset' : process.execPath;
-  const argv = PIN.pin ? ['-c', String(cpu), process.execPath, ...nodeArgs] : nodeArgs;
+  // cpu null: unpinned (the all-cores phase), the process and its workers may use every core.
+  const pinned = PIN.pin && cpu !== null;
+  const cmd = pinned ? 'taskset' : process.execPath;
+  const argv = pinned ? ['-c', String(cpu), process.execPath, ...nodeArgs] : nodeArgs;
   const proc = spawn(cmd, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const h = { name, proc, lines: [], exitInfo: null, exited: null };
   h.exited = new Promise((resolve) => {
@@ -300,7 +304,7 @@ function cleanEnv(extra) {
 // ---------------------------------------------------------------------------------------------------
 // Servers
 
-async function startTessera() {
+async function startTessera({ workers = 1, cpu = SERVER_CPU, name = 'tessera' } = {}) {
   if (!existsSync(TESSERA_CLI)) {
     throw new BenchError(`Tessera is not built: ${path.relative(ROOT, TESSERA_CLI)} is missing. Run \`npm run build\` (or \`npm run bench\`), or use --peer-only.`);
   }
@@ -313,7 +317,9 @@ async function startTessera() {
     PORT: String(port),
     HOST: '127.0.0.1',
     TESSERA_PUBLIC_URL: base,
-    TESSERA_DATABASE_URL: `sqlite:${path.join(tmpDir, 'bench.db')}`,
+    TESSERA_DATABASE_URL: `sqlite:${path.join(tmpDir, `${name}.db`)}`,
+    // The one-core phase measures one process; the all-cores phase sets 2 (or more).
+    TESSERA_WORKERS: String(workers),
     TESSERA_DATA_DIR: tmpDir,
     TESSERA_BOOTSTRAP_CLIENT_ID: adminId,
     TESSERA_BOOTSTRAP_CLIENT_SECRET: adminSecret,
@@ -323,7 +329,7 @@ async function startTessera() {
     TESSERA_KEY_PUBLISH_DELAY_SECONDS: '0',
   });
   const preload = pathToFileURL(path.join(BENCH_DIR, 'exit-with-parent.mjs')).href;
-  const h = startChild('tessera', ['--import', preload, TESSERA_CLI, 'serve'], { env, cpu: SERVER_CPU });
+  const h = startChild(name, ['--import', preload, TESSERA_CLI, 'serve'], { env, cpu });
   const deadline = Date.now() + TESSERA_START_TIMEOUT_MS;
   let last = 'no answer yet';
   while (Date.now() < deadline) {
@@ -332,7 +338,7 @@ async function startTessera() {
     }
     try {
       const r = await http('GET', `${base}/.well-known/openid-configuration`, { timeoutMs: 2_000 });
-      if (r.status === 200) return { h, base, adminId, adminSecret };
+      if (r.status === 200) return { h, base, adminId, adminSecret, workers };
       last = `GET /.well-known/openid-configuration answered ${snippet(r)}`;
     } catch (err) {
       last = err.cause?.code ?? err.name ?? String(err);
@@ -342,7 +348,7 @@ async function startTessera() {
   throw new BenchError(`Tessera did not answer 200 on ${base}/.well-known/openid-configuration within ${TESSERA_START_TIMEOUT_MS / 1000} s (last: ${last}). Its last output:\n${tail(h)}`);
 }
 
-async function startPeer() {
+async function startPeer({ cpu = SERVER_CPU } = {}) {
   const port = await freePort();
   const clientId = 'bench-client';
   const clientSecret = randomBytes(32).toString('base64url');
@@ -353,7 +359,7 @@ async function startPeer() {
   const h = startChild('peer', [
     path.join(BENCH_DIR, 'peer-oidc-provider.mjs'),
     '--port', String(port), '--format', 'all',
-  ], { env, cpu: SERVER_CPU });
+  ], { env, cpu });
   const ready = await new Promise((resolve) => {
     const timer = setTimeout(() => resolve({ timeout: true }), PEER_START_TIMEOUT_MS);
     h.proc.on('message', (m) => {
@@ -366,6 +372,23 @@ async function startPeer() {
     throw new BenchError(`peer (oidc-provider) ${ready.timeout ? `did not become ready within ${PEER_START_TIMEOUT_MS / 1000} s` : describeExit(h.exitInfo)}. Its last output:\n${tail(h)}`);
   }
   return { h, base: `http://127.0.0.1:${port}`, clientId, clientSecret };
+}
+
+/** bench/bare-signer.mjs: node:http + one RS256 signature per request, nothing else (the rs256 limit). */
+async function startBare({ workers = 1, threads = 0, cpu = SERVER_CPU, name = 'bare' } = {}) {
+  const port = await freePort();
+  const h = startChild(name, [path.join(BENCH_DIR, 'bare-signer.mjs'), '--port', String(port), '--workers', String(workers), '--threads', String(threads)], { env: cleanEnv({ NODE_ENV: 'production' }), cpu });
+  const ready = await new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), PEER_START_TIMEOUT_MS);
+    h.proc.on('message', (m) => { if (m?.type === 'ready') { clearTimeout(timer); resolve(true); } });
+    h.exited.then(() => { clearTimeout(timer); resolve(false); });
+  });
+  if (!ready) throw new BenchError(`${name} did not become ready. Its last output:\n${tail(h)}`);
+  const base = `http://127.0.0.1:${port}`;
+  const req = { method: 'POST', url: `${base}/token`, headers: { 'content-type': FORM, accept: 'application/json' }, body: form({ grant_type: 'client_credentials', scope: 'bench.rs256' }) };
+  const r = await send(req);
+  if (r.status !== 200 || jwtHeader(r.json?.access_token)?.alg !== 'RS256') throw new BenchError(`${name}: expected 200 with an RS256 JWT, got ${snippet(r)}`);
+  return { h, base, req };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -417,6 +440,9 @@ async function setupTessera(t) {
     }
   }
 
+  // Several workers each cache the catalog for TESSERA_CACHE_TTL_SECONDS (5 s): the worker that takes the
+  // next request may not see the resource servers yet. Wait it out rather than measure with the cache off.
+  if (t.workers > 1) await sleep(6_000);
   const r = await scimPost(`${t.base}/admin/v1/Apps`, admin, {
     schemas: [APP_SCHEMA],
     displayName: 'bench-client',
@@ -431,6 +457,7 @@ async function setupTessera(t) {
   }
   t.clientId = r.json.name;
   t.clientSecret = r.json.clientSecret;
+  if (t.workers > 1) await sleep(6_000);
 
   // The jwt-bearer scenario: a gateway that signs its own assertions (RS256, key registered as a JWK), the Axway
   // way: no other client authentication, sub = its client_id, a client token for bench.rs256.
@@ -549,7 +576,7 @@ const CLK_TCK = (() => {
 })();
 
 /** utime + stime of a process (all its threads), in seconds; undefined off Linux. */
-function cpuSeconds(pid) {
+function ownCpuSeconds(pid) {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
@@ -557,6 +584,26 @@ function cpuSeconds(pid) {
   } catch {
     return undefined;
   }
+}
+
+/** Child pids (Linux /proc/PID/task/TID/children). */
+function childrenOf(pid) {
+  try {
+    const out = [];
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      out.push(...readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+    }
+    return out;
+  } catch {
+    return [];
+  }
+}
+
+/** CPU seconds of a process and its descendants (a cluster primary and its workers; taskset's child). */
+function cpuSeconds(pid) {
+  const own = ownCpuSeconds(pid);
+  if (own === undefined) return undefined;
+  return childrenOf(pid).reduce((sum, c) => sum + (cpuSeconds(c) ?? 0), own);
 }
 
 /** Signs enough assertions for one load run (see bench/assertions.mjs) into a file the load generator reads. */
@@ -571,10 +618,10 @@ async function assertionFile(label, o) {
   return file;
 }
 
-async function runLoad(label, req, connections, serverPid) {
+async function runLoad(label, req, connections, serverPid, loadCpu = LOAD_CPU) {
   const spec = { url: req.url, method: req.method, headers: req.headers, body: req.body, connections, duration: DURATION, warmup: WARMUP, timeout: 10 };
   if (req.assertions) spec.bodiesFile = await assertionFile(label, req.assertions);
-  const h = startChild(`load ${label}`, [path.join(BENCH_DIR, 'load.mjs'), JSON.stringify(spec)], { env: cleanEnv({}), cpu: LOAD_CPU });
+  const h = startChild(`load ${label}`, [path.join(BENCH_DIR, 'load.mjs'), JSON.stringify(spec)], { env: cleanEnv({}), cpu: loadCpu });
   const limitMs = (WARMUP + DURATION + 60) * 1000;
   let cpuStart;
   const outcome = await new Promise((resolve) => {
@@ -687,6 +734,86 @@ function report(rows, meta) {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// All cores: nothing pinned, the load generator beside the servers on the same cores (as on a real host
+// with one core per worker and a busy neighbour). One server runs at a time; RS256 client_credentials
+// at the largest connection count. The bare signer's three shapes are how the mechanism was chosen.
+
+const CORE_SERVERS = [
+  { key: 'tessera2', label: 'Tessera, TESSERA_WORKERS=2' },
+  { key: 'tessera1', label: 'Tessera, TESSERA_WORKERS=1' },
+  { key: 'peer', label: 'peer (oidc-provider)' },
+  { key: 'bare2', label: 'bare signer, 2 node:cluster workers' },
+  { key: 'bareThreads', label: 'bare signer, 1 process + 2 signing threads' },
+  { key: 'bare1', label: 'bare signer, 1 process' },
+];
+
+async function allCores() {
+  const connections = Math.max(...CONNECTIONS);
+  const rs256 = ALL_SCENARIOS.find((x) => x.id === 'rs256');
+  const out = { connections, cpus: os.availableParallelism(), results: {} };
+  console.log(`bench: all cores (${out.cpus}), nothing pinned, rs256 c${connections}`);
+  for (const { key, label } of CORE_SERVERS) {
+    let server; let req;
+    if (key.startsWith('tessera')) {
+      server = await startTessera({ workers: key === 'tessera2' ? 2 : 1, cpu: null, name: key });
+      await setupTessera(server);
+      req = await prepare('tessera', server, rs256);
+    } else if (key === 'peer') {
+      server = await startPeer({ cpu: null });
+      req = await prepare('peer', server, rs256);
+    } else {
+      server = await startBare({ workers: key === 'bare2' ? 2 : 1, threads: key === 'bareThreads' ? 2 : 0, cpu: null, name: key });
+      req = server.req;
+    }
+    process.stdout.write(`  ${label}: `);
+    const r = await runLoad(`${key} c${connections}`, req, connections, server.h.proc.pid, null);
+    const f = flagsOf(r);
+    console.log(`${fmtInt(r.okPerSec)} req/s, p50 ${fmtMs(r.latency.p50)} ms, p99 ${fmtMs(r.latency.p99)} ms, CPU ${fmtInt(r.cpuUsPerReq)} µs/req${f.length ? `  ⚠ ${f.join(', ')}` : ''}`);
+    out.results[key] = r;
+    await stopChild(server.h);
+  }
+  return out;
+}
+
+function coresTable(cores) {
+  const t1 = cores.results.tessera1?.okPerSec;
+  const lines = CORE_SERVERS.map(({ key, label }) => {
+    const r = cores.results[key];
+    const f = flagsOf(r);
+    return `| ${label} | ${fmtInt(r.okPerSec)}${f.length ? ' ⚠' : ''} | ${fmtMs(r.latency.p50)} | ${fmtMs(r.latency.p99)} | ${fmtInt(r.cpuUsPerReq)} | ${t1 ? (r.okPerSec / t1).toFixed(2) : '—'} | ${f.join(', ')} |`;
+  });
+  return [
+    `## All cores: ${cores.cpus} CPUs, nothing pinned, load generator beside the servers; client_credentials RS256, c${cores.connections}`,
+    '',
+    '| server | req/s | p50 ms | p99 ms | CPU µs/req (all processes) | ÷ Tessera one worker | flags |',
+    '|---|---:|---:|---:|---:|---:|---|',
+    ...lines,
+  ].join('\n');
+}
+
+function targets(rows, limits, cores) {
+  const cell = (id, c) => rows.find((r) => r.scenario.id === id && r.connections === c);
+  const out = [];
+  const add = (target, value, min, how) => {
+    out.push(`| ${target} | ${value === undefined ? '—' : value.toFixed(2)} | ${min} | ${value === undefined ? 'not measured' : value >= min ? 'met' : 'NOT met'} | ${how} |`);
+  };
+  for (const c of CONNECTIONS) {
+    const rs = cell('rs256', c); const es = cell('es256', c); const intro = cell('introspect', c);
+    const ratio = (row) => (row?.tessera && row?.peer && row.peer.okPerSec > 0 ? row.tessera.okPerSec / row.peer.okPerSec : undefined);
+    add(`one core, c${c}: RS256 Tessera ÷ bare signer`, rs?.tessera && limits[c] ? rs.tessera.okPerSec / limits[c].okPerSec : undefined, 0.85, 'both pinned to core 0, same load');
+    add(`one core, c${c}: RS256 Tessera ÷ peer`, ratio(rs), 1.3, 'both pinned to core 0');
+    add(`one core, c${c}: ES256 Tessera ÷ peer`, ratio(es), 2, 'both pinned to core 0');
+    add(`one core, c${c}: introspection Tessera ÷ peer`, ratio(intro), 2, 'both pinned to core 0');
+  }
+  if (cores) {
+    const r = cores.results;
+    add(`all cores, c${cores.connections}: RS256 Tessera 2 workers ÷ Tessera 1 worker`, r.tessera2.okPerSec / r.tessera1.okPerSec, 1.8, 'unpinned, same run');
+    add(`all cores, c${cores.connections}: RS256 Tessera 2 workers ÷ peer`, r.tessera2.okPerSec / r.peer.okPerSec, 1.5, 'unpinned, same run');
+  }
+  return ['## Targets (issue 10): ratios from this run', '', '| target | measured | at least | | how |', '|---|---:|---:|---|---|', ...out].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Main
 
 async function main() {
@@ -752,17 +879,36 @@ async function main() {
     }
   }
 
+  // The limit beside the rs256 rows: the bare signer alone on the server core, same load.
+  const limits = {};
+  if (RUN_TESSERA && SCENARIOS.some((sc) => sc.id === 'rs256')) {
+    const bare = await startBare({ name: 'bare signer' });
+    for (const connections of CONNECTIONS) {
+      process.stdout.write(`  bare RS256 signer, one core, c${connections}: `);
+      const r = await runLoad(`bare c${connections}`, bare.req, connections, bare.h.proc.pid);
+      console.log(`${fmtInt(r.okPerSec)} req/s, CPU ${fmtInt(r.cpuUsPerReq)} µs/req`);
+      limits[connections] = r;
+    }
+    await stopChild(bare.h);
+  }
   if (peer) await stopChild(peer.h);
   if (tessera) await stopChild(tessera.h);
 
+  const cores = RUN_TESSERA && RUN_PEER && !args['no-cores'] && os.availableParallelism() >= 2 ? await allCores() : null;
+
   const meta = { date: new Date().toISOString(), cpu: cpuModel(), cpus: os.cpus().length, commit: gitCommit() };
-  const md = report(rows, meta);
+  const targetsMd = targets(rows, limits, cores);
+  const coresMd = cores ? coresTable(cores) : '';
+  const md = `${report(rows, meta)}\n${coresMd}\n${targetsMd}\n`;
   console.log(`\n${table(rows)}\n`);
+  if (coresMd) console.log(`${coresMd}\n`);
+  console.log(`${targetsMd}\n`);
   if (rows.some((r) => r.scenario.reference)) console.log(`${REFERENCE_NOTE}\n`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(path.join(RESULTS_DIR, 'latest.md'), md);
   writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify({
     meta: { ...meta, node: process.version, openssl: process.versions.openssl, pinned: PIN.pin, warmup: WARMUP, duration: DURATION, repeat: REPEAT, quick: QUICK },
+    limits, cores,
     rows: rows.map((r) => ({
       scenario: r.scenario.id, connections: r.connections, tessera: r.tessera, peer: r.peer,
       ...(r.scenario.reference ? { peerIs: 'tessera client_credentials rs256 (reference: oidc-provider does not serve this grant)' } : {}),

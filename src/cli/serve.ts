@@ -1,35 +1,109 @@
+import cluster from 'node:cluster';
+import type { Config } from '../config/schema.js';
 import { DEFAULT_DOMAIN } from '../core/types.js';
 import { buildApp, type Tessera } from '../http/app.js';
 import { hasAdministrator } from '../identity/administrators.js';
 import { IDENTITY_DOMAIN_ADMINISTRATOR } from '../identity/builtins.js';
 import { startMaintenance } from '../maintenance.js';
+import { poolBudget } from '../cluster/pool_budget.js';
+import { isPrimaryMessage, Supervisor } from '../cluster/supervisor.js';
 import { config } from './common.js';
 
+/** A worker gets this long to drain in-flight requests and flush its audit batch after SIGTERM. */
+const DRAIN_DEADLINE_MS = 15_000;
+
+/**
+ * `tessera serve`. TESSERA_WORKERS=1: one process does everything (migrations, built-ins, requests,
+ * background duties). More: this process becomes the cluster primary (see cluster/supervisor.ts); it
+ * migrates and bootstraps the store once, then forks the workers, which serve requests on one port.
+ */
 export async function serve(opts: { port?: string; host?: string }): Promise<void> {
   const cfg = config({
     ...(opts.port !== undefined ? { port: Number(opts.port) } : {}),
     ...(opts.host !== undefined ? { host: opts.host } : {}),
   });
-  const t = await buildApp({ config: cfg });
-  const stop = startMaintenance(t.services, cfg.purgeIntervalSeconds);
+  if (cluster.isWorker) return serveRequests(cfg, 'worker');
+  if (cfg.workers > 1) return supervise(cfg);
+  return serveRequests(cfg, 'single');
+}
+
+async function serveRequests(cfg: Config, role: 'single' | 'worker'): Promise<void> {
+  const t = await buildApp({ config: cfg, prepared: role === 'worker' });
+  // Purge and key rotation by age: a single process runs them itself; in a cluster only the worker
+  // the primary names does, so they run once per node (they are also safe across nodes, see maintenance.ts).
   let stopping = false;
+  let stop = role === 'single' ? startMaintenance(t.services, cfg.purgeIntervalSeconds) : () => {};
+  if (role === 'worker') {
+    process.on('message', (m: unknown) => {
+      if (!isPrimaryMessage(m) || stopping) return;
+      stop();
+      stop = startMaintenance(t.services, cfg.purgeIntervalSeconds);
+      t.app.log.info(`worker ${process.pid} runs the background duties (purge, key rotation)`);
+    });
+  }
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     t.app.log.info(`${signal}: finishing in-flight requests`);
     stop();
     // A hard deadline so a stuck connection cannot keep the process alive forever.
-    const deadline = setTimeout(() => { t.app.log.error('shutdown timed out'); process.exit(1); }, 15_000);
+    const deadline = setTimeout(() => { t.app.log.error('shutdown timed out'); process.exit(1); }, DRAIN_DEADLINE_MS);
     deadline.unref();
+    // close(): stop accepting, let in-flight requests finish, then flush this process's audit batch.
     t.close().then(() => process.exit(0), (err) => { t.app.log.error({ err }, 'shutdown failed'); process.exit(1); });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  if (role === 'worker') {
+    await t.app.listen({ port: cfg.port, host: cfg.host });
+    return;
+  }
   // Looked up before listening, so that the lines below are written together and a signal cannot
   // close the database under the lookup.
   const announce = await startupNotes(t);
   const address = await t.app.listen({ port: cfg.port, host: cfg.host });
   announce(address);
+}
+
+async function supervise(cfg: Config): Promise<void> {
+  // Once, before any worker exists: migrations, the default domain and its keys, built-in roles, the
+  // bootstrap client, the generated master key file. Workers start on a prepared store.
+  const t = await buildApp({ config: cfg });
+  const log = t.app.log;
+  let announce: (address: string) => void;
+  try {
+    announce = await startupNotes(t);
+    const budget = await poolBudget(t.database, cfg.workers, cfg.databasePoolSize);
+    if (budget && budget.wanted > budget.free) {
+      log.warn(`this node may open ${cfg.workers} workers x (${cfg.databasePoolSize} + 1 for LISTEN) = ${budget.wanted} PostgreSQL connections, but only ${budget.free}`
+        + ` of max_connections ${budget.maxConnections} are free: lower TESSERA_DATABASE_POOL_SIZE or TESSERA_WORKERS, or raise max_connections`);
+    }
+  } finally {
+    await t.close();
+  }
+  const supervisor = new Supervisor({
+    workers: cfg.workers,
+    log: { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) },
+    onListening: (address, n) => { log.info(`${n} workers listening on ${address}`); announce(address); },
+    // The workers' own deadline, plus time for them to exit and be reaped.
+    stopTimeoutMs: DRAIN_DEADLINE_MS + 2_000,
+    https: cfg.tlsCert !== undefined && cfg.tlsKey !== undefined,
+  });
+  let stopping: Promise<void> | undefined;
+  const shutdown = (signal: string) => {
+    stopping ??= (async () => {
+      log.info(`${signal}: asking ${cfg.workers} workers to finish their in-flight requests`);
+      process.exit(await supervisor.stop());
+    })();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  try {
+    await supervisor.start();
+  } catch (e) {
+    await supervisor.stop();
+    throw e;
+  }
 }
 
 /** What a new user needs first: the issuer to give client libraries and, while there is none, how to make an administrator. */

@@ -3,6 +3,7 @@
  * `load.ts` applies them in order: defaults, then the optional JSON config file, then the environment,
  * then explicit overrides (CLI flags, test options). A bad value stops start-up with a message naming the key.
  */
+import { availableParallelism } from 'node:os';
 import ipaddr from 'ipaddr.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -62,6 +63,8 @@ export interface Config {
   cacheFallbackTtlSeconds: number;
   listenDatabaseUrl: string | undefined;
   changePollMs: number;
+  workers: number;
+  databasePoolSize: number;
 }
 
 /** How a TLS-terminating proxy forwards the client certificate: URL-encoded PEM (nginx `$ssl_client_escaped_cert`, AWS ALB) or Envoy's XFCC `Cert=`. */
@@ -161,6 +164,13 @@ const secretSetting: Parser<string | undefined> = (raw) => {
   return s;
 };
 
+/**
+ * PostgreSQL connections per worker when TESSERA_DATABASE_POOL_SIZE is unset: one process keeps the
+ * pool of 10 it always had; several share about 10 per node (at least 2 each, so one slow query does
+ * not stall a worker), which keeps a node at 10-16 connections up to 8 workers.
+ */
+export const defaultPoolSize = (workers: number): number => Math.max(2, Math.floor(10 / workers));
+
 /** How long the JWKS endpoint lets verifiers cache the key set (its `cache-control: max-age`). */
 export const JWKS_MAX_AGE_SECONDS = 300;
 
@@ -251,6 +261,10 @@ export const SETTINGS: SettingDef[] = [
     description: 'PostgreSQL only: the connection for LISTEN (change notifications), when TESSERA_DATABASE_URL goes through a pooler that cannot keep a session\'s LISTEN (PgBouncer in transaction or statement mode). Default: TESSERA_DATABASE_URL.' },
   { key: 'changePollMs', env: 'TESSERA_CHANGE_POLL_MS', default: 250, parse: int(20, 10000),
     description: 'SQLite only: how often each process reads the change log that other processes on the same file write, milliseconds.' },
+  { key: 'workers', env: 'TESSERA_WORKERS', default: () => availableParallelism(), parse: int(1, 1024),
+    description: '`tessera serve` processes sharing one listening port (node:cluster workers; default: the number of available CPUs). 1: a single process, no cluster.' },
+  { key: 'databasePoolSize', env: 'TESSERA_DATABASE_POOL_SIZE', default: (c) => defaultPoolSize(c.workers ?? 1), parse: int(1, 1000),
+    description: 'PostgreSQL connections per worker process (default: 10 divided among the workers, at least 2 each). A node opens workers x this; keep nodes x workers x this below the server\'s max_connections.' },
 ];
 
 /** Is mutual TLS usable: certificates arrive on the HTTPS listener (with a client CA) or from a trusted proxy's header? */

@@ -42,6 +42,11 @@ export interface BuildOptions {
   logger?: boolean | Record<string, unknown>;
   /** Hear other processes' writes (default true; a one-shot CLI command needs not). */
   listenForChanges?: boolean;
+  /**
+   * The store is migrated and bootstrapped already (a cluster worker: the primary did it once before
+   * forking, so workers neither race migrations nor create built-ins twice).
+   */
+  prepared?: boolean;
 }
 
 export interface Tessera {
@@ -77,9 +82,9 @@ export async function buildApp(opts: BuildOptions): Promise<Tessera> {
     routerOptions: { caseSensitive: true, ignoreTrailingSlash: false, maxParamLength: 200 },
   });
   const ownDb = !opts.database;
-  const database = opts.database ?? (await openDatabase(config.databaseUrl));
+  const database = opts.database ?? (await openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize }));
   try {
-    await migrate(database.db, { log: (m) => app.log.warn(m) });
+    if (!opts.prepared) await migrate(database.db, { log: (m) => app.log.warn(m) });
     const masterKey = opts.masterKey ?? MasterKey.load(config.masterKey, config.dataDir, (m) => app.log.warn(m));
     const changes = opts.listenForChanges === false ? new NoChangeFeed(app.log) : changeFeedFor(database, config, app.log);
     const services = buildServices(config, clock, app.log, kyselyRepositories(database.db, changeRecorder(database.dialect)), masterKey, changes);
@@ -94,7 +99,7 @@ export async function buildApp(opts: BuildOptions): Promise<Tessera> {
       if (ownDb) await database.close();
     };
     try {
-      await bootstrap(services);
+      if (!opts.prepared) await bootstrap(services);
     } catch (e) {
       await changes.close();
       throw e;

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type Migration, type MigrationProvider, type SqliteDialectConfig, sql } from 'kysely';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { DB } from './schema.js';
@@ -51,6 +51,8 @@ export interface MigrateOptions {
 export interface OpenOptions {
   /** PostgreSQL only: use (and create) this schema; the tests isolate runs this way. */
   pgSchema?: string;
+  /** PostgreSQL only: connections in this process's pool (TESSERA_DATABASE_POOL_SIZE; default 10). */
+  poolSize?: number;
 }
 
 export async function openDatabase(url: string, opts: OpenOptions = {}): Promise<Database_> {
@@ -62,8 +64,10 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     if (!memory) sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
+    // Several processes (TESSERA_WORKERS, CLI commands beside the server) write one file: a writer
+    // that finds the write lock taken waits up to this long instead of failing with SQLITE_BUSY.
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<DB>({ dialect: markingStoreErrors(new SqliteDialect({ database: cachingStatements(sqlite) })) });
+    const db = new Kysely<DB>({ dialect: markingStoreErrors(new ImmediateSqliteDialect({ database: cachingStatements(sqlite) })) });
     return { db, dialect: 'sqlite', url, close: () => db.destroy() };
   }
   const int8 = 20;
@@ -79,7 +83,7 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
   }
   const pool = new pg.Pool({
     connectionString: url,
-    max: 10,
+    max: opts.poolSize ?? 10,
     types: types as pg.CustomTypesConfig,
     ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
   });
@@ -91,6 +95,23 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
   pool.on('connect', (client) => { client.on('error', () => {}); });
   const db = new Kysely<DB>({ dialect: markingStoreErrors(new PostgresDialect({ pool })) });
   return { db, dialect: 'postgres', url, close: () => db.destroy() };
+}
+
+/**
+ * Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE), not at their first write.
+ * A deferred transaction that reads, then writes, fails at once with SQLITE_BUSY when another process
+ * wrote in between (its snapshot is stale; the busy timeout cannot help), which would turn a refresh
+ * rotation or a code redemption racing another worker into a 503. An immediate one waits for the lock
+ * (busy_timeout) and then reads the current data. Every transaction here writes, so nothing is lost.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) { super(settings); }
+  override createDriver(): Driver { return new ImmediateSqliteDriver(this.settings); }
 }
 
 /**
