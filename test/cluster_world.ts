@@ -41,9 +41,9 @@ export async function startCluster(env: Record<string, string>, o: { workers?: n
     env: {
       PATH: process.env.PATH ?? '', TESSERA_WORKERS: String(workers), PORT: String(port), HOST: '127.0.0.1', TESSERA_PUBLIC_URL: ISSUER,
       TESSERA_BOOTSTRAP_CLIENT_ID: BOOT_ID, TESSERA_BOOTSTRAP_CLIENT_SECRET: BOOT_SECRET, TESSERA_LOG_LEVEL: 'info',
-      // Each worker has its own caches: a resource server created through one worker must be visible to
-      // the next request, whichever worker takes it (cross-worker invalidation is not under test here).
-      TESSERA_CACHE_TTL_SECONDS: '0', ...env,
+      // Each worker has its own caches, kept as in production (TESSERA_CACHE_TTL_SECONDS 5 s): what one worker
+      // changes reaches the others through the change feed, and admin writes read the catalog from the store.
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -98,7 +98,7 @@ export class AppRolesResource implements ResourceType<AppRoleRecord, RoleView> {
 
   /** Changing or deleting a role of the identity domain API needs every admin scope it carries. */
   private async assertMayManage(c: DomainContext, role: AppRoleRecord, caller: AdminCaller) {
-    const cat = await this.s.catalogs.catalog(c.domain);
+    const cat = await this.s.catalogs.catalog(c.domain, { fresh: true });
     if (role.appId === cat.adminAppId) assertNoEscalation(caller, adminScopesOf(cat), role.scopes);
   }
 

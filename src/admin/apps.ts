@@ -235,7 +235,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
     if (f.audience && (f.audience === adminAudience(c.issuer) || f.audience.length > 1000)) throw bad('audience is reserved or too long');
     // allowedScopes / defaultScopes must name scopes defined in this domain (by another app, or by this one);
     // allowedScopes may also list the OpenID Connect scopes, which any client may ask for in a user flow.
-    const cat = await this.s.catalogs.catalog(c.domain);
+    const cat = await this.s.catalogs.catalog(c.domain, { fresh: true });
     const own = new Set(isOAuthResource ? scopes.map((x) => x.value) : []);
     for (const sc of f.allowedScopes) {
       if (!cat.scopes.has(sc) && !own.has(sc) && !OIDC_SCOPES.has(sc)) throw bad(`scope ${sc} is not defined by any resource server of this domain`);
@@ -259,7 +259,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
       throw bad(`allowUserAssertions needs a confidential client allowed the ${GRANT_TYPES.jwtBearer} grant`);
     }
     if (!f.jwks && !f.jwksUri && !f.certificates?.length) throw bad('allowUserAssertions needs registered keys (jwks, jwksUri or certificates) to verify the assertions');
-    const admin = adminScopesOf(await this.s.catalogs.catalog(c.domain));
+    const admin = adminScopesOf(await this.s.catalogs.catalog(c.domain, { fresh: true }));
     assertNoEscalation(caller, admin, admin, (sc) => existing?.allowUserAssertions
       ? `only a caller holding every admin scope (${sc} is missing) may change a client that may assert any user`
       : `only a caller holding every admin scope (${sc} is missing) may let a client assert any user`);
@@ -285,7 +285,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
   }
 
   private async fullAdmin(c: DomainContext, caller: AdminCaller, what: string): Promise<void> {
-    const admin = adminScopesOf(await this.s.catalogs.catalog(c.domain));
+    const admin = adminScopesOf(await this.s.catalogs.catalog(c.domain, { fresh: true }));
     assertNoEscalation(caller, admin, admin, (sc) => `only a caller holding every admin scope (${sc} is missing) may ${what}`);
   }
 
@@ -313,7 +313,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
 
   async replace(c: DomainContext, existing: AppRecord, b: Scim, caller: AdminCaller) {
     if (existing.isBuiltIn) throw new ScimError(400, 'mutability', 'the built-in identity domain API app cannot be modified');
-    assertMayManage(caller, await this.s.catalogs.catalog(c.domain), existing);
+    assertMayManage(caller, await this.s.catalogs.catalog(c.domain, { fresh: true }), existing);
     const f = await this.fields(c, b, caller, existing);
     const allowUserAssertions = await this.userAssertions(c, b, f, caller, existing);
     const allowTokenExchangeImpersonation = await this.impersonation(c, b, f, caller, existing);
@@ -329,7 +329,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
 
   async remove(c: DomainContext, existing: AppRecord, caller: AdminCaller) {
     if (existing.isBuiltIn) throw new ScimError(400, 'mutability', 'the built-in identity domain API app cannot be deleted');
-    assertMayManage(caller, await this.s.catalogs.catalog(c.domain), existing);
+    assertMayManage(caller, await this.s.catalogs.catalog(c.domain, { fresh: true }), existing);
     if (!(await this.s.repos.apps.delete(c.domain.id, existing.id, existing.version))) throw new ScimError(412, undefined, 'the resource was modified');
     await this.s.repos.grants.deleteForGrantee(c.domain.id, 'App', existing.id);
   }

@@ -82,7 +82,7 @@ export class GrantsResource implements ResourceType<GrantRecord, GrantView> {
 
   async remove(c: DomainContext, existing: GrantRecord, caller: AdminCaller) {
     // Taking an admin role away needs the role's scopes, as giving it does (no locking administrators out).
-    const cat = await this.s.catalogs.catalog(c.domain);
+    const cat = await this.s.catalogs.catalog(c.domain, { fresh: true });
     const role = cat.rolesById.get(existing.appRoleId);
     if (role && role.appId === cat.adminAppId) assertNoEscalation(caller, adminScopesOf(cat), role.scopes);
     if (!(await this.s.repos.grants.delete(c.domain.id, existing.id, existing.version))) throw new ScimError(412, undefined, 'the resource was modified');

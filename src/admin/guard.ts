@@ -54,7 +54,7 @@ function heldAdminScopes(cat: DomainCatalog, roles: ReadonlySet<string>): string
  * them needs every admin scope the user holds, directly or through groups and nested groups.
  */
 export async function assertMayManageUser(s: Pick<Services, 'catalogs' | 'repos'>, c: DomainContext, caller: AdminCaller, userId: string): Promise<void> {
-  const [cat, roles] = await Promise.all([s.catalogs.catalog(c.domain), userRoleIds(s.repos, c.domain.id, userId)]);
+  const [cat, roles] = await Promise.all([s.catalogs.catalog(c.domain, { fresh: true }), userRoleIds(s.repos, c.domain.id, userId)]);
   assertNoEscalation(caller, adminScopesOf(cat), heldAdminScopes(cat, roles), (sc) => `only a caller holding ${sc} may change a user who holds it`);
 }
 
@@ -64,6 +64,6 @@ export async function assertMayManageUser(s: Pick<Services, 'catalogs' | 'repos'
  * nested in.
  */
 export async function assertMayManageGroup(s: Pick<Services, 'catalogs' | 'repos'>, c: DomainContext, caller: AdminCaller, groupId: string): Promise<void> {
-  const [cat, roles] = await Promise.all([s.catalogs.catalog(c.domain), groupRoleIds(s.repos, c.domain.id, groupId)]);
+  const [cat, roles] = await Promise.all([s.catalogs.catalog(c.domain, { fresh: true }), groupRoleIds(s.repos, c.domain.id, groupId)]);
   assertNoEscalation(caller, adminScopesOf(cat), heldAdminScopes(cat, roles), (sc) => `only a caller holding ${sc} may change a group that gives it`);
 }

@@ -219,7 +219,7 @@ export class TrustedIssuersResource implements ResourceType<TrustedIssuerRecord,
     const audience = str(b.audience);
     if (audience !== undefined) plainText('audience', audience, MAX_AUDIENCE);
 
-    const cat = await this.s.catalogs.catalog(c.domain);
+    const cat = await this.s.catalogs.catalog(c.domain, { fresh: true });
     const allowedScopes = strs(b.allowedScopes);
     noDuplicates('allowedScopes', allowedScopes);
     for (const sc of allowedScopes) {
@@ -251,7 +251,7 @@ export class TrustedIssuersResource implements ResourceType<TrustedIssuerRecord,
    * yield admin scopes needs every one of them.
    */
   private async assertMayManage(c: DomainContext, caller: AdminCaller, t: TrustedIssuerRecord): Promise<void> {
-    const cat = await this.s.catalogs.catalog(c.domain);
+    const cat = await this.s.catalogs.catalog(c.domain, { fresh: true });
     assertNoEscalation(caller, adminScopesOf(cat), t.allowedScopes, (sc) => `only a caller holding ${sc} may change a trusted issuer that allows it`);
     assertMayActAsAnyone(caller, cat, t.allowedScopes, (sc) => `only a caller holding every identity domain API scope may change a trusted issuer that allows ${sc}`);
   }

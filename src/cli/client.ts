@@ -27,7 +27,7 @@ export function clientCommands(program: Command): void {
           allowedGrants: o.grant.length ? o.grant : ['client_credentials'], allowedScopes: o.scope, secretHash: hashSecret(s.masterKey, secret),
         });
         try { checkClientFields(app, { allowPrivateFetch: s.config.unsafeAllowPrivateFetch }, (m) => new Error(m)); } catch (e) { fail((e as Error).message); }
-        const cat = await s.catalogs.catalog(d);
+        const cat = await s.catalogs.catalog(d, { fresh: true });
         for (const sc of o.scope) if (!cat.scopes.has(sc)) fail(`scope ${sc} is not defined in domain ${d.name}`);
         const roles = await s.repos.appRoles.list(d.id);
         const wanted = o.role.map((name) => roles.find((r) => r.displayName.toLowerCase() === name.toLowerCase()) ?? fail(`no app role "${name}"`));

@@ -151,7 +151,7 @@ function registrationErrorHandler(err: unknown, req: FastifyRequest, reply: Fast
 /** POST /oauth2/v1/register (RFC 7591) and the RFC 7592 management endpoints. */
 export function registerEndpoints(app: FastifyInstance, s: Services): void {
   const checkScopes = async (c: DomainContext, f: ClientFields, callerScopes: Set<string> | undefined) => {
-    const cat = await s.catalogs.catalog(c.domain);
+    const cat = await s.catalogs.catalog(c.domain, { fresh: true });
     // The OpenID Connect scopes are always registrable (discovery lists them); others must be defined here.
     for (const sc of f.allowedScopes) if (!cat.scopes.has(sc) && !OIDC_SCOPES.has(sc)) throw new OAuthError('invalid_client_metadata', `scope ${sc} is not defined in this domain`);
     const adminScopes = adminScopesOf(cat);
@@ -215,7 +215,7 @@ export function registerEndpoints(app: FastifyInstance, s: Services): void {
    * them may change or delete it, through the admin API (the rule of admin/guard.ts).
    */
   const mayManage = async (c: DomainContext, a: AppRecord) => {
-    const cat = await s.catalogs.catalog(c.domain);
+    const cat = await s.catalogs.catalog(c.domain, { fresh: true });
     const admin = adminScopesOf(cat);
     const held = [...a.allowedScopes, ...roleScopes(cat, clientRoleIds(cat, a))].filter((sc) => admin.has(sc));
     // RFC 7592 §2.2 / §2.3: a client not allowed to update or delete itself gets 403.

@@ -102,17 +102,33 @@ export class Catalogs implements InvalidatedCache {
     });
   }
 
-  async catalog(domain: DomainRecord): Promise<DomainCatalog> {
+  /**
+   * The domain's catalog. `fresh`: read from the store now, whatever is cached. Admin writes validate and
+   * authorize against it: a resource server or role created a moment ago through another worker or node
+   * (whose change notification may still be on its way) must be known, and the no-escalation rule must see
+   * the roles as they are, not as this process last heard of them.
+   */
+  async catalog(domain: DomainRecord, opts: { fresh?: boolean } = {}): Promise<DomainCatalog> {
     const c = this.catalogs.get(domain.id);
-    if (this.fresh(c)) return c.value;
-    return this.once(`k:${domain.id}`, async () => {
-      // loadedAt is when reading began: anything changed since may be missing from what was read.
-      const started = this.clock.now();
-      const [apps, roles, grants] = await Promise.all([
-        this.repos.apps.list(domain.id), this.repos.appRoles.list(domain.id), this.repos.grants.list(domain.id),
-      ]);
-      return buildCatalog(apps, roles, grants.filter((g) => g.granteeType === 'App'), this.issuerOf(domain), started);
-    }, (value, at) => { this.catalogs.set(domain.id, { at, value }); });
+    if (!opts.fresh && this.fresh(c)) return c.value;
+    const store = (value: DomainCatalog, at: number) => { this.catalogs.set(domain.id, { at, value }); };
+    if (opts.fresh) {
+      // Not joined with a load in flight: that one may have begun before the write this caller just made.
+      const epoch = this.epoch;
+      const value = await this.loadCatalog(domain);
+      if (this.epoch === epoch) store(value, this.clock.now());
+      return value;
+    }
+    return this.once(`k:${domain.id}`, () => this.loadCatalog(domain), store);
+  }
+
+  private async loadCatalog(domain: DomainRecord): Promise<DomainCatalog> {
+    // loadedAt is when reading began: anything changed since may be missing from what was read.
+    const started = this.clock.now();
+    const [apps, roles, grants] = await Promise.all([
+      this.repos.apps.list(domain.id), this.repos.appRoles.list(domain.id), this.repos.grants.list(domain.id),
+    ]);
+    return buildCatalog(apps, roles, grants.filter((g) => g.granteeType === 'App'), this.issuerOf(domain), started);
   }
 
   invalidate(domainId: string): void {

@@ -151,6 +151,19 @@ describe('a worker killed with SIGKILL, and SIGTERM with a request in flight', (
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test('read your writes across workers: a resource server created through one worker is known to the next request, whichever worker takes it', async () => {
+    const h = c.harness;
+    const token = await adminToken(h);
+    // Connections go to the workers in turn, so each pair below spans both workers at least half the time; the
+    // change log is polled every 250 ms, so the second request comes long before the other worker heard of the first.
+    for (let i = 0; i < 6; i++) {
+      const { clientId, secret } = await setupClient(h, { admin: token, prefix: '', scopes: [`ryw${i}.read`] });
+      const t = await post(h, '/oauth2/v1/token', { grant_type: 'client_credentials', scope: `ryw${i}.read` }, { authorization: basic(clientId, secret) });
+      assert.equal(t.statusCode, 200, t.body);
+      assert.equal(t.json().scope, `ryw${i}.read`);
+    }
+  });
+
   test('the port keeps answering, a new worker appears and the duties move to a live worker', async () => {
     const admin = await adminToken(c.harness);
     const cc = await setupClient(c.harness, { admin, scopes: ['k.read'] });
