@@ -3,6 +3,7 @@ import { buildApp, type Tessera } from '../http/app.js';
 import { hasAdministrator } from '../identity/administrators.js';
 import { IDENTITY_DOMAIN_ADMINISTRATOR } from '../identity/builtins.js';
 import { startMaintenance } from '../maintenance.js';
+import { listenMetrics, type MetricsServer } from '../http/metrics.js';
 import { config } from './common.js';
 
 export async function serve(opts: { port?: string; host?: string }): Promise<void> {
@@ -12,6 +13,7 @@ export async function serve(opts: { port?: string; host?: string }): Promise<voi
   });
   const t = await buildApp({ config: cfg });
   const stop = startMaintenance(t.services, cfg.purgeIntervalSeconds);
+  let metricsServer: MetricsServer | undefined;
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -21,7 +23,7 @@ export async function serve(opts: { port?: string; host?: string }): Promise<voi
     // A hard deadline so a stuck connection cannot keep the process alive forever.
     const deadline = setTimeout(() => { t.app.log.error('shutdown timed out'); process.exit(1); }, 15_000);
     deadline.unref();
-    t.close().then(() => process.exit(0), (err) => { t.app.log.error({ err }, 'shutdown failed'); process.exit(1); });
+    Promise.all([metricsServer?.close(), t.close()]).then(() => process.exit(0), (err) => { t.app.log.error({ err }, 'shutdown failed'); process.exit(1); });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
@@ -29,6 +31,12 @@ export async function serve(opts: { port?: string; host?: string }): Promise<voi
   // close the database under the lookup.
   const announce = await startupNotes(t);
   const address = await t.app.listen({ port: cfg.port, host: cfg.host });
+  // TESSERA_METRICS_PORT, one process: this process's metrics on their own listener (with workers, the primary's).
+  const m = t.metrics;
+  if (m && cfg.metricsPort !== undefined) {
+    metricsServer = await listenMetrics(cfg, () => m.text(), m.contentType);
+    t.app.log.info(`metrics on http://${cfg.metricsHost}:${metricsServer.port}/metrics`);
+  }
   announce(address);
 }
 
