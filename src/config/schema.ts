@@ -249,7 +249,7 @@ export const SETTINGS: SettingDef[] = [
   { key: 'metricsToken', env: 'TESSERA_METRICS_TOKEN', default: undefined, parse: secretSetting, secret: 'value',
     description: 'Bearer secret (at least 24 characters) that GET /metrics requires, compared in constant time. Without it and without TESSERA_METRICS_PORT, /metrics is off (404).' },
   { key: 'metricsPort', env: 'TESSERA_METRICS_PORT', default: undefined, parse: optPort,
-    description: 'Serve /metrics (and /healthz, /readyz) on this port of its own, at TESSERA_METRICS_HOST, instead of the public port (which then answers 404 for /metrics). With workers, the primary process listens and sums the workers\' metrics.' },
+    description: 'Serve /metrics on this port of its own, at TESSERA_METRICS_HOST, instead of the public port (which then answers 404 for /metrics). With workers, the primary process listens and sums the workers\' metrics.' },
   { key: 'metricsHost', env: 'TESSERA_METRICS_HOST', default: '127.0.0.1', parse: str, description: 'Interface the metrics port listens on.' },
   { key: 'logFormat', env: 'TESSERA_LOG_FORMAT', default: 'auto', parse: oneOf(LOG_FORMATS),
     description: '`json` (one JSON object a line), `pretty` (readable one-line logs) or `auto`: pretty when stdout is a terminal and NODE_ENV is not production, JSON otherwise.' },
