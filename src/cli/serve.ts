@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { DEFAULT_DOMAIN } from '../core/types.js';
 import { buildApp, type Tessera } from '../http/app.js';
 import { hasAdministrator } from '../identity/administrators.js';
@@ -31,9 +32,10 @@ export async function serve(opts: { port?: string; host?: string }): Promise<voi
   // close the database under the lookup.
   const announce = await startupNotes(t);
   const address = await t.app.listen({ port: cfg.port, host: cfg.host });
-  // TESSERA_METRICS_PORT, one process: this process's metrics on their own listener (with workers, the primary's).
+  // TESSERA_METRICS_PORT, one process: this process's metrics on their own listener. A cluster worker never
+  // listens there: the primary does (startPrimaryMetrics), summing every worker.
   const m = t.metrics;
-  if (m && cfg.metricsPort !== undefined) {
+  if (m && cfg.metricsPort !== undefined && !cluster.isWorker) {
     metricsServer = await listenMetrics(cfg, () => m.text(), m.contentType);
     t.app.log.info(`metrics on http://${cfg.metricsHost}:${metricsServer.port}/metrics`);
   }
