@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import { DEFAULT_DOMAIN } from '../core/types.js';
-import { pendingMigrations } from '../storage/db.js';
+import { knownMigrations } from '../storage/db.js';
 import { isStoreUnavailable } from '../storage/errors.js';
 import type { DB } from '../storage/schema.js';
 import type { Services } from './services.js';
@@ -9,6 +9,26 @@ import type { Services } from './services.js';
 export type CheckName = 'store' | 'migrations' | 'keys';
 export interface CheckResult { status: 'ok' | 'failed'; detail?: string }
 export interface Readiness { ready: boolean; checks: Record<CheckName, CheckResult> }
+
+/**
+ * The migrations this code knows that the database has not run (a node must not serve on a schema older than
+ * its code). Reads Kysely's migration table (in the connection's schema) and creates nothing:
+ * Migrator.getMigrations would create the table on an empty database.
+ */
+export async function pendingMigrations(db: Kysely<DB>): Promise<string[]> {
+  const known = knownMigrations();
+  let done: Set<string>;
+  try {
+    const r = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+    done = new Set(r.rows.map((x) => x.name));
+  } catch (e) {
+    // No migration table at all: nothing has run. Anything else (an outage) is the caller's to report.
+    const m = String((e as Error)?.message);
+    if (/kysely_migration/.test(m) && /no such table|does not exist/.test(m)) return known;
+    throw e;
+  }
+  return known.filter((n) => !done.has(n));
+}
 
 /** Longest a readiness check may take: a probe that hangs is worse than one that says "not ready". */
 export const READY_TIMEOUT_MS = 2000;

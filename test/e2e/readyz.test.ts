@@ -6,8 +6,8 @@ import { Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, sql, ty
 import type { LightMyRequestResponse } from 'fastify';
 import { DEFAULT_DOMAIN } from '../../src/core/types.js';
 import { MasterKey } from '../../src/crypto/masterkey.js';
-import { ReadinessChecks } from '../../src/http/health.js';
-import { openDatabase, pendingMigrations } from '../../src/storage/db.js';
+import { pendingMigrations, ReadinessChecks } from '../../src/http/health.js';
+import { openDatabase } from '../../src/storage/db.js';
 import type { DB } from '../../src/storage/schema.js';
 import { harness } from '../helpers.js';
 import { PG_URL, pgAvailable, dropSchema, schemaName } from '../contract/pg.js';
