@@ -7,6 +7,7 @@ import { IDENTITY_DOMAIN_ADMINISTRATOR } from '../identity/builtins.js';
 import { startMaintenance } from '../maintenance.js';
 import { poolBudget } from '../cluster/pool_budget.js';
 import { isPrimaryMessage, Supervisor } from '../cluster/supervisor.js';
+import { listenMetrics, startPrimaryMetrics, type MetricsServer } from '../http/metrics.js';
 import { config } from './common.js';
 
 /** A worker gets this long to drain in-flight requests and flush its audit batch after SIGTERM. */
@@ -32,6 +33,7 @@ async function serveRequests(cfg: Config, role: 'single' | 'worker'): Promise<vo
   // Purge and key rotation by age: a single process runs them itself; in a cluster only the worker
   // the primary names does, so they run once per node (they are also safe across nodes, see maintenance.ts).
   let stopping = false;
+  let metricsServer: MetricsServer | undefined;
   let stop = role === 'single' ? startMaintenance(t.services, cfg.purgeIntervalSeconds) : () => {};
   if (role === 'worker') {
     process.on('message', (m: unknown) => {
@@ -50,7 +52,7 @@ async function serveRequests(cfg: Config, role: 'single' | 'worker'): Promise<vo
     const deadline = setTimeout(() => { t.app.log.error('shutdown timed out'); process.exit(1); }, DRAIN_DEADLINE_MS);
     deadline.unref();
     // close(): stop accepting, let in-flight requests finish, then flush this process's audit batch.
-    t.close().then(() => process.exit(0), (err) => { t.app.log.error({ err }, 'shutdown failed'); process.exit(1); });
+    Promise.all([metricsServer?.close(), t.close()]).then(() => process.exit(0), (err) => { t.app.log.error({ err }, 'shutdown failed'); process.exit(1); });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
@@ -62,6 +64,13 @@ async function serveRequests(cfg: Config, role: 'single' | 'worker'): Promise<vo
   // close the database under the lookup.
   const announce = await startupNotes(t);
   const address = await t.app.listen({ port: cfg.port, host: cfg.host });
+  // TESSERA_METRICS_PORT, one process: this process's metrics on their own listener. In a cluster the
+  // primary listens there instead (startPrimaryMetrics), summing every worker.
+  const m = t.metrics;
+  if (m && cfg.metricsPort !== undefined) {
+    metricsServer = await listenMetrics(cfg, () => m.text(), m.contentType);
+    t.app.log.info(`metrics on http://${cfg.metricsHost}:${metricsServer.port}/metrics`);
+  }
   announce(address);
 }
 
@@ -89,11 +98,17 @@ async function supervise(cfg: Config): Promise<void> {
     stopTimeoutMs: DRAIN_DEADLINE_MS + 2_000,
     https: cfg.tlsCert !== undefined && cfg.tlsKey !== undefined,
   });
+  // The node's metrics, summed over the workers (prom-client's AggregatorRegistry over cluster IPC): on
+  // TESSERA_METRICS_PORT here, and for the workers' public /metrics (with TESSERA_METRICS_TOKEN) on request.
+  const metrics = await startPrimaryMetrics(cfg);
+  if (metrics.port !== undefined) log.info(`metrics on http://${cfg.metricsHost}:${metrics.port}/metrics`);
   let stopping: Promise<void> | undefined;
   const shutdown = (signal: string) => {
     stopping ??= (async () => {
       log.info(`${signal}: asking ${cfg.workers} workers to finish their in-flight requests`);
-      process.exit(await supervisor.stop());
+      const code = await supervisor.stop();
+      await metrics.close();
+      process.exit(code);
     })();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

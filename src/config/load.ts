@@ -56,6 +56,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (c.tlsClientCertHeader !== undefined && !Array.isArray(c.trustProxy)) {
     throw new ConfigError('TESSERA_TLS_CLIENT_CERT_HEADER needs TESSERA_TRUST_PROXY to list the proxy addresses (true or false would let any client send a certificate)');
   }
+  if (c.metricsPort !== undefined && c.metricsPort === c.port) {
+    throw new ConfigError(`TESSERA_METRICS_PORT (${c.metricsPort}) must differ from PORT: the metrics port is a listener of its own`);
+  }
   return c;
 }
 

@@ -65,7 +65,15 @@ export interface Config {
   changePollMs: number;
   workers: number;
   databasePoolSize: number;
+  metricsToken: string | undefined;
+  metricsPort: number | undefined;
+  metricsHost: string;
+  logFormat: LogFormat;
 }
+
+/** `auto`: pretty one-line logs when stdout is a terminal and NODE_ENV is not production, JSON otherwise. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** How a TLS-terminating proxy forwards the client certificate: URL-encoded PEM (nginx `$ssl_client_escaped_cert`, AWS ALB) or Envoy's XFCC `Cert=`. */
 export const CLIENT_CERT_HEADER_FORMATS = ['pem', 'xfcc'] as const;
@@ -138,6 +146,7 @@ const headerName: Parser<string | undefined> = (raw) => {
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/.test(s)) throw new BadValue('must be an HTTP header name');
   return s.toLowerCase();
 };
+const optPort: Parser<number | undefined> = (raw) => (raw === undefined || raw === '' ? undefined : int(1, 65535)(raw));
 const optUrl: Parser<string | undefined> = (raw) => (raw === undefined || raw === '' ? undefined : url(raw));
 
 const pgUrl: Parser<string | undefined> = (raw) => {
@@ -265,6 +274,13 @@ export const SETTINGS: SettingDef[] = [
     description: '`tessera serve` processes sharing one listening port (node:cluster workers; default: the number of available CPUs). 1: a single process, no cluster.' },
   { key: 'databasePoolSize', env: 'TESSERA_DATABASE_POOL_SIZE', default: (c) => defaultPoolSize(c.workers ?? 1), parse: int(1, 1000),
     description: 'PostgreSQL connections per worker process (default: 10 divided among the workers, at least 2 each). A node opens workers x this; keep nodes x workers x this below the server\'s max_connections.' },
+  { key: 'metricsToken', env: 'TESSERA_METRICS_TOKEN', default: undefined, parse: secretSetting, secret: 'value',
+    description: 'Bearer secret (at least 24 characters) that GET /metrics requires, compared in constant time. Without it and without TESSERA_METRICS_PORT, /metrics is off (404).' },
+  { key: 'metricsPort', env: 'TESSERA_METRICS_PORT', default: undefined, parse: optPort,
+    description: 'Serve /metrics on this port of its own, at TESSERA_METRICS_HOST, instead of the public port (which then answers 404 for /metrics). With workers, the primary process listens and sums the workers\' metrics.' },
+  { key: 'metricsHost', env: 'TESSERA_METRICS_HOST', default: '127.0.0.1', parse: str, description: 'Interface the metrics port listens on.' },
+  { key: 'logFormat', env: 'TESSERA_LOG_FORMAT', default: 'auto', parse: oneOf(LOG_FORMATS),
+    description: '`json` (one JSON object a line), `pretty` (readable one-line logs) or `auto`: pretty when stdout is a terminal and NODE_ENV is not production, JSON otherwise.' },
 ];
 
 /** Is mutual TLS usable: certificates arrive on the HTTPS listener (with a client CA) or from a trusted proxy's header? */

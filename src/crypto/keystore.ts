@@ -238,6 +238,11 @@ export class KeyStore implements InvalidatedCache {
     return keys.byKid.get(kid);
   }
 
+  /** The algorithms that have a loaded (decrypted) active key: a read only, for readiness (never creates keys). */
+  async activeAlgs(domainId: string): Promise<SigningAlg[]> {
+    return [...(await this.load(domainId)).active.keys()] as SigningAlg[];
+  }
+
   async jwks(domainId: string): Promise<{ keys: Jwk[] }> {
     return (await this.load(domainId)).jwks;
   }

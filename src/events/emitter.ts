@@ -165,6 +165,9 @@ export class SecurityEvents {
     this.failuresPerMinute = o.failuresPerMinute ?? 60;
   }
 
+  /** Audit events waiting to be written (a metrics gauge: it grows while the store refuses writes). */
+  get queued(): number { return this.queue.length; }
+
   on(l: Listener): () => void { this.listeners.add(l); return () => this.listeners.delete(l); }
 
   emit(e: SecurityEvent): void {

@@ -1,4 +1,5 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import cluster from 'node:cluster';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { DEFAULT_DOMAIN, type DomainRecord } from '../core/types.js';
@@ -27,8 +28,10 @@ import { changeRecorder } from '../cache/changes.js';
 import { changeFeedFor, NoChangeFeed } from '../cache/invalidation.js';
 import { endpointsFor, UnknownDomain, type DomainContext } from './context.js';
 import { oauthErrorHandler, pageErrorHandler } from './errors.js';
-import { boundText } from '../events/emitter.js';
 import { registerBodyParsers } from './json.js';
+import { healthEndpoints, ReadinessChecks } from './health.js';
+import { lazyChildLogger, loggerOptions, requestIdGenerator } from './logging.js';
+import { askPrimary, metricsEnabled, metricsEndpoint, TesseraMetrics, workerLabel } from './metrics.js';
 import { createHttpServer } from './server.js';
 import { buildServices, type Services } from './services.js';
 
@@ -53,6 +56,9 @@ export interface Tessera {
   app: FastifyInstance;
   services: Services;
   database: Database_;
+  /** Prometheus metrics of this app; undefined when /metrics is off (neither TESSERA_METRICS_TOKEN nor _PORT). */
+  metrics: TesseraMetrics | undefined;
+  readiness: ReadinessChecks;
   close(): Promise<void>;
 }
 
@@ -61,17 +67,14 @@ export async function buildApp(opts: BuildOptions): Promise<Tessera> {
   const { config } = opts;
   const clock = opts.clock ?? systemClock;
   const app = Fastify({
-    logger: opts.logger === false ? false : {
-      level: config.logLevel,
-      // RFC 9700 §4.3.2 / RFC 6750 §5.3: tokens must not reach logs, and tokeninfo accepts
-      // ?access_token=... (Axway GET form), so request logs carry the path only, never the query.
-      serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: boundText(req.url.split('?')[0]!, 1024) }) },
-      ...(typeof opts.logger === 'object' ? opts.logger : {}),
-    },
+    logger: opts.logger === false ? false : loggerOptions(config, typeof opts.logger === 'object' ? opts.logger : {}),
     logController: new LogController({ disableRequestLogging: !config.logRequests }),
-    // A pino child per request costs measurable time on the token endpoint; without request logging
-    // the request id it would carry is not needed, so requests share the app logger.
-    ...(config.logRequests ? {} : { childLoggerFactory: (logger: FastifyBaseLogger) => logger }),
+    // Every request has an id (a trusted proxy's X-Request-Id, or a new one), in its log lines and in the
+    // X-Request-Id response header. Without request logging the pino child carrying it is made only when
+    // the request logs something: a child per request costs measurable time on the token endpoint.
+    requestIdHeader: false,
+    genReqId: requestIdGenerator(config.trustProxy),
+    ...(config.logRequests ? {} : { childLoggerFactory: lazyChildLogger }),
     bodyLimit: config.bodyLimitBytes,
     // Header, request and keep-alive timeouts and the connection cap (slowloris, slow bodies).
     serverFactory: (handler) => createHttpServer(config, handler),
@@ -104,8 +107,17 @@ export async function buildApp(opts: BuildOptions): Promise<Tessera> {
       await changes.close();
       throw e;
     }
+    const readiness = new ReadinessChecks(services, database.db);
+    const metrics = metricsEnabled(config) ? new TesseraMetrics({ worker: workerLabel() }) : undefined;
+    if (metrics) {
+      metrics.install(app, services.events);
+      // In a cluster worker the primary sums every worker (startPrimaryMetrics); alone, this process answers.
+      if (cluster.isWorker) metrics.enableClusterWorker();
+      metricsEndpoint(app, config, metrics, cluster.isWorker ? askPrimary() : () => metrics.text());
+    }
     registerRoutes(app, services);
-    return { app, services, database, close };
+    healthEndpoints(app, readiness);
+    return { app, services, database, metrics, readiness, close };
   } catch (e) {
     if (ownDb) await database.close();
     throw e;
@@ -149,8 +161,8 @@ function registerRoutes(app: FastifyInstance, s: Services): void {
   void app.register(fastifyCookie);
   registerBodyParsers(app);
   // Callback-style hooks: no promise per request on the hot path.
-  app.addHook('onSend', (_req, reply, payload, done) => {
-    reply.header('x-content-type-options', 'nosniff');
+  app.addHook('onSend', (req, reply, payload, done) => {
+    reply.header('x-content-type-options', 'nosniff').header('x-request-id', req.id);
     done(null, payload);
   });
   app.setErrorHandler(oauthErrorHandler);
@@ -205,5 +217,4 @@ function registerRoutes(app: FastifyInstance, s: Services): void {
       return metadata(s, c);
     });
   }
-  app.get('/healthz', async () => ({ status: 'ok' }));
 }

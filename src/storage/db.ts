@@ -160,3 +160,6 @@ export async function migrate(db: Kysely<DB>, opts: MigrateOptions = {}): Promis
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
+
+/** The name of every migration this code knows, in order (readiness compares them with the migration table). */
+export const knownMigrations = (): string[] => Object.keys(MIGRATIONS(() => {}));

@@ -23,7 +23,7 @@ const BOOT_ID = { TESSERA_BOOTSTRAP_CLIENT_ID: 'admin' };
 describe('configuration errors never echo a secret', () => {
   test('the secret settings are marked in the schema', () => {
     const marked = Object.fromEntries(SETTINGS.filter((s) => s.secret).map((s) => [s.env, s.secret]));
-    assert.deepEqual(marked, { TESSERA_DATABASE_URL: 'password', TESSERA_DATABASE_LISTEN_URL: 'password', TESSERA_MASTER_KEY: 'value', TESSERA_BOOTSTRAP_CLIENT_SECRET: 'value' });
+    assert.deepEqual(marked, { TESSERA_DATABASE_URL: 'password', TESSERA_DATABASE_LISTEN_URL: 'password', TESSERA_MASTER_KEY: 'value', TESSERA_BOOTSTRAP_CLIENT_SECRET: 'value', TESSERA_METRICS_TOKEN: 'value' });
   });
 
   // [variable, bad value, the part that must not appear]
@@ -31,6 +31,7 @@ describe('configuration errors never echo a secret', () => {
     ['TESSERA_MASTER_KEY', 'Sup3rS3cretMasterKeyMaterial', 'Sup3rS3cretMasterKeyMaterial'],
     ['TESSERA_MASTER_KEY', 'ab'.repeat(31), 'ab'.repeat(31)],
     ['TESSERA_BOOTSTRAP_CLIENT_SECRET', 'hunter2-is-short', 'hunter2-is-short'],
+    ['TESSERA_METRICS_TOKEN', 'scrape-me-if-you-can', 'scrape-me-if-you-can'],
     ['TESSERA_DATABASE_URL', 'mysql://admin:Pa55w0rd-XYZ@db.internal/tessera', 'Pa55w0rd-XYZ'],
     // A password with "@" and "/" in it, unencoded: no part of it shows.
     ['TESSERA_DATABASE_URL', 'mysql://admin:Pa55@w0rd/XYZ@db.internal/tessera', 'w0rd/XYZ'],
