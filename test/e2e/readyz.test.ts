@@ -108,7 +108,7 @@ describe('health and readiness', () => {
       try {
         const c = readyz(await other.inject({ url: '/readyz' }), 503);
         assert.deepEqual(c.keys, { status: 'failed', detail: 'the signing keys cannot be loaded' });
-      } finally { await other.t.app.close(); }
+      } finally { await other.close(); }
     } finally { await h.close(); }
   });
 
@@ -148,7 +148,7 @@ describe('health and readiness', () => {
       try {
         readyz(await h.inject({ url: '/readyz' }), 200);
         assert.deepEqual(await pendingMigrations(d.db), []);
-      } finally { await h.t.app.close(); }
+      } finally { await h.close(); }
     } finally { await d.close(); await dropSchema(schema); }
   });
 });
