@@ -911,7 +911,7 @@ function report({ command, store, checks, stopInfo, loadMs }) {
     `| slots not sent (${MAX_IN_FLIGHT} in flight: client behind) | ${behind} of ${slotsDue} |`,
     `| latency of answered requests p50 / p99 | ${fmtMs(percentile(lat, 50))} ms / ${fmtMs(percentile(lat, 99))} ms |`,
     `| sign-ins started / completed to a token / cut off by a failure | ${state.signinsStarted} / ${signinsDone} / ${state.signinsAborted} |`,
-    `| users created (201) / refresh rotations (200) / revocations (200) | ${state.created.length} / ${state.chains.reduce((s, c) => s + c.rts.length - 1, 0)} / ${state.revokedTokens.length} |`,
+    `| users created (201) / refresh rotations (200) / tokens revoked (200) | ${state.created.length} / ${state.chains.reduce((s, c) => s + c.rts.length - 1, 0)} / ${state.revokedTokens.length} |`,
     `| answers that were wrong (a 2xx with the wrong body) | ${records.filter((r) => r.outcome.includes('wrong body')).length} |`,
     '',
     '## Answers by operation',
