@@ -887,7 +887,9 @@ function report({ command, store, checks, stopInfo, loadMs }) {
     ...(server.exitInfo && !stopInfo ? ['the server exited during the run'] : []),
   ];
   const answered = records.filter((r) => !r.outcome.match(/^[A-Za-z]/)).length;
-  const signinsDone = state.signinsStarted - state.signinsAborted;
+  const signinsDone = state.chains.length;
+  // Flows waiting for their next slot when the load stopped are neither done nor failed.
+  const signinsCut = state.signinsStarted - signinsDone - state.signinsAborted;
   const ambiguousChains = state.chains.filter((c) => c.resolved);
   const md = [
     '# Tessera soak run',
@@ -910,7 +912,7 @@ function report({ command, store, checks, stopInfo, loadMs }) {
     `| unexpected failures | ${all.unexpected} (${unexpectedPct.toFixed(3)} %, limit ${MAX_UNEXPECTED_PCT} %) |`,
     `| slots not sent (${MAX_IN_FLIGHT} in flight: client behind) | ${behind} of ${slotsDue} |`,
     `| latency of answered requests p50 / p99 | ${fmtMs(percentile(lat, 50))} ms / ${fmtMs(percentile(lat, 99))} ms |`,
-    `| sign-ins started / completed to a token / cut off by a failure | ${state.signinsStarted} / ${signinsDone} / ${state.signinsAborted} |`,
+    `| sign-ins started / completed to a token / stopped by a failed step / still running at the end | ${state.signinsStarted} / ${signinsDone} / ${state.signinsAborted} / ${signinsCut} |`,
     `| users created (201) / refresh rotations (200) / tokens revoked (200) | ${state.created.length} / ${state.chains.reduce((s, c) => s + c.rts.length - 1, 0)} / ${state.revokedTokens.length} |`,
     `| answers that were wrong (a 2xx with the wrong body) | ${records.filter((r) => r.outcome.includes('wrong body')).length} |`,
     '',
