@@ -38,6 +38,8 @@ async function startServe(env: Record<string, string>) {
   /** Stops the server (its output is then complete) and returns the exit code. */
   const stop = async () => { child.kill('SIGTERM'); const code = await exited; child.kill('SIGKILL'); return code; };
   if (!up) { await stop(); assert.fail(`server did not start: ${stderr}`); }
+  // With several workers the port answers once the first one listens; the start-up lines come when all do.
+  for (let i = 0; i < 150 && !stdout.includes('issuer for client libraries'); i++) await new Promise((r) => setTimeout(r, 100));
   const lines = () => stdout.split('\n').filter(Boolean).map((l) => {
     assert.deepEqual(duplicateKeys(l), [], `a log line with a duplicate key: ${l}`);
     return JSON.parse(l) as Record<string, unknown>;
