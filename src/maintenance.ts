@@ -2,7 +2,7 @@ import { MAX_ACCESS_TOKEN_LIFETIME } from './core/types.js';
 import type { Services } from './http/services.js';
 
 /**
- * Periodic housekeeping, safe to run on every node at once: purge expired opaque tokens, JWT
+ * Periodic housekeeping, safe to run on every node and worker at once: purge expired opaque tokens, JWT
  * revocation records, used assertion ids, retired keys past their retention and old audit events;
  * rotate signing keys when automatic rotation is on.
  */
@@ -26,8 +26,9 @@ export async function runMaintenance(s: Services): Promise<Record<string, number
       const keys = await s.repos.keys.list(d.id);
       for (const k of keys) {
         if (k.status === 'active' && now - (k.activatedAt ?? k.createdAt) > maxAge) {
-          await s.keys.rotate(d.id, k.alg, await retention(s, d.id));
-          out.rotated!++;
+          // Every node runs this; naming the aged key makes exactly one of them rotate it.
+          const r = await s.keys.rotate(d.id, k.alg, await retention(s, d.id), { activeKid: k.kid });
+          if (r.outcome === 'rotated') out.rotated!++;
         }
       }
     }

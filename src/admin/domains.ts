@@ -148,7 +148,7 @@ export function domainAdminRoutes(app: FastifyInstance, s: Services): void {
     const r = await s.keys.rotate(req.tessera.domain.id, alg, await retention(s, req.tessera.domain.id));
     const said = describeRotation(r, { now: s.clock.now(), publishDelayMs: s.keys.publishDelayMs, defaultAlg: s.config.defaultSigningAlg });
     s.events.emit({ eventId: 'keys.rotated', outcome: 'success', domainId: req.tessera.domain.id, actorType: req.adminCaller!.actorType,
-      actorId: req.adminCaller!.actorId, clientIp: req.ip, targetType: 'SigningKey', targetId: r.outcome === 'rotated' ? r.active.kid : r.next.kid,
+      actorId: req.adminCaller!.actorId, clientIp: req.ip, targetType: 'SigningKey', targetId: r.outcome === 'superseded' ? r.active?.kid : r.outcome === 'rotated' ? r.active.kid : r.next.kid,
       details: { alg, outcome: r.outcome } });
     const message = said.lines.join(' ');
     if (r.outcome === 'rotated') {
@@ -158,6 +158,7 @@ export function domainAdminRoutes(app: FastifyInstance, s: Services): void {
         next: r.next.kid, message, ...(said.warning ? { warning: said.warning } : {}),
       };
     }
+    if (r.outcome === 'superseded') return { alg, outcome: r.outcome, ...(r.active ? { active: r.active.kid } : {}), message };
     return { alg, outcome: r.outcome, next: r.next.kid, nextPublished: iso(r.next.publishedAt), signsFrom: iso(r.signsFrom), message };
   });
 }

@@ -79,6 +79,16 @@ export type RotationResult =
     next: { kid: string; publishedAt: number };
   }
   | {
+    /**
+     * Another node or administrator rotated the key this call meant to retire at the same moment; this
+     * call changed nothing (rotating again would make a key sign that verifiers have not fetched yet).
+     */
+    outcome: 'superseded';
+    alg: SigningAlg;
+    /** The key that signs now. */
+    active?: { kid: string; publishedAt: number };
+  }
+  | {
     /** `published`: the alg had no key, a new one is published now; `pending`: it was published before, nothing changed. */
     outcome: 'published' | 'pending';
     alg: SigningAlg;
@@ -258,7 +268,10 @@ export class KeyStore implements InvalidatedCache {
    * an alg whose key is still waiting out the publish delay, change nothing (`pending`); once it has
    * waited long enough, it starts signing (`rotated`, nothing retired).
    */
-  async rotate(domainId: string, alg: SigningAlg, retainSeconds: number): Promise<RotationResult> {
+  async rotate(domainId: string, alg: SigningAlg, retainSeconds: number, expect: { activeKid?: string } = {}): Promise<RotationResult> {
+    // The key this call retires: the caller's (rotation by age names the key that aged), else the one
+    // active when the call began. A retry after a lost race must not rotate a second time.
+    let retiring = expect.activeKid;
     for (let attempt = 0; attempt < 3; attempt++) {
       let records = await this.deps.repo.list(domainId);
       const fresh = records.length === 0;
@@ -282,6 +295,10 @@ export class KeyStore implements InvalidatedCache {
         if (ok) return { outcome: 'rotated', alg, active: { kid: next.kid, publishedAt: next.createdAt }, next: { kid: newNext.kid, publishedAt: newNext.createdAt } };
         continue;
       }
+      if (retiring !== undefined && active.kid !== retiring) {
+        return { outcome: 'superseded', alg, active: { kid: active.kid, publishedAt: active.createdAt } };
+      }
+      retiring = active.kid;
       // A domain without any key just got its first ones: nothing to rotate away from.
       if (fresh) return { outcome: 'rotated', alg, active: { kid: active.kid, publishedAt: active.createdAt }, next: { kid: next.kid, publishedAt: next.createdAt } };
       const newNext = await this.newRecord(domainId, alg, 'next');
@@ -308,6 +325,9 @@ const iso = (ms: number): string => new Date(ms).toISOString();
  */
 export function describeRotation(r: RotationResult, o: { now: number; publishDelayMs: number; defaultAlg: SigningAlg }): { lines: string[]; warning?: string } {
   const { alg } = r;
+  if (r.outcome === 'superseded') {
+    return { lines: [`${alg}: another node or administrator rotated the key at the same moment; nothing more changed.${r.active ? ` Key ${r.active.kid} signs now.` : ''}`] };
+  }
   if (r.outcome !== 'rotated') {
     const instead = alg === o.defaultAlg ? 'another active key of the domain' : `the default algorithm, ${o.defaultAlg}`;
     const when = r.signsFrom > o.now ? `in ${Math.ceil((r.signsFrom - o.now) / 1000)} s` : 'due now';
