@@ -15,8 +15,10 @@ import { FixedClock } from '../src/core/clock.js';
 const TOKEN = process.env.METRICS_TOKEN!;
 
 if (cluster.isPrimary) {
-  const metrics = await startPrimaryMetrics({ metricsPort: Number(process.env.METRICS_PORT), metricsHost: '127.0.0.1', metricsToken: TOKEN });
+  const metrics = await startPrimaryMetrics({ metricsPort: Number(process.env.METRICS_PORT), metricsHost: '127.0.0.1', metricsToken: TOKEN }, 1000);
   const workers = [cluster.fork(), cluster.fork()];
+  // With SILENT_WORKER a third worker never answers the primary's gathering (a worker busy or dying).
+  const silent = process.env.SILENT_WORKER ? cluster.fork({ SILENT: '1' }) : undefined;
   let done = 0;
   let viaWorker = '';
   const finish = async () => {
@@ -24,6 +26,7 @@ if (cluster.isPrimary) {
     const direct = await r.text();
     process.stdout.write(JSON.stringify({ status: r.status, direct, viaWorker, workers: workers.map((w) => w.id) }) + '\n');
     for (const w of workers) w.kill();
+    silent?.kill();
     await metrics.close();
   };
   for (const w of workers) {
@@ -33,6 +36,8 @@ if (cluster.isPrimary) {
     });
   }
   setTimeout(() => { process.stderr.write('cluster metrics run timed out\n'); process.exit(1); }, 50_000).unref();
+} else if (process.env.SILENT) {
+  setInterval(() => {}, 1000);
 } else {
   const t = await buildApp({ config: testConfig({ metricsToken: TOKEN }), clock: new FixedClock(Date.now()), masterKey: new MasterKey(randomBytes(32)), logger: false });
   const h: Harness = { t, clock: new FixedClock(Date.now()), inject: t.app.inject.bind(t.app), close: () => t.close() };

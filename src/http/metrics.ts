@@ -104,13 +104,18 @@ export class TesseraMetrics {
   }
 
   /**
-   * In a cluster worker: answer the primary's AggregatorRegistry over IPC with these registries (prom-client
-   * answers with the global registry otherwise, which Tessera does not use). Constructing an AggregatorRegistry
-   * is what installs prom-client's worker-side message listener.
+   * In a cluster worker: answer the primary's request for this process's metrics (as prom-client JSON, which
+   * the primary sums with its own through `AggregatorRegistry.aggregate`; see startPrimaryMetrics).
    */
   enableClusterWorker(): void {
-    AggregatorRegistry.setRegistries([this.registry, this.processRegistry]);
-    new AggregatorRegistry();
+    process.on('message', (m: unknown) => {
+      if (typeof m !== 'object' || m === null || (m as Gather).type !== GATHER || !process.send) return;
+      const id = (m as Gather).id;
+      Promise.all([this.registry.getMetricsAsJSON(), this.processRegistry.getMetricsAsJSON()]).then(
+        (metrics) => process.send?.({ type: GATHERED, id, metrics } satisfies Gathered),
+        (e: Error) => process.send?.({ type: GATHERED, id, error: e.message } satisfies Gathered),
+      );
+    });
   }
 }
 
@@ -196,7 +201,12 @@ export async function listenMetrics(config: Pick<Config, 'metricsToken' | 'metri
   };
 }
 
-// Tessera's own IPC messages (a worker asking the primary for the summed metrics), apart from prom-client's.
+// Tessera's IPC messages: the primary gathering each worker's metrics, and a worker asking for the node's sum.
+const GATHER = 'tessera:metrics-gather';
+const GATHERED = 'tessera:metrics-gathered';
+type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+interface Gather { type: typeof GATHER; id: number }
+interface Gathered { type: typeof GATHERED; id: number; metrics?: MetricsJson[]; error?: string }
 const ASK = 'tessera:metrics-request';
 const ANSWER = 'tessera:metrics-response';
 interface Ask { type: typeof ASK; id: number }
@@ -204,15 +214,19 @@ interface Answer { type: typeof ANSWER; id: number; text?: string; error?: strin
 
 /**
  * Called once by the cluster primary (node:cluster), which serves no requests itself: sums every worker's
- * metrics with prom-client's AggregatorRegistry, on TESSERA_METRICS_PORT when it is set, and for workers that
+ * metrics, with the primary's own process metrics beside them, through prom-client's
+ * `AggregatorRegistry.aggregate`; on TESSERA_METRICS_PORT when it is set, and for workers that
  * serve the token-protected /metrics on the public port (each asks here over IPC, so a scrape through the
  * load-balanced port sees the whole node, not the one worker it reached). Workers call
  * `TesseraMetrics.enableClusterWorker()` (buildApp does it in a worker).
  */
-export async function startPrimaryMetrics(config: Pick<Config, 'metricsToken' | 'metricsPort' | 'metricsHost'>): Promise<{ port?: number; close(): Promise<void> }> {
+export async function startPrimaryMetrics(config: Pick<Config, 'metricsToken' | 'metricsPort' | 'metricsHost'>, gatherTimeoutMs = 2000): Promise<{ port?: number; close(): Promise<void> }> {
   if (!metricsEnabled(config)) return { close: async () => {} };
-  const aggregator = new AggregatorRegistry();
-  const source = () => aggregator.clusterMetrics();
+  // The primary's own process (memory, CPU, event loop) is part of the node too: labelled worker="primary".
+  const own = new Registry();
+  collectDefaultMetrics({ register: own, labels: { worker: 'primary' } });
+  const gather = gatherer(gatherTimeoutMs);
+  const source = async () => AggregatorRegistry.aggregate([...await gather(), await own.getMetricsAsJSON()]).metrics();
   const onMessage = (worker: { send(m: Answer): boolean; isConnected(): boolean }, m: unknown) => {
     if (typeof m !== 'object' || m === null || (m as Ask).type !== ASK) return;
     const id = (m as Ask).id;
@@ -222,11 +236,39 @@ export async function startPrimaryMetrics(config: Pick<Config, 'metricsToken' | 
     );
   };
   cluster.on('message', onMessage);
-  const listener = config.metricsPort !== undefined ? await listenMetrics(config, source, aggregator.contentType) : undefined;
+  const listener = config.metricsPort !== undefined ? await listenMetrics(config, source, own.contentType) : undefined;
   return {
     ...(listener ? { port: listener.port } : {}),
-    close: async () => { cluster.off('message', onMessage); await listener?.close(); },
+    close: async () => { cluster.off('message', onMessage); gather.close(); await listener?.close(); },
   };
+}
+
+/**
+ * Each connected worker's metrics as prom-client JSON. A worker that does not answer within the timeout
+ * (it is dying, or busy past it) is left out of this scrape rather than failing it: the next scrape has it.
+ */
+function gatherer(timeoutMs: number): { (): Promise<MetricsJson[]>; close(): void } {
+  let next = 0;
+  const pending = new Map<number, { want: number; got: MetricsJson[]; done(v: MetricsJson[]): void }>();
+  const onMessage = (_w: unknown, m: unknown) => {
+    if (typeof m !== 'object' || m === null || (m as Gathered).type !== GATHERED) return;
+    const a = m as Gathered;
+    const p = pending.get(a.id);
+    if (!p) return;
+    if (a.metrics) p.got.push(...a.metrics);
+    if (--p.want === 0) p.done(p.got);
+  };
+  cluster.on('message', onMessage);
+  const gather = () => new Promise<MetricsJson[]>((resolve) => {
+    const id = next++;
+    const workers = Object.values(cluster.workers ?? {}).filter((w) => w?.isConnected());
+    if (workers.length === 0) { resolve([]); return; }
+    const timer = setTimeout(() => { const p = pending.get(id); pending.delete(id); resolve(p?.got ?? []); }, timeoutMs);
+    timer.unref();
+    pending.set(id, { want: workers.length, got: [], done: (v) => { clearTimeout(timer); pending.delete(id); resolve(v); } });
+    for (const w of workers) w!.send({ type: GATHER, id } satisfies Gather);
+  });
+  return Object.assign(gather, { close: () => { cluster.off('message', onMessage); } });
 }
 
 /** In a cluster worker: the summed metrics of every worker, from the primary (startPrimaryMetrics). */
