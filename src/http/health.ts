@@ -44,6 +44,9 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
 /**
  * Is this node fit to take traffic: the store answers a trivial query, every migration this code knows has
  * run, and the default domain has an active signing key that loads (decrypts with this node's master key).
+ * Only the default domain's key is loaded, on purpose: it proves the store and this node's master key, which
+ * every domain's keys share. A key problem in one tenant's domain is that tenant's, and every node would
+ * see it alike: failing readiness for it would take the whole service out of the load balancer.
  * The checks run side by side, each bounded by `timeoutMs`. Failure details name the cause in Tessera's
  * words, never a driver message (the endpoint is public).
  */
