@@ -440,9 +440,9 @@ async function setupTessera(t) {
     }
   }
 
-  // Several workers each cache the catalog for TESSERA_CACHE_TTL_SECONDS (5 s): the worker that takes the
-  // next request may not see the resource servers yet. Wait it out rather than measure with the cache off.
-  if (t.workers > 1) await sleep(6_000);
+  // Several workers each cache the catalog; the change feed tells every worker of a write within
+  // TESSERA_CHANGE_POLL_MS (250 ms on SQLite; PostgreSQL's NOTIFY is sooner). Leave it a second.
+  if (t.workers > 1) await sleep(1_000);
   const r = await scimPost(`${t.base}/admin/v1/Apps`, admin, {
     schemas: [APP_SCHEMA],
     displayName: 'bench-client',
@@ -457,7 +457,7 @@ async function setupTessera(t) {
   }
   t.clientId = r.json.name;
   t.clientSecret = r.json.clientSecret;
-  if (t.workers > 1) await sleep(6_000);
+  if (t.workers > 1) await sleep(1_000);
 
   // The jwt-bearer scenario: a gateway that signs its own assertions (RS256, key registered as a JWK), the Axway
   // way: no other client authentication, sub = its client_id, a client token for bench.rs256.
