@@ -13,6 +13,7 @@ import { authenticationFactorsRemoverRoutes } from './factors.js';
 import { GrantsResource } from './grants.js';
 import { GroupsResource } from './groups.js';
 import { meRoutes } from './me.js';
+import { sessionRoutes } from './sessions.js';
 import { consentRoutes } from './consents.js';
 import { TrustedIssuersResource } from './trusted_issuers.js';
 import { UsersResource } from './users.js';
@@ -67,6 +68,7 @@ export function adminPlugin(s: Services) {
     domainAdminRoutes(app, s);
     authenticationFactorsRemoverRoutes(app, s);
     meRoutes(app, s);
+    sessionRoutes(app, s);
     consentRoutes(app, s);
 
     // RFC 7644 §4: discovery of the service provider's configuration, resource types and schemas.

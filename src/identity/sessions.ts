@@ -40,6 +40,26 @@ export class SessionService {
     await this.repos.sessions.delete(session.hash);
     await revokeSessionTokens(this.repos, session.domainId, session.sid, this.clock.now());
   }
+
+  /** The user's live sessions, newest first (the account page and the console list them). */
+  async listForUser(domainId: string, userId: string): Promise<SessionRecord[]> {
+    return this.repos.sessions.listForUser(domainId, userId, this.clock.now());
+  }
+
+  /** Signs one session of the user out from elsewhere, as logout does; undefined when the user has no such session. */
+  async endBySid(domainId: string, userId: string, sid: string): Promise<SessionRecord | undefined> {
+    const ended = await this.repos.sessions.deleteBySid(domainId, userId, sid);
+    if (ended) await revokeSessionTokens(this.repos, domainId, sid, this.clock.now());
+    return ended;
+  }
+
+  /** Signs every session of the user out (but `keepSid`, when given), as logout does; returns the sids ended. */
+  async endAllForUser(domainId: string, userId: string, keepSid?: string): Promise<string[]> {
+    const sids = await this.repos.sessions.deleteForUser(domainId, userId, keepSid);
+    const now = this.clock.now();
+    for (const sid of sids) await revokeSessionTokens(this.repos, domainId, sid, now);
+    return sids;
+  }
 }
 
 /** Revokes stored tokens of a session and, through their grant ids, its JWT access tokens. */

@@ -232,11 +232,11 @@ export class KyselyMfaRepository implements MfaRepository {
       .where('type', '=', `${PENDING}${type}`).executeTakeFirst();
     return r && KyselyMfaRepository.map(r, type);
   }
-  async confirmPendingFactor(domainId: string, userId: string, type: MfaFactorRecord['type'], createdAt: number, lastStep: number, now: number) {
+  async confirmPendingFactor(domainId: string, userId: string, type: MfaFactorRecord['type'], secretEnc: string, lastStep: number, now: number) {
     return this.db.transaction().execute(async (trx) => {
       // The DELETE is the single-use point: of two confirmations racing, one removes the row, the other nothing.
       const p = await trx.deleteFrom('mfa_factors').where('domain_id', '=', domainId).where('user_id', '=', userId)
-        .where('type', '=', `${PENDING}${type}`).where('created_at', '=', createdAt).returning('secret_enc').executeTakeFirst();
+        .where('type', '=', `${PENDING}${type}`).where('secret_enc', '=', secretEnc).returning('secret_enc').executeTakeFirst();
       if (!p) return false;
       await trx.insertInto('mfa_factors').values({
         domain_id: domainId, user_id: userId, type, secret_enc: p.secret_enc, last_step: lastStep, created_at: now,

@@ -361,10 +361,11 @@ export interface MfaRepository {
   putPendingFactor(rec: MfaFactorRecord): Promise<void>;
   getPendingFactor(domainId: string, userId: string, type: MfaFactorRecord['type']): Promise<MfaFactorRecord | undefined>;
   /**
-   * Atomic: the pending enrolment created at `createdAt` becomes the enrolled factor of its type (replacing any),
-   * with `lastStep` accepted, and the pending one is gone. False when it was confirmed, replaced or removed first.
+   * Atomic: the pending enrolment whose secret is `secretEnc` (the one the code was checked against) becomes the
+   * enrolled factor of its type (replacing any), with `lastStep` accepted, and the pending one is gone. False when
+   * it was confirmed, replaced or removed first.
    */
-  confirmPendingFactor(domainId: string, userId: string, type: MfaFactorRecord['type'], createdAt: number, lastStep: number, now: number): Promise<boolean>;
+  confirmPendingFactor(domainId: string, userId: string, type: MfaFactorRecord['type'], secretEnc: string, lastStep: number, now: number): Promise<boolean>;
   /** Removes every factor, pending enrolment and recovery code of a user; returns how many enrolled factors went. */
   deleteAll(domainId: string, userId: string): Promise<number>;
   replaceRecoveryCodes(domainId: string, userId: string, hashes: readonly string[]): Promise<void>;

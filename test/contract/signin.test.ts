@@ -322,9 +322,9 @@ function contract(name: string, open: () => Promise<{ db: Database_; cleanup: ()
       assert.equal(await r.mfa.getFactor(d.id, u, 'totp'), undefined, 'pending is not enrolled');
       assert.deepEqual(await r.mfa.listFactors(d.id, u), []);
       assert.equal(await r.mfa.useStep(d.id, u, 'totp', 5), false);
-      assert.equal(await r.mfa.confirmPendingFactor(d.id, u, 'totp', now + 4, 77, now + 10), false, 'another enrolment (created at another time)');
-      assert.equal(await r.mfa.confirmPendingFactor(d2.id, u, 'totp', now + 5, 77, now + 10), false, 'other domain');
-      const results = await Promise.all(Array.from({ length: 5 }, () => r.mfa.confirmPendingFactor(d.id, u, 'totp', now + 5, 77, now + 10)));
+      assert.equal(await r.mfa.confirmPendingFactor(d.id, u, 'totp', 'v1.other', 77, now + 10), false, 'another enrolment (another secret)');
+      assert.equal(await r.mfa.confirmPendingFactor(d2.id, u, 'totp', 'v1.pending', 77, now + 10), false, 'other domain');
+      const results = await Promise.all(Array.from({ length: 5 }, () => r.mfa.confirmPendingFactor(d.id, u, 'totp', 'v1.pending', 77, now + 10)));
       assert.equal(results.filter(Boolean).length, 1, 'confirmed once');
       assert.equal(await r.mfa.getPendingFactor(d.id, u, 'totp'), undefined);
       const enrolled = { domainId: d.id, userId: u, type: 'totp' as const, secretEnc: 'v1.pending', lastStep: 77, createdAt: now + 10 };
@@ -339,8 +339,8 @@ function contract(name: string, open: () => Promise<{ db: Database_; cleanup: ()
       const q2 = { ...q, secretEnc: 'v1.again', createdAt: now + 21 };
       await r.mfa.putPendingFactor(q2);
       assert.deepEqual(await r.mfa.getPendingFactor(d.id, u, 'totp'), q2, 'a restart replaces the pending enrolment');
-      assert.equal(await r.mfa.confirmPendingFactor(d.id, u, 'totp', now + 20, 90, now + 30), false, 'the replaced one cannot be confirmed');
-      assert.equal(await r.mfa.confirmPendingFactor(d.id, u, 'totp', now + 21, 90, now + 30), true);
+      assert.equal(await r.mfa.confirmPendingFactor(d.id, u, 'totp', 'v1.next', 90, now + 30), false, 'the replaced one cannot be confirmed');
+      assert.equal(await r.mfa.confirmPendingFactor(d.id, u, 'totp', 'v1.again', 90, now + 30), true);
       assert.equal((await r.mfa.getFactor(d.id, u, 'totp'))?.secretEnc, 'v1.again');
       await r.mfa.putPendingFactor({ ...q, createdAt: now + 40 });
       assert.equal(await r.mfa.deleteAll(d.id, u), 1, 'counts enrolled factors only');
