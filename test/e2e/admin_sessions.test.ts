@@ -120,6 +120,28 @@ describe('admin: a user\'s sessions (Sessions, SessionsRemover)', () => {
     assert.deepEqual((await scim(h, 'POST', '/admin/v1/SessionsRemover', usersOnly, body)).json().removed, 0);
   });
 
+  test('another domain\'s user and session are unknown here: 404, and the session lives on', async () => {
+    const d = await scim(h, 'POST', '/admin/v1/IdentityDomains', admin, { name: 'other', displayName: 'Other' });
+    assert.equal(d.statusCode, 201, d.body);
+    const t = await h.inject({
+      method: 'POST', url: '/domains/other/oauth2/v1/token', payload: 'grant_type=client_credentials&scope=urn%3Aopc%3Aidm%3A__myscopes__',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${d.json().adminClient.client_id}:${d.json().adminClient.client_secret}`).toString('base64')}` },
+    });
+    assert.equal(t.statusCode, 200, t.body);
+    const otherUser = await createUser(h, t.json().access_token, 'as-elsewhere', {}, '/domains/other');
+    const s = h.t.services;
+    const otherDomain = (await s.repos.domains.getByName('other'))!;
+    const now = s.clock.now();
+    const rec = { hash: 'h'.repeat(43), sid: 'a'.repeat(32), domainId: otherDomain.id, userId: otherUser.id, authTime: now, amr: ['pwd'], acr: 'x', createdAt: now, expiresAt: now + 60_000 };
+    await s.repos.sessions.create(rec);
+    assertScimError(await scim(h, 'GET', `/admin/v1/Sessions?userId=${otherUser.id}`, admin), 404);
+    assertScimError(await scim(h, 'DELETE', `/admin/v1/Sessions/${rec.sid}`, admin), 404);
+    assertScimError(await scim(h, 'POST', '/admin/v1/SessionsRemover', admin, { schemas: [REMOVER], user: { value: otherUser.id } }), 404);
+    assert.deepEqual(await s.repos.sessions.find(rec.hash), rec);
+    const there = await scim(h, 'GET', `/domains/other/admin/v1/Sessions?userId=${otherUser.id}`, t.json().access_token);
+    assert.deepEqual(there.json().Resources.map((x: { id: string }) => x.id), [rec.sid], 'its own domain sees it');
+  });
+
   test('bad SessionsRemover bodies get SCIM 400s; an unknown user 404', async () => {
     const cases: [unknown, string][] = [
       [[], 'invalidSyntax'], [{ user: { value: 'x' } }, 'invalidSyntax'], [{ schemas: [REMOVER] }, 'invalidValue'],
