@@ -7,6 +7,7 @@ import { ALL_RESOURCE_TYPES, ALL_SCHEMAS } from '../scim/resources.js';
 import { AdminAuthError, authenticateAdmin } from './auth.js';
 import { AppRolesResource } from './approles.js';
 import { AppsResource } from './apps.js';
+import { appClientSecretRegeneratorRoutes } from './app_secret.js';
 import { AuditEventsResource } from './audit.js';
 import { domainAdminRoutes } from './domains.js';
 import { authenticationFactorsRemoverRoutes } from './factors.js';
@@ -69,6 +70,7 @@ export function adminPlugin(s: Services) {
     authenticationFactorsRemoverRoutes(app, s);
     meRoutes(app, s);
     sessionRoutes(app, s);
+    appClientSecretRegeneratorRoutes(app, s);
     consentRoutes(app, s);
 
     // RFC 7644 §4: discovery of the service provider's configuration, resource types and schemas.
