@@ -14,10 +14,12 @@ import { authenticationFactorsRemoverRoutes } from './factors.js';
 import { GrantsResource } from './grants.js';
 import { GroupsResource } from './groups.js';
 import { meRoutes } from './me.js';
+import { myFactorRoutes } from './my_factors.js';
 import { sessionRoutes } from './sessions.js';
 import { consentRoutes } from './consents.js';
 import { TrustedIssuersResource } from './trusted_issuers.js';
 import { UsersResource } from './users.js';
+import { userLockedStateChangerRoutes } from './user_lock.js';
 import { registerResource } from './resource.js';
 
 const PUBLIC = new Set(['ServiceProviderConfig', 'ResourceTypes', 'Schemas']);
@@ -70,6 +72,8 @@ export function adminPlugin(s: Services) {
     authenticationFactorsRemoverRoutes(app, s);
     meRoutes(app, s);
     sessionRoutes(app, s);
+    myFactorRoutes(app, s);
+    userLockedStateChangerRoutes(app, s);
     appClientSecretRegeneratorRoutes(app, s);
     consentRoutes(app, s);
 
