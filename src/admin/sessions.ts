@@ -38,6 +38,7 @@ function render(c: DomainContext, base: 'MySessions' | 'Sessions', x: SessionRec
     schemas: [SESSION_SCHEMA], id: x.sid,
     user: { value: x.userId, $ref: `${c.endpoints.admin}/Users/${x.userId}` },
     authTime: iso(x.authTime), expiresAt: iso(x.expiresAt), amr: x.amr, acr: x.acr,
+    ...(x.userAgent !== undefined ? { userAgent: x.userAgent } : {}), ...(x.clientIp !== undefined ? { clientIp: x.clientIp } : {}),
     current: currentSid !== undefined && currentSid === x.sid,
     meta: { resourceType: 'Session', created: iso(x.createdAt), lastModified: iso(x.createdAt), location: `${c.endpoints.admin}/${base}/${x.sid}` },
   };

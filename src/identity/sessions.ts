@@ -1,11 +1,15 @@
 import type { Clock } from '../core/clock.js';
 import { newJti, newSecret } from '../core/ids.js';
 import { lookupHash } from '../crypto/secrets.js';
+import { boundText } from '../events/emitter.js';
 import type { Repositories, SessionRecord } from '../storage/ports.js';
 import { revokeGrantIds } from './revocation.js';
 import type { UserDisabledReason, UserLifecycleHook } from './users.js';
 
-export interface NewSession { userId: string; authTime: number; amr: string[]; acr: string }
+/** Longest User-Agent kept with a session (it is shown in the user's session list, never trusted). */
+const MAX_USER_AGENT = 256;
+
+export interface NewSession { userId: string; authTime: number; amr: string[]; acr: string; userAgent?: string; clientIp?: string }
 
 /**
  * SSO sessions, shared by a domain's apps. The browser holds a random 256-bit value; only its hash is
@@ -21,6 +25,7 @@ export class SessionService {
     const cookie = newSecret();
     const session: SessionRecord = {
       hash: lookupHash(cookie), sid: newJti(), domainId, userId: s.userId, authTime: s.authTime, amr: s.amr, acr: s.acr,
+      ...(s.userAgent ? { userAgent: boundText(s.userAgent, MAX_USER_AGENT) } : {}), ...(s.clientIp ? { clientIp: s.clientIp } : {}),
       createdAt: now, expiresAt: now + this.ttlMs,
     };
     await this.repos.sessions.create(session);

@@ -33,15 +33,18 @@ export class KyselySessionRepository implements SessionRepository {
   private db: Kysely<SDB>;
   constructor(db: Kysely<DB>) { this.db = db as unknown as Kysely<SDB>; }
   private map(r: Selectable<SessionsTable>): SessionRecord {
-    const d = parse<{ amr?: string[]; acr?: string }>(r.data, {});
+    const d = parse<{ amr?: string[]; acr?: string; userAgent?: string; clientIp?: string }>(r.data, {});
     return {
       hash: r.hash, sid: r.sid, domainId: r.domain_id, userId: r.user_id, authTime: num(r.auth_time), amr: d.amr ?? [], acr: d.acr ?? '',
+      ...(d.userAgent !== undefined ? { userAgent: d.userAgent } : {}), ...(d.clientIp !== undefined ? { clientIp: d.clientIp } : {}),
       createdAt: num(r.created_at), expiresAt: num(r.expires_at),
     };
   }
   async create(s: SessionRecord) {
+    // The data column is JSON, so where the sign-in came from needs no migration.
+    const data = { amr: s.amr, acr: s.acr, ...(s.userAgent !== undefined ? { userAgent: s.userAgent } : {}), ...(s.clientIp !== undefined ? { clientIp: s.clientIp } : {}) };
     await this.db.insertInto('sessions').values({
-      hash: s.hash, sid: s.sid, domain_id: s.domainId, user_id: s.userId, auth_time: s.authTime, data: json({ amr: s.amr, acr: s.acr }),
+      hash: s.hash, sid: s.sid, domain_id: s.domainId, user_id: s.userId, auth_time: s.authTime, data: json(data),
       created_at: s.createdAt, expires_at: s.expiresAt,
     }).execute();
   }

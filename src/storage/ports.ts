@@ -256,6 +256,9 @@ export interface SessionRecord {
   /** RFC 8176 methods used (pwd, otp, ...), and the resulting acr. */
   amr: string[];
   acr: string;
+  /** Where the sign-in came from, for the user's session list (bounded, control characters removed). */
+  userAgent?: string;
+  clientIp?: string;
   createdAt: number;
   expiresAt: number;
 }

@@ -47,6 +47,9 @@ function contract(name: string, open: () => Promise<{ db: Database_; cleanup: ()
       assert.deepEqual(await r.sessions.findBySid(d.id, s.sid), s);
       assert.equal(await r.sessions.findBySid(d2.id, s.sid), undefined, 'sids do not cross domains');
       assert.equal(await r.sessions.findBySid(d.id, 'nope'), undefined);
+      const located = session(d.id, newId(), { userAgent: 'Mozilla/5.0 (X11; Linux x86_64)', clientIp: '2001:db8::1' });
+      await r.sessions.create(located);
+      assert.deepEqual(await r.sessions.find(located.hash), located, 'user agent and address round-trip');
       const bare = session(d.id, newId(), { amr: [], acr: '' });
       await r.sessions.create(bare);
       assert.deepEqual(await r.sessions.find(bare.hash), bare);

@@ -44,7 +44,7 @@ describe('admin: a user\'s sessions (Sessions, SessionsRemover)', () => {
     assert.deepEqual(body.schemas, [LIST]);
     assert.deepEqual(body.Resources.map((x: { id: string }) => x.id).sort(), [a.sid, b.sid].sort());
     const x = body.Resources[0];
-    assert.deepEqual(Object.keys(x).sort(), ['acr', 'amr', 'authTime', 'current', 'expiresAt', 'id', 'meta', 'schemas', 'user']);
+    assert.deepEqual(Object.keys(x).sort(), ['acr', 'amr', 'authTime', 'clientIp', 'current', 'expiresAt', 'id', 'meta', 'schemas', 'user', 'userAgent']);
     assert.deepEqual(x.schemas, [SESSION]);
     assert.equal(x.current, false);
     assert.deepEqual(x.user, { value: u.id, $ref: `${ISSUER}/admin/v1/Users/${u.id}` });

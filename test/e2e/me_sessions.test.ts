@@ -44,10 +44,12 @@ describe('self-service sessions: MySessions and MySessionsRemover', () => {
     assert.equal(b.itemsPerPage, 2);
     assert.deepEqual(b.Resources.map((x: { id: string }) => x.id).sort(), [first.sid, second.sid].sort());
     const mine = b.Resources.find((x: { id: string }) => x.id === second.sid);
-    assert.deepEqual(Object.keys(mine).sort(), ['acr', 'amr', 'authTime', 'current', 'expiresAt', 'id', 'meta', 'schemas', 'user']);
+    assert.deepEqual(Object.keys(mine).sort(), ['acr', 'amr', 'authTime', 'clientIp', 'current', 'expiresAt', 'id', 'meta', 'schemas', 'user', 'userAgent']);
     assert.deepEqual(mine.schemas, [SESSION]);
     assert.equal(mine.current, true);
     assert.deepEqual(mine.amr, ['pwd']);
+    assert.equal(mine.clientIp, '127.0.0.1');
+    assert.equal(typeof mine.userAgent, 'string');
     assert.deepEqual(mine.user, { value: u.id, $ref: `${ISSUER}/admin/v1/Users/${u.id}` });
     assert.equal(mine.meta.resourceType, 'Session');
     assert.equal(mine.meta.location, `${ISSUER}/admin/v1/MySessions/${second.sid}`);
@@ -176,6 +178,20 @@ describe('self-service sessions: MySessions and MySessionsRemover', () => {
     const raw = await h.inject({ method: 'POST', url: '/admin/v1/MySessionsRemover', headers: { authorization: `Bearer ${me.access}`, 'content-type': 'application/scim+json' }, payload: '{"schemas":' });
     assertScimError(raw, 400, 'invalidSyntax');
     assert.equal(await silent(me.browser, portal), 'code', 'nothing was ended');
+  });
+
+  test('the user agent is kept bounded and without control characters', async () => {
+    const u = await createUser(h, admin, 'ms-ua');
+    const browser = new Browser(h);
+    const ua = `Mozilla/5.0 \u202e\u0007${'x'.repeat(400)}`;
+    const orig = browser.get.bind(browser);
+    browser.get = (url: string, headers: Record<string, string> = {}) => orig(url, { 'user-agent': ua, ...headers });
+    const origPost = browser.post.bind(browser);
+    browser.post = (url: string, form: Record<string, string>, headers: Record<string, string> = {}) => origPost(url, form, { 'user-agent': ua, ...headers });
+    const me = await signInTo(h, portal, u.userName, { browser });
+    const x = (await list(me.access)).json().Resources[0];
+    assert.ok(x.userAgent.startsWith('Mozilla/5.0 \uFFFD\uFFFDxxx'), x.userAgent);
+    assert.ok(x.userAgent.length < 300);
   });
 
   test('a browser signed in again gets a new session: the ended one does not come back', async () => {
