@@ -4,7 +4,7 @@ import { generate } from 'otplib';
 import type { FixedClock } from '../../src/core/clock.js';
 import type { AuditEventRecord, DomainRecord } from '../../src/core/types.js';
 import { adminToken, assertScimError, grantRole, harness, ISSUER, scim, type Harness } from '../helpers.js';
-import { createUser, PASSWORD } from '../signin.js';
+import { authorizeUrl, Browser, callbackParams, createUser, followConsent, formOf, PASSWORD, pkce, REDIRECT } from '../signin.js';
 import { createPortal, ME_SCOPE, type Portal } from '../account.js';
 
 const S = (n: string) => `urn:ietf:params:scim:schemas:oracle:idcs:${n}`;
@@ -213,6 +213,28 @@ describe('self-service second factors: TOTP enrolment, removal and bypass codes'
     assert.ok(events.some((e) => e.eventId === 'user.mfa.recovery_codes_regenerated' && e.outcome === 'success' && e.targetId === u.id));
     // Stored hashed: no raw code in the store.
     assert.ok(!JSON.stringify(await h.t.services.repos.mfa.listFactors(domain.id, u.id)).includes(next[1]!.replaceAll('-', '')));
+  });
+
+  test('at the sign-in pages: an API-enrolled factor is asked for; an old bypass code is refused, a new one signs in', async () => {
+    const u = await newUser('mf-pages');
+    const { bypassCodes: old } = await enrol(u.token);
+    const fresh = (await regen(u.token)).json().bypassCodes as string[];
+    const toMfa = async () => {
+      const b = new Browser(h);
+      const { challenge } = pkce();
+      let r = await b.get(authorizeUrl({ client_id: portal.clientId, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid', state: 'p', code_challenge: challenge, code_challenge_method: 'S256' }));
+      r = await b.get(r.headers.location!);
+      const f = formOf(r.body, 'credSubmit');
+      r = await b.get((await b.post(f.action, { ...f.fields, username: u.userName, password: PASSWORD })).headers.location!);
+      assert.match(r.body, /Enter your verification code/);
+      return { b, f: formOf(r.body, 'bypass') };
+    };
+    const first = await toMfa();
+    const refused = await first.b.post(first.f.action, { ...first.f.fields, bypassCode: old[0]! });
+    assert.ok(!String(refused.headers.location ?? '').startsWith(REDIRECT), 'the old set is refused at sign-in');
+    const second = await toMfa();
+    const r = await followConsent(second.b, await second.b.post(second.f.action, { ...second.f.fields, bypassCode: fresh[0]! }));
+    assert.ok(callbackParams(r).get('code'), 'a new code signs in');
   });
 
   test('re-enrolment keeps the old factor working until the new one is confirmed, then replaces it', async () => {
