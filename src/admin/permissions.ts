@@ -13,6 +13,10 @@ export const PERMISSIONS = {
   AuditEvents: { read: [S.auditRead], write: [] },
   Users: { read: [S.users, S.usersRead], write: [S.users] },
   AuthenticationFactorsRemover: { read: [], write: [S.users] },
+  // A user's SSO sessions: listing them is reading the user; signing them out is changing the user.
+  Sessions: { read: [S.users, S.usersRead], write: [S.users] },
+  UserLockedStateChanger: { read: [], write: [S.users] },
+  AppClientSecretRegenerator: { read: [], write: [S.apps] },
   Groups: { read: [S.groups, S.groupsRead], write: [S.groups] },
   SigningKeys: { read: [S.settings], write: [S.settings] },
   IdentityDomains: { read: [S.settings], write: [S.settings] },

@@ -7,15 +7,19 @@ import { ALL_RESOURCE_TYPES, ALL_SCHEMAS } from '../scim/resources.js';
 import { AdminAuthError, authenticateAdmin } from './auth.js';
 import { AppRolesResource } from './approles.js';
 import { AppsResource } from './apps.js';
+import { appClientSecretRegeneratorRoutes } from './app_secret.js';
 import { AuditEventsResource } from './audit.js';
 import { domainAdminRoutes } from './domains.js';
 import { authenticationFactorsRemoverRoutes } from './factors.js';
 import { GrantsResource } from './grants.js';
 import { GroupsResource } from './groups.js';
 import { meRoutes } from './me.js';
+import { myFactorRoutes } from './my_factors.js';
+import { sessionRoutes } from './sessions.js';
 import { consentRoutes } from './consents.js';
 import { TrustedIssuersResource } from './trusted_issuers.js';
 import { UsersResource } from './users.js';
+import { userLockedStateChangerRoutes } from './user_lock.js';
 import { registerResource } from './resource.js';
 
 const PUBLIC = new Set(['ServiceProviderConfig', 'ResourceTypes', 'Schemas']);
@@ -67,6 +71,10 @@ export function adminPlugin(s: Services) {
     domainAdminRoutes(app, s);
     authenticationFactorsRemoverRoutes(app, s);
     meRoutes(app, s);
+    sessionRoutes(app, s);
+    myFactorRoutes(app, s);
+    userLockedStateChangerRoutes(app, s);
+    appClientSecretRegeneratorRoutes(app, s);
     consentRoutes(app, s);
 
     // RFC 7644 §4: discovery of the service provider's configuration, resource types and schemas.

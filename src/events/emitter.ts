@@ -27,6 +27,15 @@ export type SecurityEventId =
   | 'user.logout'
   | 'user.mfa.enrolled'
   | 'user.mfa.reset'
+  /** Self-service: the user removed their own factor, or replaced their bypass (recovery) codes. */
+  | 'user.mfa.removed'
+  | 'user.mfa.recovery_codes_regenerated'
+  /** A session signed out from the session list (by its user or an administrator), not at the logout endpoint. */
+  | 'user.session.ended'
+  /** An administrator unlocked an account locked by failed sign-ins. */
+  | 'user.unlocked'
+  /** An app's client secret was replaced (the old one stops working). */
+  | 'client.secret_regenerated'
   | 'user.password.changed'
   | 'consent.granted'
   | 'consent.revoked'

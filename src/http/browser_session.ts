@@ -69,7 +69,10 @@ export async function startSession(s: Services, req: FastifyRequest, reply: Fast
   if (!authStillValid(await s.repos.users.get(c.domain.id, st.userId!), st.authTime!)) {
     throw new AuthnError('AUTH-4001', 401, 'This sign-in is no longer valid. Start again from the application.');
   }
-  const { cookie, session } = await s.sessions.create(c.domain.id, { userId: st.userId!, authTime: st.authTime!, amr: st.amr, acr: acrOf(st.amr) }, req.cookies[sessionCookieName(c)]);
+  const ua = req.headers['user-agent'];
+  const { cookie, session } = await s.sessions.create(c.domain.id, {
+    userId: st.userId!, authTime: st.authTime!, amr: st.amr, acr: acrOf(st.amr), clientIp: req.ip, ...(typeof ua === 'string' ? { userAgent: ua } : {}),
+  }, req.cookies[sessionCookieName(c)]);
   setSessionCookie(reply, c, cookie, s.config.sessionTtlSeconds);
   s.events.emit({ eventId: 'user.login.succeeded', outcome: 'success', domainId: c.domain.id, actorType: 'user', actorId: st.userId, clientIp: req.ip, details: { client_id: client.clientId, amr: st.amr, ...details } });
   // The consent step reads the session cookie; this request carries the old one, so the new one is put in place for it.

@@ -1,11 +1,15 @@
 import type { Clock } from '../core/clock.js';
 import { newJti, newSecret } from '../core/ids.js';
 import { lookupHash } from '../crypto/secrets.js';
+import { boundText } from '../events/emitter.js';
 import type { Repositories, SessionRecord } from '../storage/ports.js';
 import { revokeGrantIds } from './revocation.js';
 import type { UserDisabledReason, UserLifecycleHook } from './users.js';
 
-export interface NewSession { userId: string; authTime: number; amr: string[]; acr: string }
+/** Longest User-Agent kept with a session (it is shown in the user's session list, never trusted). */
+const MAX_USER_AGENT = 256;
+
+export interface NewSession { userId: string; authTime: number; amr: string[]; acr: string; userAgent?: string; clientIp?: string }
 
 /**
  * SSO sessions, shared by a domain's apps. The browser holds a random 256-bit value; only its hash is
@@ -21,6 +25,7 @@ export class SessionService {
     const cookie = newSecret();
     const session: SessionRecord = {
       hash: lookupHash(cookie), sid: newJti(), domainId, userId: s.userId, authTime: s.authTime, amr: s.amr, acr: s.acr,
+      ...(s.userAgent ? { userAgent: boundText(s.userAgent, MAX_USER_AGENT) } : {}), ...(s.clientIp ? { clientIp: s.clientIp } : {}),
       createdAt: now, expiresAt: now + this.ttlMs,
     };
     await this.repos.sessions.create(session);
@@ -39,6 +44,26 @@ export class SessionService {
   async end(session: SessionRecord): Promise<void> {
     await this.repos.sessions.delete(session.hash);
     await revokeSessionTokens(this.repos, session.domainId, session.sid, this.clock.now());
+  }
+
+  /** The user's live sessions, newest first (the account page and the console list them). */
+  async listForUser(domainId: string, userId: string): Promise<SessionRecord[]> {
+    return this.repos.sessions.listForUser(domainId, userId, this.clock.now());
+  }
+
+  /** Signs one session of the user out from elsewhere, as logout does; undefined when the user has no such session. */
+  async endBySid(domainId: string, userId: string, sid: string): Promise<SessionRecord | undefined> {
+    const ended = await this.repos.sessions.deleteBySid(domainId, userId, sid);
+    if (ended) await revokeSessionTokens(this.repos, domainId, sid, this.clock.now());
+    return ended;
+  }
+
+  /** Signs every session of the user out (but `keepSid`, when given), as logout does; returns the sids ended. */
+  async endAllForUser(domainId: string, userId: string, keepSid?: string): Promise<string[]> {
+    const sids = await this.repos.sessions.deleteForUser(domainId, userId, keepSid);
+    const now = this.clock.now();
+    for (const sid of sids) await revokeSessionTokens(this.repos, domainId, sid, now);
+    return sids;
   }
 }
 

@@ -21,6 +21,8 @@ export const TOTP_ALGORITHM = 'sha1';
 /** RFC 4226 §4 R6 asks for at least 128 bits of shared secret and recommends 160. */
 const SECRET_BYTES = 20;
 const RECOVERY_CODE_COUNT = 10;
+/** An enrolment started through the API must be confirmed within this time, or started again. */
+export const TOTP_ENROLMENT_TTL_MS = 10 * 60_000;
 /**
  * Crockford's base32 alphabet: no i, l, o or u, so a code read off paper cannot be mistyped as a
  * look-alike; on input o/i/l are read as 0/1 (see {@link normaliseRecoveryCode}). 32 symbols, so one
@@ -148,6 +150,44 @@ export class TotpService {
     const step = await this.matchStep(secret, code, f.lastStep);
     if (step === undefined) return false;
     return this.d.mfa.useStep(domainId, userId, 'totp', step);
+  }
+
+  /**
+   * Starts an enrolment that lives in the store until confirmed (the account page's, where no sign-in
+   * flow holds the secret): a new secret replaces any earlier pending one, and the enrolled factor, if
+   * any, keeps working until the new one is confirmed.
+   */
+  async startPendingEnrolment(domainId: string, userId: string, accountName: string, issuerName: string): Promise<TotpEnrolment & { expiresAt: number }> {
+    const secret = this.newSecret();
+    const enrolment = await this.enrolment(secret, accountName, issuerName);
+    const now = this.d.clock.now();
+    await this.d.mfa.putPendingFactor({ domainId, userId, type: 'totp', secretEnc: this.encryptSecret(domainId, userId, secret), createdAt: now });
+    return { ...enrolment, expiresAt: now + TOTP_ENROLMENT_TTL_MS };
+  }
+
+  /** When the pending enrolment (if any, and not expired) expires. */
+  async pendingEnrolment(domainId: string, userId: string): Promise<{ expiresAt: number } | undefined> {
+    const p = await this.d.mfa.getPendingFactor(domainId, userId, 'totp');
+    const expiresAt = p ? p.createdAt + TOTP_ENROLMENT_TTL_MS : 0;
+    return p && expiresAt > this.d.clock.now() ? { expiresAt } : undefined;
+  }
+
+  /**
+   * Confirms the pending enrolment with a current code: 'none' when there is none (never started, expired,
+   * or confirmed already), 'wrong' when the code does not match. The code's step is recorded as used, and
+   * the store makes the confirmation single-use.
+   */
+  async confirmPendingEnrolment(domainId: string, userId: string, code: string): Promise<'confirmed' | 'wrong' | 'none'> {
+    const p = await this.d.mfa.getPendingFactor(domainId, userId, 'totp');
+    const now = this.d.clock.now();
+    if (!p || p.createdAt + TOTP_ENROLMENT_TTL_MS <= now) return 'none';
+    const step = await this.matchStep(this.decryptSecret(domainId, userId, p.secretEnc), code, undefined);
+    if (step === undefined) return 'wrong';
+    return (await this.d.mfa.confirmPendingFactor(domainId, userId, 'totp', p.secretEnc, step, now)) ? 'confirmed' : 'none';
+  }
+
+  async listFactors(domainId: string, userId: string): Promise<{ type: 'totp'; createdAt: number }[]> {
+    return (await this.d.mfa.listFactors(domainId, userId)).map((f) => ({ type: f.type, createdAt: f.createdAt }));
   }
 
   async hasFactor(domainId: string, userId: string): Promise<boolean> {

@@ -33,15 +33,18 @@ export class KyselySessionRepository implements SessionRepository {
   private db: Kysely<SDB>;
   constructor(db: Kysely<DB>) { this.db = db as unknown as Kysely<SDB>; }
   private map(r: Selectable<SessionsTable>): SessionRecord {
-    const d = parse<{ amr?: string[]; acr?: string }>(r.data, {});
+    const d = parse<{ amr?: string[]; acr?: string; userAgent?: string; clientIp?: string }>(r.data, {});
     return {
       hash: r.hash, sid: r.sid, domainId: r.domain_id, userId: r.user_id, authTime: num(r.auth_time), amr: d.amr ?? [], acr: d.acr ?? '',
+      ...(d.userAgent !== undefined ? { userAgent: d.userAgent } : {}), ...(d.clientIp !== undefined ? { clientIp: d.clientIp } : {}),
       createdAt: num(r.created_at), expiresAt: num(r.expires_at),
     };
   }
   async create(s: SessionRecord) {
+    // The data column is JSON, so where the sign-in came from needs no migration.
+    const data = { amr: s.amr, acr: s.acr, ...(s.userAgent !== undefined ? { userAgent: s.userAgent } : {}), ...(s.clientIp !== undefined ? { clientIp: s.clientIp } : {}) };
     await this.db.insertInto('sessions').values({
-      hash: s.hash, sid: s.sid, domain_id: s.domainId, user_id: s.userId, auth_time: s.authTime, data: json({ amr: s.amr, acr: s.acr }),
+      hash: s.hash, sid: s.sid, domain_id: s.domainId, user_id: s.userId, auth_time: s.authTime, data: json(data),
       created_at: s.createdAt, expires_at: s.expiresAt,
     }).execute();
   }
@@ -57,9 +60,22 @@ export class KyselySessionRepository implements SessionRepository {
     const r = await this.db.deleteFrom('sessions').where('hash', '=', hash).returningAll().executeTakeFirst();
     return r && this.map(r);
   }
-  async deleteForUser(domainId: string, userId: string) {
-    const rows = await this.db.deleteFrom('sessions').where('domain_id', '=', domainId).where('user_id', '=', userId).returning('sid').execute();
+  async deleteForUser(domainId: string, userId: string, keepSid?: string) {
+    let q = this.db.deleteFrom('sessions').where('domain_id', '=', domainId).where('user_id', '=', userId);
+    if (keepSid !== undefined) q = q.where('sid', '<>', keepSid);
+    const rows = await q.returning('sid').execute();
     return rows.map((r) => r.sid);
+  }
+  async listForUser(domainId: string, userId: string, now: number) {
+    const rows = await this.db.selectFrom('sessions').selectAll().where('domain_id', '=', domainId).where('user_id', '=', userId)
+      .where('expires_at', '>', now).orderBy('created_at', 'desc').orderBy('sid').execute();
+    return rows.map((r) => this.map(r));
+  }
+  async deleteBySid(domainId: string, userId: string, sid: string) {
+    // One statement scoped to the user: another user's (or domain's) sid matches nothing.
+    const r = await this.db.deleteFrom('sessions').where('domain_id', '=', domainId).where('user_id', '=', userId).where('sid', '=', sid)
+      .returningAll().executeTakeFirst();
+    return r && this.map(r);
   }
   async purgeExpired(now: number) {
     return changed(await this.db.deleteFrom('sessions').where('expires_at', '<', now).executeTakeFirst());
@@ -190,16 +206,46 @@ export class KyselyLoginThrottleRepository implements LoginThrottleRepository {
   }
 }
 
+/** Enrolments not yet confirmed share the factors table under their type with this prefix (no factor type starts with it). */
+const PENDING = 'pending:';
+
 export class KyselyMfaRepository implements MfaRepository {
   private db: Kysely<SDB>;
   constructor(db: Kysely<DB>) { this.db = db as unknown as Kysely<SDB>; }
+  private static map(r: Selectable<MfaFactorsTable>, type: MfaFactorRecord['type']): MfaFactorRecord {
+    const f: MfaFactorRecord = { domainId: r.domain_id, userId: r.user_id, type, secretEnc: r.secret_enc, createdAt: num(r.created_at) };
+    if (r.last_step !== null) f.lastStep = num(r.last_step);
+    return f;
+  }
   async getFactor(domainId: string, userId: string, type: MfaFactorRecord['type']) {
     const r = await this.db.selectFrom('mfa_factors').selectAll().where('domain_id', '=', domainId).where('user_id', '=', userId)
       .where('type', '=', type).executeTakeFirst();
-    if (!r) return undefined;
-    const f: MfaFactorRecord = { domainId: r.domain_id, userId: r.user_id, type: r.type as 'totp', secretEnc: r.secret_enc, createdAt: num(r.created_at) };
-    if (r.last_step !== null) f.lastStep = num(r.last_step);
-    return f;
+    return r && KyselyMfaRepository.map(r, type);
+  }
+  async listFactors(domainId: string, userId: string) {
+    const rows = await this.db.selectFrom('mfa_factors').selectAll().where('domain_id', '=', domainId).where('user_id', '=', userId)
+      .where('type', 'not like', `${PENDING}%`).orderBy('type').execute();
+    return rows.map((r) => KyselyMfaRepository.map(r, r.type as MfaFactorRecord['type']));
+  }
+  async putPendingFactor(f: MfaFactorRecord) {
+    await this.putFactor({ ...f, type: `${PENDING}${f.type}` as MfaFactorRecord['type'] });
+  }
+  async getPendingFactor(domainId: string, userId: string, type: MfaFactorRecord['type']) {
+    const r = await this.db.selectFrom('mfa_factors').selectAll().where('domain_id', '=', domainId).where('user_id', '=', userId)
+      .where('type', '=', `${PENDING}${type}`).executeTakeFirst();
+    return r && KyselyMfaRepository.map(r, type);
+  }
+  async confirmPendingFactor(domainId: string, userId: string, type: MfaFactorRecord['type'], secretEnc: string, lastStep: number, now: number) {
+    return this.db.transaction().execute(async (trx) => {
+      // The DELETE is the single-use point: of two confirmations racing, one removes the row, the other nothing.
+      const p = await trx.deleteFrom('mfa_factors').where('domain_id', '=', domainId).where('user_id', '=', userId)
+        .where('type', '=', `${PENDING}${type}`).where('secret_enc', '=', secretEnc).returning('secret_enc').executeTakeFirst();
+      if (!p) return false;
+      await trx.insertInto('mfa_factors').values({
+        domain_id: domainId, user_id: userId, type, secret_enc: p.secret_enc, last_step: lastStep, created_at: now,
+      }).onConflict((oc) => oc.columns(['domain_id', 'user_id', 'type']).doUpdateSet({ secret_enc: p.secret_enc, last_step: lastStep, created_at: now })).execute();
+      return true;
+    });
   }
   async putFactor(f: MfaFactorRecord) {
     await this.db.insertInto('mfa_factors').values({
@@ -215,6 +261,7 @@ export class KyselyMfaRepository implements MfaRepository {
   }
   async deleteAll(domainId: string, userId: string) {
     await this.db.deleteFrom('recovery_codes').where('domain_id', '=', domainId).where('user_id', '=', userId).execute();
+    await this.db.deleteFrom('mfa_factors').where('domain_id', '=', domainId).where('user_id', '=', userId).where('type', 'like', `${PENDING}%`).execute();
     return changed(await this.db.deleteFrom('mfa_factors').where('domain_id', '=', domainId).where('user_id', '=', userId).executeTakeFirst());
   }
   async replaceRecoveryCodes(domainId: string, userId: string, hashes: readonly string[]) {

@@ -256,6 +256,9 @@ export interface SessionRecord {
   /** RFC 8176 methods used (pwd, otp, ...), and the resulting acr. */
   amr: string[];
   acr: string;
+  /** Where the sign-in came from, for the user's session list (bounded, control characters removed). */
+  userAgent?: string;
+  clientIp?: string;
   createdAt: number;
   expiresAt: number;
 }
@@ -265,8 +268,12 @@ export interface SessionRepository {
   findBySid(domainId: string, sid: string): Promise<SessionRecord | undefined>;
   /** Ends one session; returns it as it was. */
   delete(hash: string): Promise<SessionRecord | undefined>;
-  /** Ends every session of a user; returns their sids. */
-  deleteForUser(domainId: string, userId: string): Promise<string[]>;
+  /** Ends every session of a user (but `keepSid`, when given); returns their sids. */
+  deleteForUser(domainId: string, userId: string, keepSid?: string): Promise<string[]>;
+  /** The user's live sessions (expiring after `now`), newest first. */
+  listForUser(domainId: string, userId: string, now: number): Promise<SessionRecord[]>;
+  /** Ends one session of one user, found by its public id; undefined when no such session is the user's (sign-out from a session list). */
+  deleteBySid(domainId: string, userId: string, sid: string): Promise<SessionRecord | undefined>;
   purgeExpired(now: number): Promise<number>;
 }
 
@@ -351,7 +358,18 @@ export interface MfaRepository {
   putFactor(rec: MfaFactorRecord): Promise<void>;
   /** Atomic: true if `step` is later than every step accepted before (then it is recorded); false on replay. */
   useStep(domainId: string, userId: string, type: MfaFactorRecord['type'], step: number): Promise<boolean>;
-  /** Removes every factor and recovery code of a user; returns how many factors went. */
+  /** The user's enrolled (confirmed) factors. */
+  listFactors(domainId: string, userId: string): Promise<MfaFactorRecord[]>;
+  /** Stores (or replaces) an enrolment not yet confirmed; the enrolled factor of that type, if any, stays as it is. */
+  putPendingFactor(rec: MfaFactorRecord): Promise<void>;
+  getPendingFactor(domainId: string, userId: string, type: MfaFactorRecord['type']): Promise<MfaFactorRecord | undefined>;
+  /**
+   * Atomic: the pending enrolment whose secret is `secretEnc` (the one the code was checked against) becomes the
+   * enrolled factor of its type (replacing any), with `lastStep` accepted, and the pending one is gone. False when
+   * it was confirmed, replaced or removed first.
+   */
+  confirmPendingFactor(domainId: string, userId: string, type: MfaFactorRecord['type'], secretEnc: string, lastStep: number, now: number): Promise<boolean>;
+  /** Removes every factor, pending enrolment and recovery code of a user; returns how many enrolled factors went. */
   deleteAll(domainId: string, userId: string): Promise<number>;
   replaceRecoveryCodes(domainId: string, userId: string, hashes: readonly string[]): Promise<void>;
   /** Atomic single use of a recovery code (by hash). */

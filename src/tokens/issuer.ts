@@ -101,6 +101,8 @@ export class AccessTokenIssuer {
     };
     if (r.userId) claims.user_id = r.userId;
     if (r.grantId) claims.gid = r.grantId;
+    // The SSO session the token was issued in (OIDC Front-Channel Logout §3's `sid`), so the account page can tell the caller's own session.
+    if (r.sessionId) claims.sid = r.sessionId;
     if (r.act) claims.act = r.act;
     if (r.exchangedFrom) claims.exchanged_from = r.exchangedFrom;
     // RFC 8705 §3.1 / RFC 7800 §3.1.

@@ -26,6 +26,8 @@ export interface ValidAccessToken {
   iat: number;
   exp: number;
   grantId?: string;
+  /** The SSO session the token was issued in, when there was one (sid). */
+  sessionId?: string;
   /** RFC 8693 §4.1: who acts for the subject (a token from a token exchange). */
   act?: Act;
   /** A token from a token exchange: the jtis of the tokens it was exchanged from (tokens/act.ts). */
@@ -104,6 +106,7 @@ export class AccessTokenValidator {
       userId: typeof p.user_id === 'string' ? p.user_id : undefined, scope: typeof p.scope === 'string' ? p.scope : '',
       aud: Array.isArray(p.aud) ? p.aud.filter((a): a is string => typeof a === 'string') : typeof p.aud === 'string' ? [p.aud] : [],
       iat: typeof p.iat === 'number' ? p.iat : 0, exp: p.exp, grantId: typeof p.gid === 'string' ? p.gid : undefined,
+      ...(typeof p.sid === 'string' ? { sessionId: p.sid } : {}),
       cnf: confirmation(p.cnf), ...(act ? { act } : {}), ...(exchangedFrom ? { exchangedFrom } : {}),
     };
   }
@@ -119,6 +122,7 @@ export class AccessTokenValidator {
       format: 'opaque', jti: t.jti, hash, clientId: t.clientId, sub: t.sub, subType: t.subType,
       userId: typeof t.data.user_id === 'string' ? t.data.user_id : undefined, scope: t.scope, aud: t.aud,
       iat: Math.floor(t.issuedAt / 1000), exp: Math.floor(t.expiresAt / 1000), grantId: t.grantId,
+      ...(t.sessionId ? { sessionId: t.sessionId } : {}),
       cnf: confirmation(t.data.cnf), ...(act ? { act } : {}), ...(exchangedFrom ? { exchangedFrom } : {}),
     };
   }

@@ -47,6 +47,9 @@ function contract(name: string, open: () => Promise<{ db: Database_; cleanup: ()
       assert.deepEqual(await r.sessions.findBySid(d.id, s.sid), s);
       assert.equal(await r.sessions.findBySid(d2.id, s.sid), undefined, 'sids do not cross domains');
       assert.equal(await r.sessions.findBySid(d.id, 'nope'), undefined);
+      const located = session(d.id, newId(), { userAgent: 'Mozilla/5.0 (X11; Linux x86_64)', clientIp: '2001:db8::1' });
+      await r.sessions.create(located);
+      assert.deepEqual(await r.sessions.find(located.hash), located, 'user agent and address round-trip');
       const bare = session(d.id, newId(), { amr: [], acr: '' });
       await r.sessions.create(bare);
       assert.deepEqual(await r.sessions.find(bare.hash), bare);
@@ -84,6 +87,42 @@ function contract(name: string, open: () => Promise<{ db: Database_; cleanup: ()
       assert.deepEqual(await r.sessions.find(edge.hash), edge, 'expiresAt is the last valid instant');
       assert.deepEqual(await r.sessions.find(live.hash), live);
       assert.equal(await r.sessions.purgeExpired(t), 0);
+    });
+
+    test('sessions: listForUser gives the user\'s live sessions in that domain, newest first', async () => {
+      const u = newId();
+      const older = session(d.id, u, { createdAt: now - 2000 });
+      const newer = session(d.id, u, { createdAt: now - 1000 });
+      const expired = session(d.id, u, { createdAt: now - 500, expiresAt: now });
+      const elsewhere = session(d2.id, u);
+      for (const s of [older, newer, expired, session(d.id, newId()), elsewhere]) await r.sessions.create(s);
+      assert.deepEqual(await r.sessions.listForUser(d.id, u, now), [newer, older], 'expiresAt <= now is over');
+      assert.deepEqual(await r.sessions.listForUser(d.id, u, now - 1), [expired, newer, older]);
+      assert.deepEqual(await r.sessions.listForUser(d.id, newId(), now), []);
+      assert.deepEqual(await r.sessions.listForUser(d2.id, u, now), [elsewhere]);
+    });
+
+    test('sessions: deleteBySid ends only that user\'s session in that domain; deleteForUser can keep one', async () => {
+      const u = newId();
+      const [a, b, c] = [session(d.id, u), session(d.id, u), session(d.id, u)];
+      const other = session(d.id, newId());
+      const elsewhere = session(d2.id, u);
+      for (const s of [a, b, c, other, elsewhere]) await r.sessions.create(s);
+      assert.equal(await r.sessions.deleteBySid(d.id, u, other.sid), undefined, 'another user\'s sid');
+      assert.equal(await r.sessions.deleteBySid(d2.id, u, a.sid), undefined, 'the sid in another domain');
+      assert.equal(await r.sessions.deleteBySid(d.id, u, 'nope'), undefined);
+      assert.deepEqual(await r.sessions.find(other.hash), other);
+      assert.deepEqual(await r.sessions.deleteBySid(d.id, u, a.sid), a);
+      assert.equal(await r.sessions.deleteBySid(d.id, u, a.sid), undefined, 'once');
+      assert.equal(await r.sessions.find(a.hash), undefined);
+      assert.deepEqual(await r.sessions.deleteForUser(d.id, u, c.sid), [b.sid]);
+      assert.deepEqual(await r.sessions.find(c.hash), c, 'the kept session lives on');
+      assert.deepEqual(await r.sessions.deleteForUser(d.id, u, 'not-a-sid'), [c.sid]);
+      assert.deepEqual(await r.sessions.find(elsewhere.hash), elsewhere);
+      const race = session(d.id, u);
+      await r.sessions.create(race);
+      const results = await Promise.all(Array.from({ length: 10 }, () => r.sessions.deleteBySid(d.id, u, race.sid)));
+      assert.equal(results.filter(Boolean).length, 1, 'concurrent sign-outs end it once');
     });
 
     test('authFlows: create/get, update with an optimistic version, delete, purge', async () => {
@@ -274,6 +313,42 @@ function contract(name: string, open: () => Promise<{ db: Database_; cleanup: ()
       assert.equal(await r.mfa.useRecoveryCode(d.id, u, 'h6', now), false);
       assert.equal(await r.mfa.deleteAll(d.id, u), 0);
       assert.equal(await r.mfa.remainingRecoveryCodes(d2.id, u), 1, 'other domain untouched');
+    });
+
+    test('mfa: a pending enrolment is no factor until confirmed; confirm is single-use and replaces the factor', async () => {
+      const u = newId();
+      const p = factor(u, { secretEnc: 'v1.pending', createdAt: now + 5 });
+      delete p.lastStep;
+      await r.mfa.putPendingFactor(p);
+      assert.deepEqual(await r.mfa.getPendingFactor(d.id, u, 'totp'), p);
+      assert.equal(await r.mfa.getPendingFactor(d2.id, u, 'totp'), undefined);
+      assert.equal(await r.mfa.getFactor(d.id, u, 'totp'), undefined, 'pending is not enrolled');
+      assert.deepEqual(await r.mfa.listFactors(d.id, u), []);
+      assert.equal(await r.mfa.useStep(d.id, u, 'totp', 5), false);
+      assert.equal(await r.mfa.confirmPendingFactor(d.id, u, 'totp', 'v1.other', 77, now + 10), false, 'another enrolment (another secret)');
+      assert.equal(await r.mfa.confirmPendingFactor(d2.id, u, 'totp', 'v1.pending', 77, now + 10), false, 'other domain');
+      const results = await Promise.all(Array.from({ length: 5 }, () => r.mfa.confirmPendingFactor(d.id, u, 'totp', 'v1.pending', 77, now + 10)));
+      assert.equal(results.filter(Boolean).length, 1, 'confirmed once');
+      assert.equal(await r.mfa.getPendingFactor(d.id, u, 'totp'), undefined);
+      const enrolled = { domainId: d.id, userId: u, type: 'totp' as const, secretEnc: 'v1.pending', lastStep: 77, createdAt: now + 10 };
+      assert.deepEqual(await r.mfa.getFactor(d.id, u, 'totp'), enrolled);
+      assert.deepEqual(await r.mfa.listFactors(d.id, u), [enrolled]);
+      // A new enrolment leaves the enrolled factor working until it is confirmed.
+      const q = factor(u, { secretEnc: 'v1.next', createdAt: now + 20 });
+      delete q.lastStep;
+      await r.mfa.putPendingFactor(q);
+      assert.deepEqual(await r.mfa.getFactor(d.id, u, 'totp'), enrolled);
+      assert.equal(await r.mfa.useStep(d.id, u, 'totp', 78), true);
+      const q2 = { ...q, secretEnc: 'v1.again', createdAt: now + 21 };
+      await r.mfa.putPendingFactor(q2);
+      assert.deepEqual(await r.mfa.getPendingFactor(d.id, u, 'totp'), q2, 'a restart replaces the pending enrolment');
+      assert.equal(await r.mfa.confirmPendingFactor(d.id, u, 'totp', 'v1.next', 90, now + 30), false, 'the replaced one cannot be confirmed');
+      assert.equal(await r.mfa.confirmPendingFactor(d.id, u, 'totp', 'v1.again', 90, now + 30), true);
+      assert.equal((await r.mfa.getFactor(d.id, u, 'totp'))?.secretEnc, 'v1.again');
+      await r.mfa.putPendingFactor({ ...q, createdAt: now + 40 });
+      assert.equal(await r.mfa.deleteAll(d.id, u), 1, 'counts enrolled factors only');
+      assert.equal(await r.mfa.getPendingFactor(d.id, u, 'totp'), undefined, 'and takes the pending enrolment too');
+      assert.deepEqual(await r.mfa.listFactors(d.id, u), []);
     });
 
     const token = (o: Partial<TokenRecord> = {}): TokenRecord => ({
