@@ -9,8 +9,12 @@ export interface AppContext {
   session: Session;
   api: Api;
   scopes: Scopes;
+  /** The signed-in user's name to show (from /admin/v1/Me: the ID token carries no profile claims). */
+  userLabel: string;
   signOut(): Promise<never>;
 }
+
+interface MeSummary { userName?: string; displayName?: string }
 
 export async function boot(): Promise<AppContext> {
   const cfg = await loadConfig();
@@ -21,7 +25,9 @@ export async function boot(): Promise<AppContext> {
     redirecting = true;
     void beginSignIn(cfg);
   });
-  return { cfg, session, api, scopes: new Scopes(session.scopes), signOut: () => signOut(cfg, session) };
+  const me = await api.get<MeSummary>('Me', { attributes: 'userName,displayName' }).catch(() => ({}) as MeSummary);
+  const userLabel = me.displayName ?? me.userName ?? String(session.claims.preferred_username ?? session.claims.sub ?? '');
+  return { cfg, session, api, scopes: new Scopes(session.scopes), userLabel, signOut: () => signOut(cfg, session) };
 }
 
 /** Renders a start-up failure without any framework (the app could not start). */

@@ -98,7 +98,7 @@ function Password() {
 
 export function Account() {
   const app = useApp();
-  const who = String(app.session.claims.name ?? app.session.claims.preferred_username ?? app.session.claims.sub ?? '');
+  const who = app.userLabel;
   return (
     <div>
       <header class="topbar">

@@ -6,6 +6,9 @@ import { Account } from './account.js';
 
 const root = document.getElementById('app')!;
 boot().then(
-  (ctx) => render(<App.Provider value={ctx}><Account /></App.Provider>, root),
+  (ctx) => {
+    root.replaceChildren(); // the static "Signing in…" placeholder
+    render(<App.Provider value={ctx}><Account /></App.Provider>, root);
+  },
   (e: unknown) => showFatal(root, 'Sign-in failed', e instanceof Error ? e.message : String(e)),
 );

@@ -6,6 +6,9 @@ import { Shell } from './shell.js';
 
 const root = document.getElementById('app')!;
 boot().then(
-  (ctx) => render(<App.Provider value={ctx}><Shell /></App.Provider>, root),
+  (ctx) => {
+    root.replaceChildren(); // the static "Signing in…" placeholder
+    render(<App.Provider value={ctx}><Shell /></App.Provider>, root);
+  },
   (e: unknown) => showFatal(root, 'Sign-in failed', e instanceof Error ? e.message : String(e)),
 );

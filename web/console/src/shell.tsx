@@ -9,7 +9,7 @@ export function Shell() {
   const route = useRoute();
   const pages = PAGES.filter((p) => p.allowed(app.scopes));
   const heading = useRef<HTMLElement>(null);
-  const who = String(app.session.claims.name ?? app.session.claims.preferred_username ?? app.session.claims.sub ?? '');
+  const who = app.userLabel;
   const current = pages.find((p) => p.path === route.path);
   const known = PAGES.some((p) => p.path === route.path);
   // Move focus to the page on navigation, so keyboard and screen reader users land on the new content.
