@@ -152,6 +152,8 @@ export class DomainService {
   async upsertConfidentialClient(domain: DomainRecord, mk: MasterKey, clientId: string, secret: string, roleName = IDENTITY_DOMAIN_ADMINISTRATOR): Promise<AppRecord> {
     const now = this.clock.now();
     const existing = await this.repos.apps.getByClientId(domain.id, clientId);
+    // The console and account clients are public on purpose: a bootstrap secret must not turn them into administrators.
+    if (existing?.isBuiltIn) throw new Error(`${clientId} is a built-in client; choose another TESSERA_BOOTSTRAP_CLIENT_ID`);
     let app: AppRecord;
     if (existing) {
       app = await this.repos.apps.update({

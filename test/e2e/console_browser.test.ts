@@ -214,6 +214,10 @@ describe('console and account in a browser (headless Chromium)', { skip }, () =>
     });
     await page.waitForFunction(() => (globalThis as unknown as PageGlobals).__csp.length > 0);
     assert.ok((await errors()).some((e) => /CSP violation .*script-src/.test(e)), 'the CSP violation was not seen');
+    // Sign out: RP-initiated logout with id_token_hint, back to /console/, which asks for a sign-in again.
+    await page.click('button:has-text("Sign out")');
+    await page.waitForURL(/\/ui\/v1\/signin\//);
+    assert.ok(await page.locator('input[name=username]').isVisible(), 'the SSO session ended: the login form is shown');
     await context.close();
   });
 

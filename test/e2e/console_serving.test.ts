@@ -307,6 +307,12 @@ describe('console and account: the built-in public clients', () => {
 });
 
 describe('console and account: brought up to date at start', () => {
+  test('a bootstrap client id naming a built-in client is refused at start (it would get a secret and the admin role)', async () => {
+    for (const id of [CONSOLE_CLIENT_ID, ACCOUNT_CLIENT_ID]) {
+      await assert.rejects(harness({ config: { bootstrapClientId: id } }), /built-in client/);
+    }
+  });
+
   test('redirect URIs follow TESSERA_PUBLIC_URL; tampered fields and lost grants are repaired; idempotent', async () => {
     const database = await openDatabase('sqlite::memory:');
     try {
