@@ -1,10 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import Fastify from 'fastify';
 import { ACCOUNT_CLIENT_ID, CONSOLE_CLIENT_ID } from '../../src/identity/builtins.js';
 import { WEB_CSP, WEB_DIST, webApps } from '../../src/http/web.js';
+import { MasterKey } from '../../src/crypto/masterkey.js';
 import { openDatabase } from '../../src/storage/db.js';
+import { dropSchema, pgAvailable, PG_URL, schemaName } from '../contract/pg.js';
 import { APP_SCHEMA, ISSUER, adminToken, basic, assertOAuthError, assertScimError, clientToken, decode, harness, post, scim, type Harness } from '../helpers.js';
 import { Browser, authorizeUrl, callbackParams, createUser, pkce, signIn } from '../signin.js';
 import { ensureWebBuild } from '../web_build.js';
@@ -342,6 +345,37 @@ describe('console and account: brought up to date at start', () => {
       await second.t.close();
     } finally {
       await database.close();
+    }
+  });
+});
+
+describe('console and account: two nodes on PostgreSQL race to create the built-in clients', async () => {
+  const available = await pgAvailable();
+  const skip = available === true ? false : String(available);
+  test('both nodes finish; one client of each kind, each role granted once', { skip }, async () => {
+    const schema = schemaName();
+    const mk = new MasterKey(randomBytes(32));
+    const a = await harness({ masterKey: mk, database: await openDatabase(PG_URL, { pgSchema: schema }) });
+    const b = await harness({ masterKey: mk, database: await openDatabase(PG_URL, { pgSchema: schema }) });
+    try {
+      const repos = a.t.services.repos;
+      const domain = (await repos.domains.getByName('default'))!;
+      for (const id of [CONSOLE_CLIENT_ID, ACCOUNT_CLIENT_ID]) {
+        const app = (await repos.apps.getByClientId(domain.id, id))!;
+        await repos.grants.deleteForGrantee(domain.id, 'App', app.id);
+        assert.equal(await repos.apps.delete(domain.id, app.id, app.version), true);
+      }
+      // An older release's domain: both nodes start at once and create the clients.
+      await Promise.all([a.t.services.domains.upgradeBuiltins(domain), b.t.services.domains.upgradeBuiltins(domain)]);
+      const apps = await repos.apps.list(domain.id);
+      for (const [id, roles] of [[CONSOLE_CLIENT_ID, 6], [ACCOUNT_CLIENT_ID, 1]] as const) {
+        const mine = apps.filter((x) => x.clientId === id);
+        assert.equal(mine.length, 1, id);
+        assert.equal((await repos.grants.listForGrantee(domain.id, 'App', mine[0]!.id)).length, roles, id);
+      }
+    } finally {
+      for (const h of [a, b]) { await h.close(); await h.t.database.close(); }
+      await dropSchema(schema);
     }
   });
 });
