@@ -10,7 +10,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
@@ -32,6 +32,16 @@ export default tseslint.config(
         ignoreRestSiblings: true,
       }],
     },
+  },
+  {
+    // The browser apps (web/): their own tsconfig (DOM lib, Preact JSX) is found by the project
+    // service; the Vite config runs on Node and belongs to the root project.
+    files: ['web/**/*.ts', 'web/**/*.tsx'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
+    files: ['web/vite.config.ts'],
+    languageOptions: { globals: globals.node, parserOptions: { projectService: false, project: ['./tsconfig.json'], tsconfigRootDir: import.meta.dirname } },
   },
   {
     // Kysely's documented pattern: a migration takes Kysely<any>, because it must not depend on the

@@ -1,5 +1,6 @@
 import { newId } from '../core/ids.js';
 import type { AppRoleRecord, GrantRecord } from '../core/types.js';
+import { isBuiltinClient } from '../identity/builtins.js';
 import type { DomainContext } from '../http/context.js';
 import type { Services } from '../http/services.js';
 import { ScimError } from '../scim/errors.js';
@@ -20,7 +21,7 @@ export class AppRolesResource implements ResourceType<AppRoleRecord, RoleView> {
   async view(c: DomainContext): Promise<RoleView> {
     const [apps, grants] = await Promise.all([this.s.repos.apps.list(c.domain.id), this.s.repos.grants.list(c.domain.id)]);
     return {
-      appNames: new Map(apps.map((a) => [a.id, a.displayName])), adminAppId: apps.find((a) => a.isBuiltIn)?.id, grants,
+      appNames: new Map(apps.map((a) => [a.id, a.displayName])), adminAppId: apps.find((a) => a.isBuiltIn && a.isOAuthResource)?.id, grants,
       grantees: await granteeNames(this.s, c.domain.id, grants),
     };
   }
@@ -46,6 +47,7 @@ export class AppRolesResource implements ResourceType<AppRoleRecord, RoleView> {
   private async check(c: DomainContext, appId: string, scopes: string[], caller: AdminCaller, previous: string[] = []) {
     const app = await this.s.repos.apps.get(c.domain.id, appId);
     if (!app) throw new ScimError(400, 'invalidValue', `app ${appId.slice(0, 64)} does not exist`);
+    if (isBuiltinClient(app)) throw new ScimError(400, 'mutability', 'the built-in console and account clients cannot have app roles');
     const defined = new Set(app.scopes.map((x) => x.value));
     for (const sc of scopes) if (!defined.has(sc)) throw new ScimError(400, 'invalidValue', `scope ${sc} is not defined by app ${app.displayName}`);
     if (new Set(scopes).size !== scopes.length) throw new ScimError(400, 'invalidValue', 'a scope is listed twice');

@@ -312,7 +312,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
   }
 
   async replace(c: DomainContext, existing: AppRecord, b: Scim, caller: AdminCaller) {
-    if (existing.isBuiltIn) throw new ScimError(400, 'mutability', 'the built-in identity domain API app cannot be modified');
+    if (existing.isBuiltIn) throw new ScimError(400, 'mutability', 'built-in apps (the identity domain API, the console and account clients) cannot be modified');
     assertMayManage(caller, await this.s.catalogs.catalog(c.domain, { fresh: true }), existing);
     const f = await this.fields(c, b, caller, existing);
     const allowUserAssertions = await this.userAssertions(c, b, f, caller, existing);
@@ -328,7 +328,7 @@ export class AppsResource implements ResourceType<AppRecord, AppView> {
   }
 
   async remove(c: DomainContext, existing: AppRecord, caller: AdminCaller) {
-    if (existing.isBuiltIn) throw new ScimError(400, 'mutability', 'the built-in identity domain API app cannot be deleted');
+    if (existing.isBuiltIn) throw new ScimError(400, 'mutability', 'built-in apps (the identity domain API, the console and account clients) cannot be deleted');
     assertMayManage(caller, await this.s.catalogs.catalog(c.domain, { fresh: true }), existing);
     if (!(await this.s.repos.apps.delete(c.domain.id, existing.id, existing.version))) throw new ScimError(412, undefined, 'the resource was modified');
     await this.s.repos.grants.deleteForGrantee(c.domain.id, 'App', existing.id);

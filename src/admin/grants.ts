@@ -1,5 +1,6 @@
 import { newId } from '../core/ids.js';
-import { GRANT_MECHANISMS, type GranteeType, type GrantRecord } from '../core/types.js';
+import { GRANT_MECHANISMS, type AppRecord, type GranteeType, type GrantRecord } from '../core/types.js';
+import { isBuiltinClient } from '../identity/builtins.js';
 import type { DomainContext } from '../http/context.js';
 import type { Services } from '../http/services.js';
 import { ScimError } from '../scim/errors.js';
@@ -69,6 +70,7 @@ export class GrantsResource implements ResourceType<GrantRecord, GrantView> {
       : type === 'User' ? await this.s.repos.users.get(c.domain.id, granteeId)
         : await this.s.repos.groups.get(c.domain.id, granteeId);
     if (!exists) throw new ScimError(400, 'invalidValue', `grantee ${type.toLowerCase()} ${granteeId.slice(0, 64)} does not exist`);
+    if (type === 'App' && isBuiltinClient(exists as AppRecord)) throw new ScimError(400, 'mutability', 'the roles of the built-in console and account clients cannot be changed');
     const app = await this.s.repos.apps.get(c.domain.id, appId);
     if (app?.isBuiltIn) assertNoEscalation(caller, new Set(app.scopes.map((x) => x.value)), role.scopes);
     const now = this.s.clock.now();
@@ -81,6 +83,10 @@ export class GrantsResource implements ResourceType<GrantRecord, GrantView> {
   }
 
   async remove(c: DomainContext, existing: GrantRecord, caller: AdminCaller) {
+    if (existing.granteeType === 'App') {
+      const grantee = await this.s.repos.apps.get(c.domain.id, existing.granteeId);
+      if (grantee && isBuiltinClient(grantee)) throw new ScimError(400, 'mutability', 'the roles of the built-in console and account clients cannot be changed');
+    }
     // Taking an admin role away needs the role's scopes, as giving it does (no locking administrators out).
     const cat = await this.s.catalogs.catalog(c.domain, { fresh: true });
     const role = cat.rolesById.get(existing.appRoleId);

@@ -7,6 +7,7 @@ import type { DomainContext } from '../http/context.js';
 import type { Services } from '../http/services.js';
 import type { Flow, FlowState } from '../identity/authn.js';
 import type { Authentication } from '../tokens/user_tokens.js';
+import { isBuiltinClient } from '../identity/builtins.js';
 import { consentCovers, grantedScopes, type GrantedScopes } from './consent.js';
 import { issueAuthorizationResponse } from './issue.js';
 import type { AuthorizeRequest } from './request.js';
@@ -22,7 +23,9 @@ export async function continueAuthorization(
 ): Promise<FastifyReply> {
   const { flow, status } = o;
   const granted = o.granted ?? await grantedScopes(s, c, client, request.scopes, auth.userId);
-  if (!o.consented && !client.bypassConsent) {
+  // Tessera's own console and account page are first party: no consent page. A narrow rule for the
+  // built-in clients (which nobody can change), not a switch an administrator could set on another app.
+  if (!o.consented && !client.bypassConsent && !isBuiltinClient(client)) {
     const covered = await consentCovers(s, c, auth.userId, client, granted.resolved.scopes);
     if (!covered || request.prompt.includes('consent')) {
       if (request.prompt.includes('none')) throw new OAuthError('consent_required', 'the user has not consented to this request');

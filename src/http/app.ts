@@ -34,6 +34,7 @@ import { lazyChildLogger, loggerOptions, requestIdGenerator } from './logging.js
 import { askPrimary, metricsEnabled, metricsEndpoint, TesseraMetrics, workerLabel } from './metrics.js';
 import { createHttpServer } from './server.js';
 import { buildServices, type Services } from './services.js';
+import { webApps } from './web.js';
 
 export interface BuildOptions {
   config: Config;
@@ -202,6 +203,7 @@ function registerRoutes(app: FastifyInstance, s: Services): void {
       logoutEndpoint(ui, s);
       authenticateEndpoints(ui, s);
       deviceVerificationPages(ui, s);
+      webApps(ui, s);
     });
     // Identity domain REST API: errors in the SCIM shape.
     await scope.register(adminPlugin(s), { prefix: '/admin/v1' });

@@ -92,7 +92,7 @@ export function buildServices(
   const jwksFetcher = new JwksFetcher(clock, { allowPrivate: config.unsafeAllowPrivateFetch });
   const services: Omit<Services, 'grants'> = {
     config, clock, log, repos, masterKey, keys, catalogs, issuerOf, changes, secrets: new SecretVerifier(masterKey),
-    domains: new DomainService(repos, clock),
+    domains: new DomainService(repos, clock, issuerOf),
     events,
     accessTokens,
     idTokens,

@@ -12,7 +12,11 @@ export async function hasAdministrator(repos: Pick<Repositories, 'appRoles' | 'g
   if (!role) return false;
   const grants = (await repos.grants.list(domainId)).filter((g) => g.appRoleId === role.id);
   const of = (type: string) => grants.filter((g) => g.granteeType === type).map((g) => g.granteeId);
-  for (const appId of of('App')) if ((await repos.apps.get(domainId, appId))?.active) return true;
+  // The built-in console client holds the role too, but it is a public client acting only for a signed-in user.
+  for (const appId of of('App')) {
+    const a = await repos.apps.get(domainId, appId);
+    if (a?.active && !a.isBuiltIn) return true;
+  }
   const anyActiveUser = async (ids: string[]) => ids.length > 0 && (await repos.users.getMany(domainId, ids)).some((u) => u.active);
   if (await anyActiveUser(of('User'))) return true;
   const seen = new Set<string>();

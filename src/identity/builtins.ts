@@ -58,3 +58,36 @@ export const IDENTITY_DOMAIN_ADMINISTRATOR = 'Identity Domain Administrator';
 export const MY_SCOPES = 'urn:opc:idm:__myscopes__';
 export const ROLE_SCOPE_PREFIX = 'urn:opc:idm:role.';
 export const EXPIRY_SCOPE_PREFIX = 'urn:opc:resource:expiry=';
+
+/**
+ * The browser apps served by Tessera itself (web/console, web/account): built-in PUBLIC clients of
+ * every domain (authorization code + PKCE S256, no secret, no other grant). They are first party (no
+ * consent page) and cannot be changed through the admin API or dynamic registration.
+ * - The console holds every built-in administrator role and asks for `__myscopes__`, which in a user
+ *   flow yields only roles held by both the client and the user: its token carries exactly the admin
+ *   scopes of the signed-in user (plus the self-service Me scope), never more.
+ * - The account page holds the Me role only.
+ */
+export const CONSOLE_CLIENT_ID = 'tessera-console';
+export const ACCOUNT_CLIENT_ID = 'tessera-account';
+export const CONSOLE_APP_NAME = 'Tessera Console';
+export const ACCOUNT_APP_NAME = 'Tessera Account';
+/** Path of each browser app under the domain's issuer (its redirect URI and post-logout redirect URI). */
+export const CONSOLE_PATH = '/console/';
+export const ACCOUNT_PATH = '/myaccount/';
+export const CONSOLE_SCOPE = `openid profile email ${MY_SCOPES} ${ADMIN_SCOPES.me}`;
+export const ACCOUNT_SCOPE = `openid profile email ${ADMIN_SCOPES.me}`;
+
+export interface BuiltinClientDef { clientId: string; name: string; description: string; path: string; roles: string[]; scope: string }
+export const BUILTIN_CLIENTS: readonly BuiltinClientDef[] = [
+  {
+    clientId: CONSOLE_CLIENT_ID, name: CONSOLE_APP_NAME, description: 'The administration console (/console/), a built-in public client', path: CONSOLE_PATH,
+    roles: BUILTIN_ROLES.filter((r) => r.name !== 'Signin').map((r) => r.name), scope: CONSOLE_SCOPE,
+  },
+  { clientId: ACCOUNT_CLIENT_ID, name: ACCOUNT_APP_NAME, description: 'The account page (/myaccount/), a built-in public client', path: ACCOUNT_PATH, roles: ['Me'], scope: ACCOUNT_SCOPE },
+];
+
+/** Is this one of the built-in browser-app clients (first party, not changeable)? */
+export function isBuiltinClient(a: { isBuiltIn: boolean; isOAuthClient: boolean; clientId?: string }): boolean {
+  return a.isBuiltIn && a.isOAuthClient && BUILTIN_CLIENTS.some((b) => b.clientId === a.clientId);
+}

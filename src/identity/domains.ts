@@ -4,7 +4,7 @@ import { DEFAULT_DOMAIN, type AppRecord, type DomainRecord } from '../core/types
 import type { MasterKey } from '../crypto/masterkey.js';
 import { hashSecret } from '../crypto/secrets.js';
 import { Conflict, StaleVersion, type Repositories } from '../storage/ports.js';
-import { ADMIN_APP_NAME, ADMIN_SCOPE_DEFS, BUILTIN_ROLES, IDENTITY_DOMAIN_ADMINISTRATOR } from './builtins.js';
+import { ADMIN_APP_NAME, ADMIN_SCOPE_DEFS, BUILTIN_CLIENTS, BUILTIN_ROLES, IDENTITY_DOMAIN_ADMINISTRATOR, type BuiltinClientDef } from './builtins.js';
 
 // Domain names appear in URLs (/domains/NAME): keep them to a safe, case-stable alphabet.
 export const DOMAIN_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -19,7 +19,8 @@ export function newApp(domainId: string, now: number, fields: Partial<AppRecord>
 }
 
 export class DomainService {
-  constructor(private repos: Repositories, private clock: Clock) {}
+  /** `issuerOf` gives the browser apps' redirect URIs; without it (unit tests) the built-in clients are not managed. */
+  constructor(private repos: Repositories, private clock: Clock, private issuerOf?: (d: Pick<DomainRecord, 'name'>) => string) {}
 
   /** Create a domain with its built-in identity domain API app and administrator roles. */
   async create(name: string, displayName = name): Promise<DomainRecord> {
@@ -38,7 +39,65 @@ export class DomainService {
         isBuiltIn: true, version: 1, createdAt: now, updatedAt: now,
       });
     }
+    await this.ensureBuiltinClients(domain);
     return domain;
+  }
+
+  /** The fields of a built-in browser-app client that nobody may change: brought back at every start. */
+  private builtinClientFields(domain: DomainRecord, def: BuiltinClientDef): Partial<AppRecord> {
+    const url = this.issuerOf!(domain) + def.path;
+    return {
+      displayName: def.name, description: def.description, active: true, isBuiltIn: true, isOAuthClient: true, clientId: def.clientId,
+      clientType: 'public', tokenEndpointAuthMethod: 'none', allowedGrants: ['authorization_code'], redirectUris: [url],
+      postLogoutRedirectUris: [url], allowedScopes: [], defaultScopes: [], isOAuthResource: false, scopes: [],
+      pkceRequired: true, bypassConsent: false, allowOffline: false, allowUserAssertions: false, allowTokenExchangeImpersonation: false,
+    };
+  }
+
+  /**
+   * Creates or repairs the console and account clients of a domain and their role grants. Idempotent;
+   * a lost race with another node (Conflict on create, StaleVersion on update) is fine, anything else throws.
+   */
+  async ensureBuiltinClients(domain: DomainRecord): Promise<void> {
+    if (!this.issuerOf) return;
+    const roles = (await this.repos.appRoles.list(domain.id)).filter((r) => r.isBuiltIn);
+    for (const def of BUILTIN_CLIENTS) {
+      const want = this.builtinClientFields(domain, def);
+      let app = await this.repos.apps.getByClientId(domain.id, def.clientId);
+      if (!app) {
+        const created = newApp(domain.id, this.clock.now(), { ...want, displayName: def.name });
+        try {
+          await this.repos.apps.create(created);
+          app = created;
+        } catch (e) {
+          if (!(e instanceof Conflict)) throw e;
+          app = await this.repos.apps.getByClientId(domain.id, def.clientId);
+          if (!app) throw e;
+        }
+      }
+      const drift = (Object.keys(want) as (keyof AppRecord)[]).some((k) => JSON.stringify(app![k] ?? null) !== JSON.stringify(want[k] ?? null));
+      if (drift) {
+        try {
+          app = await this.repos.apps.update({ ...app, ...want, updatedAt: this.clock.now() }, app.version);
+        } catch (e) {
+          if (!(e instanceof StaleVersion)) throw e;
+        }
+      }
+      const granted = new Set((await this.repos.grants.listForGrantee(domain.id, 'App', app.id)).map((g) => g.appRoleId));
+      for (const name of def.roles) {
+        const role = roles.find((r) => r.displayName === name);
+        if (!role || granted.has(role.id)) continue;
+        const now = this.clock.now();
+        try {
+          await this.repos.grants.create({
+            id: newId(), domainId: domain.id, appId: role.appId, appRoleId: role.id, granteeType: 'App', granteeId: app.id,
+            mechanism: 'ADMINISTRATOR_TO_APP', version: 1, createdAt: now, updatedAt: now,
+          });
+        } catch (e) {
+          if (!(e instanceof Conflict)) throw e;
+        }
+      }
+    }
   }
 
   /**
@@ -73,6 +132,7 @@ export class DomainService {
         if (!(e instanceof Conflict)) throw e;
       }
     }
+    await this.ensureBuiltinClients(domain);
   }
 
   async ensureDefault(): Promise<DomainRecord> {
@@ -92,6 +152,8 @@ export class DomainService {
   async upsertConfidentialClient(domain: DomainRecord, mk: MasterKey, clientId: string, secret: string, roleName = IDENTITY_DOMAIN_ADMINISTRATOR): Promise<AppRecord> {
     const now = this.clock.now();
     const existing = await this.repos.apps.getByClientId(domain.id, clientId);
+    // The console and account clients are public on purpose: a bootstrap secret must not turn them into administrators.
+    if (existing?.isBuiltIn) throw new Error(`${clientId} is a built-in client; choose another TESSERA_BOOTSTRAP_CLIENT_ID`);
     let app: AppRecord;
     if (existing) {
       app = await this.repos.apps.update({

@@ -131,7 +131,7 @@ describe('admin Apps: create and read', () => {
   });
 
   test('the built-in Identity Domain API app is listed with the admin audience', async () => {
-    const r = await scim(h, 'GET', `/admin/v1/Apps?filter=${encodeURIComponent('isBuiltIn eq true')}`, admin);
+    const r = await scim(h, 'GET', `/admin/v1/Apps?filter=${encodeURIComponent('isBuiltIn eq true and isOAuthResource eq true')}`, admin);
     assert.equal(r.statusCode, 200, r.body);
     assert.equal(r.json().totalResults, 1);
     const a = r.json().Resources[0];

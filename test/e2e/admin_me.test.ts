@@ -58,7 +58,7 @@ describe('admin Me and MePasswordChanger (self-service)', () => {
     admin = await adminToken(h);
     domain = (await h.t.services.repos.domains.getByName('default'))!;
     h.t.services.events.on((e) => events.push(e));
-    const apps = await scim(h, 'GET', `/admin/v1/Apps?${q('isBuiltIn eq true')}`, admin);
+    const apps = await scim(h, 'GET', `/admin/v1/Apps?${q('isBuiltIn eq true and isOAuthResource eq true')}`, admin);
     const adminAppId = apps.json().Resources[0].id as string;
     const roles = await scim(h, 'GET', `/admin/v1/AppRoles?${q('isBuiltIn eq true')}`, admin);
     const roleId = (name: string) => roles.json().Resources.find((x: { displayName: string }) => x.displayName === name).id as string;

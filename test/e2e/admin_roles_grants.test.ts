@@ -38,7 +38,7 @@ const grant = (appId: string, roleId: string, granteeId: string, o: { type?: str
 const roleScope = (name: string) => `urn:opc:idm:role.${encodeURIComponent(name)}`;
 
 async function builtins(h: Harness, admin: string): Promise<{ adminAppId: string; roles: Record<string, string> }> {
-  const apps = await scim(h, 'GET', `/admin/v1/Apps?${q('isBuiltIn eq true')}`, admin);
+  const apps = await scim(h, 'GET', `/admin/v1/Apps?${q('isBuiltIn eq true and isOAuthResource eq true')}`, admin);
   const adminAppId = apps.json().Resources[0].id as string;
   const r = await scim(h, 'GET', `/admin/v1/AppRoles?${q('isBuiltIn eq true')}`, admin);
   return { adminAppId, roles: Object.fromEntries(r.json().Resources.map((x: { displayName: string; id: string }) => [x.displayName, x.id])) };

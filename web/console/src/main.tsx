@@ -1,0 +1,14 @@
+import { render } from 'preact';
+import '../../shared/style.css';
+import { boot, showFatal } from '../../shared/boot.js';
+import { App } from './context.js';
+import { Shell } from './shell.js';
+
+const root = document.getElementById('app')!;
+boot().then(
+  (ctx) => {
+    root.replaceChildren(); // the static "Signing in…" placeholder
+    render(<App.Provider value={ctx}><Shell /></App.Provider>, root);
+  },
+  (e: unknown) => showFatal(root, 'Sign-in failed', e instanceof Error ? e.message : String(e)),
+);

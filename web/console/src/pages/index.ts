@@ -1,0 +1,12 @@
+import type { PageDef } from './types.js';
+import { overviewPage } from './overview.js';
+import { usersPage } from './users.js';
+
+/**
+ * The console's pages, in navigation order. To add a page: create pages/<name>.tsx exporting a
+ * PageDef, and add it here (one line). The first allowed page is the home page.
+ */
+export const PAGES: PageDef[] = [
+  overviewPage,
+  usersPage,
+];

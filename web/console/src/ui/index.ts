@@ -1,0 +1,7 @@
+// Shared console components: import from './ui/index.js' in a page.
+export { ConfirmDialog } from './ConfirmDialog.js';
+export { DataTable, type Column } from './DataTable.js';
+export { ErrorBanner, InfoBanner } from './ErrorBanner.js';
+export { Field } from './Field.js';
+export { SearchBox } from './SearchBox.js';
+export { SecretBox } from './SecretBox.js';
