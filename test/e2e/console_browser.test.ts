@@ -1,12 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { systemClock } from '../../src/core/clock.js';
+import { ARTIFACTS, axeCheck, browserSkip, freePort, grantRole, launchBrowser, login, watch } from '../browser_world.js';
 import { adminToken, clientToken, harness, scim, type Harness } from '../helpers.js';
 import { PASSWORD, createUser } from '../signin.js';
 import { ensureWebBuild } from '../web_build.js';
@@ -18,79 +14,8 @@ import { ensureWebBuild } from '../web_build.js';
  * axe-core violation (axe is injected through the DevTools protocol: the CSP forbids inline script,
  * and the test does not bypass it).
  */
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const GRANT = 'urn:ietf:params:scim:schemas:oracle:idcs:Grant';
 const NEW_PASSWORD = 'a different passphrase 77 orbit';
-
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) {
-  test('console browser test (Chromium required in CI)', () => {
-    assert.fail(`${CHROMIUM} is not installed; install it with: apt-get install -y chromium`);
-  });
-}
-const skip = haveChromium ? false : `${CHROMIUM} is not installed (apt-get install -y chromium); skipping the console browser test`;
-
-/** What the page's window holds for the test (the project's tsconfig has no DOM lib). */
-interface PageGlobals {
-  __csp: string[];
-  axe: { run(ctx: unknown, o: unknown): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown }[] }[] }> };
-  document: unknown;
-  addEventListener(type: string, f: (e: { violatedDirective: string; blockedURI: string }) => void): void;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
-}
-
-/** Console errors, page errors and CSP violations (securitypolicyviolation events, recorded from before any page script). */
-async function watch(context: BrowserContext, page: Page): Promise<() => Promise<string[]>> {
-  const errors: string[] = [];
-  page.on('console', (m: ConsoleMessage) => { if (m.type() === 'error') errors.push(`console error on ${page.url()}: ${m.text()}`); });
-  page.on('pageerror', (e) => errors.push(`page error on ${page.url()}: ${e.message}`));
-  await context.addInitScript(() => {
-    const w = globalThis as unknown as PageGlobals;
-    w.__csp = [];
-    w.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  return async () => {
-    const csp = await page.evaluate(() => (globalThis as unknown as PageGlobals).__csp ?? []).catch(() => [] as string[]);
-    return [...errors, ...csp.map((c) => `CSP violation on ${page.url()}: ${c}`)];
-  };
-}
-
-async function axeCheck(page: Page, what: string): Promise<void> {
-  await page.evaluate(await readFile(AXE, 'utf8'));
-  const r = await page.evaluate(() => {
-    const w = globalThis as unknown as PageGlobals;
-    return w.axe.run(w.document, { resultTypes: ['violations'] });
-  });
-  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`), [], `axe violations on ${what}`);
-}
-
-/** The server's login page: fill it in and come back to the app. */
-async function login(page: Page, userName: string, password = PASSWORD): Promise<void> {
-  await page.waitForURL(/\/ui\/v1\/signin\//);
-  await page.fill('input[name=username]', userName);
-  await page.fill('input[name=password]', password);
-  await page.click('button:has-text("Sign in")');
-}
-
-async function grantRole(h: Harness, admin: string, role: string, userId: string, prefix = ''): Promise<void> {
-  const roles = await scim(h, 'GET', `${prefix}/admin/v1/AppRoles?filter=${encodeURIComponent(`displayName eq "${role}"`)}`, admin);
-  const r0 = roles.json().Resources[0] as { id: string; app: { value: string } };
-  const r = await scim(h, 'POST', `${prefix}/admin/v1/Grants`, admin, {
-    schemas: [GRANT], app: { value: r0.app.value }, entitlement: { attributeName: 'appRoles', attributeValue: r0.id },
-    grantMechanism: 'ADMINISTRATOR_TO_USER', grantee: { value: userId, type: 'User' },
-  });
-  assert.equal(r.statusCode, 201, r.body);
-}
+const skip = browserSkip('the console browser test');
 
 describe('console and account in a browser (headless Chromium)', { skip }, () => {
   let h: Harness;
@@ -105,11 +30,7 @@ describe('console and account in a browser (headless Chromium)', { skip }, () =>
     h = await harness({ config: { publicUrl: base }, clock: systemClock });
     await h.t.app.listen({ port, host: '127.0.0.1' });
     admin = await adminToken(h);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--no-first-run'],
-    });
-    await mkdir(ARTIFACTS, { recursive: true });
+    browser = await launchBrowser();
   });
   after(async () => {
     await browser?.close();
@@ -212,7 +133,7 @@ describe('console and account in a browser (headless Chromium)', { skip }, () =>
       s.textContent = '1';
       d.body.append(s);
     });
-    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).__csp.length > 0);
+    await page.waitForFunction(() => (globalThis as unknown as { __csp: string[] }).__csp.length > 0);
     assert.ok((await errors()).some((e) => /CSP violation .*script-src/.test(e)), 'the CSP violation was not seen');
     // Sign out: RP-initiated logout with id_token_hint, back to /console/, which asks for a sign-in again.
     await page.click('button:has-text("Sign out")');
