@@ -151,7 +151,7 @@ describe('console: users and groups pages (headless Chromium)', { skip }, () => 
     await page.fill('input[name=email]', 'target@example.org');
     await page.click('button:text-is("Save profile")');
     await page.waitForSelector('text=The profile was saved.');
-    let t = (await user(target.id)).json();
+    const t = (await user(target.id)).json();
     assert.equal(t.displayName, 'Target Person');
     assert.deepEqual(t.emails, [{ value: 'target@example.org', primary: true, type: 'work' }]);
 
