@@ -7,7 +7,7 @@ export function SelectField(p: { label: string; value: string; options: { value:
     <div class="field">
       <label for={id}>{p.label}</label>
       <select id={id} name={p.name} value={p.value} disabled={p.disabled} onChange={(e) => p.onChange((e.currentTarget as HTMLSelectElement).value)}>
-        {p.options.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
+        {p.options.map((o) => <option key={o.value} value={o.value} selected={o.value === p.value}>{o.label}</option>)}
       </select>
     </div>
   );
