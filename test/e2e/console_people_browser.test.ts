@@ -244,6 +244,7 @@ describe('console: users and groups pages (headless Chromium)', { skip }, () => 
     assert.equal(await page.locator('table tbody tr').count(), 20);
     await page.click('button:text-is("Next")');
     await page.waitForSelector('.pager:has-text("21–22 of 22")');
+    await page.waitForSelector('table:not([aria-busy]) tbody tr:first-child td a:text-is("pg-bulk-20")');
     assert.deepEqual(await page.locator('table tbody tr td:first-child').allTextContents(), ['pg-bulk-20', 'pg-bulk-21']);
     await axeCheck(page, 'the groups list');
     await page.screenshot({ path: `${ARTIFACTS}console-groups.png`, fullPage: true });
@@ -255,7 +256,7 @@ describe('console: users and groups pages (headless Chromium)', { skip }, () => 
     await page.waitForSelector('[role=alert]:has-text("(uniqueness)")');
     await page.fill('form:has(h2:text-is("New group")) input[name=displayName]', 'pg-release');
     await page.fill('form:has(h2:text-is("New group")) input[name=description]', 'Signs off releases');
-    await page.click('button:text-is("Create group")');
+    await page.keyboard.press('Enter'); // the keyboard submits the form
     await page.waitForSelector('h1:text-is("pg-release")');
     const id = page.url().split('#/groups/')[1]!;
     assert.equal((await group(id)).json().description, 'Signs off releases');
@@ -408,6 +409,21 @@ describe('console: users and groups pages (headless Chromium)', { skip }, () => 
     const r = await scim(h, 'PATCH', `/admin/v1/Groups/${g.id}`, token, { schemas: [PATCH], Operations: [{ op: 'remove', path: 'members' }] });
     assert.equal(r.statusCode, 403);
     assert.deepEqual(unexpected(await errors(), [403]), [], 'errors in the console');
+    await context.close();
+  });
+
+  test('an Audit Administrator has no Users or Groups page: not in the nav, "Not allowed" at the address', async () => {
+    const auditor = await createUser(h, admin, 'pa-auditor');
+    await grantRole(h, admin, 'Audit Administrator', auditor.id);
+    const someone = await createUser(h, admin, 'pa-someone');
+    const { context, page, errors } = await signedIn(auditor.userName, 1024, `#/users/${someone.id}`);
+    await page.waitForSelector('h1:text-is("Not allowed")');
+    assert.match(await page.textContent('main [role=alert]') ?? '', /Your roles do not allow this page\./);
+    const nav = await page.locator('nav[aria-label="Console sections"] a').allTextContents();
+    assert.equal(nav.includes('Users') || nav.includes('Groups'), false, JSON.stringify(nav));
+    await goto(page, '#/groups', 'Not allowed');
+    await axeCheck(page, 'the not-allowed page');
+    assert.deepEqual(await errors(), [], 'errors in the console');
     await context.close();
   });
 });
