@@ -1,6 +1,7 @@
 import type { PageDef } from './types.js';
 import { overviewPage } from './overview.js';
 import { usersPage } from './users.js';
+import { groupsPage } from './groups.js';
 
 /**
  * The console's pages, in navigation order. To add a page: create pages/<name>.tsx exporting a
@@ -9,4 +10,5 @@ import { usersPage } from './users.js';
 export const PAGES: PageDef[] = [
   overviewPage,
   usersPage,
+  groupsPage,
 ];

@@ -5,3 +5,8 @@ export { ErrorBanner, InfoBanner } from './ErrorBanner.js';
 export { Field } from './Field.js';
 export { SearchBox } from './SearchBox.js';
 export { SecretBox } from './SecretBox.js';
+export { CheckField } from './CheckField.js';
+export { GrantsPanel } from './GrantsPanel.js';
+export { PrincipalPicker, type Principal } from './PrincipalPicker.js';
+export { SelectField } from './SelectField.js';
+export { useConfirm, type Ask, type ConfirmRequest } from './useConfirm.js';
