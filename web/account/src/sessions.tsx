@@ -83,7 +83,7 @@ export function Sessions() {
                 <dt>Ends</dt><dd>{when(s.expiresAt)}</dd>
               </dl>
               {s.current ? null : (
-                <button type="button" class="secondary" disabled={busy} aria-label={`Sign out the session of ${device(s.userAgent)} signed in ${when(s.authTime)}`}
+                <button type="button" class="secondary" disabled={busy} aria-label={`Sign out this session: ${device(s.userAgent)}, signed in ${when(s.authTime)}`}
                   onClick={() => void signOut(s)}>Sign out this session</button>
               )}
             </li>
