@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generate } from 'otplib';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { systemClock } from '../../src/core/clock.js';
 import { ARTIFACTS, axeCheck, browserSkip, freePort, launchBrowser, login, watch } from '../browser_world.js';
 import { adminToken, harness, scim, type Harness } from '../helpers.js';
