@@ -11,6 +11,7 @@ import { MasterKey } from '../../src/crypto/masterkey.js';
 import { hasAdministratorUser } from '../../src/identity/administrators.js';
 import { firstRunSlot } from '../../src/identity/first_admin.js';
 import { openDatabase } from '../../src/storage/db.js';
+import { dropSchema, pgAvailable, PG_URL, schemaName } from '../contract/pg.js';
 import { isLoopbackAddress } from '../../src/endpoints/welcome.js';
 import { csrfToken } from '../../src/http/browser_session.js';
 import { adminToken, basic, grantRole, harness, ISSUER, post, scim, type Harness } from '../helpers.js';
@@ -564,5 +565,47 @@ describe('TESSERA_BOOTSTRAP_ADMIN_USERNAME / _PASSWORD', () => {
     await assert.rejects(harness({ config: { bootstrapAdminUsername: 'root', bootstrapAdminPassword: 'password1' } }),
       (e: Error) => /^TESSERA_BOOTSTRAP_ADMIN_PASSWORD does not meet the password policy of the default identity domain \(common\)/.test(e.message) && !e.message.includes('password1'));
     await assert.rejects(harness({ config: { bootstrapAdminUsername: 'ro ot', bootstrapAdminPassword: GOOD } }), /^Error: TESSERA_BOOTSTRAP_ADMIN_USERNAME: /);
+  });
+});
+
+describe('first run on PostgreSQL: two nodes, one store', async () => {
+  const available = await pgAvailable();
+  const skip = available === true ? false : String(available);
+  const schema = schemaName();
+  let a: Harness;
+  let b: Harness;
+  before(async () => {
+    if (available !== true) return;
+    const masterKey = new MasterKey(randomBytes(32));
+    a = await harness({ masterKey, database: await openDatabase(PG_URL, { pgSchema: schema }) });
+    b = await harness({ masterKey, database: await openDatabase(PG_URL, { pgSchema: schema }) });
+  });
+  after(async () => {
+    if (available !== true) return;
+    for (const h of [a, b]) { await h.close(); await h.t.database.close(); }
+    await dropSchema(schema);
+  });
+
+  test('form posts racing through both nodes make exactly one administrator', { skip }, async () => {
+    const visitors = [new Visitor(a), new Visitor(b), new Visitor(a), new Visitor(b)];
+    const forms = await Promise.all(visitors.map(async (v) => formOf((await v.get('/')).body)));
+    const rs = await Promise.all(visitors.map((v, i) => v.post('/', { ...forms[i]!.fields, ...adminFields(`pg-racer-${i}`) })));
+    assert.deepEqual(rs.map((r) => r.statusCode).sort(), [201, 409, 409, 409], rs.map((r) => r.body.slice(-300)).join('\n'));
+    const root = await adminToken(a);
+    assert.equal((await adminUsers(a, root)).length, 1);
+    assert.ok(!hasForm((await new Visitor(b).get('/')).body), 'the other node sees the administrator at once');
+  });
+
+  test('bootstrap on both nodes at once: one user, one grant', { skip }, async () => {
+    const { bootstrapAdministrator } = await import('../../src/identity/first_admin.js');
+    const quiet = { info: () => {}, warn: () => {} };
+    const domain = (await a.t.services.repos.domains.getByName(DEFAULT_DOMAIN))!;
+    const out = await Promise.all([a, b, a, b].map((h) => bootstrapAdministrator({ ...h.t.services, log: quiet }, domain, 'pg-root', GOOD)));
+    assert.equal(out.filter((x) => x === 'created').length, 1, JSON.stringify(out));
+    const user = (await a.t.services.repos.users.getByUserName(domain.id, 'pg-root'))!;
+    const userGrants = (await a.t.services.repos.grants.list(domain.id)).filter((g) => g.granteeType === 'User');
+    assert.equal(userGrants.filter((g) => g.granteeId === user.id).length, 1);
+    const ids = new Set((await a.t.services.repos.users.query(domain.id, { offset: 0, limit: 100 })).items.map((u) => u.id));
+    assert.deepEqual(userGrants.filter((g) => !ids.has(g.granteeId)), [], 'no grant is left to a user that lost the race');
   });
 });
