@@ -154,5 +154,9 @@ export function welcomePages(app: FastifyInstance, s: Services): void {
   app.route({ method: ['PUT', 'DELETE', 'PATCH'], url: '/', ...opts, handler: notAllowed });
   if (prefixed) {
     app.get('/', { prefixTrailingSlash: 'no-slash' }, async (req, reply) => reply.status(301).header('location', welcomeUrl(ctx(req))).header('cache-control', 'no-store').send());
+    app.route({ method: ['POST', 'PUT', 'DELETE', 'PATCH'], url: '/', prefixTrailingSlash: 'no-slash', handler: async (_req, reply) => {
+      reply.header('allow', 'GET, HEAD');
+      return sendPage(reply, 405, 'Method not allowed', '<h1>Method not allowed</h1><p>The form is posted to the page\'s own address, ending in a slash.</p>');
+    } });
   }
 }

@@ -123,6 +123,14 @@ describe('welcome page: content, domains, methods', () => {
     assert.equal(bare.statusCode, 301);
     assert.equal(bare.headers.location, `${ISSUER}/domains/acme/`);
     assert.equal(bare.body, '');
+    const bareHead = await h.inject({ method: 'HEAD', url: '/domains/acme' });
+    assert.equal(bareHead.statusCode, 301);
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH'] as const) {
+      const r = await h.inject({ method, url: '/domains/acme', payload: 'csrf=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      assert.equal(r.statusCode, 405, method);
+      assert.equal(r.headers.allow, 'GET, HEAD');
+      assertPageHeaders(r);
+    }
   });
 
   test('unknown domains and /domains/default/ are 404 HTML pages', async () => {
