@@ -35,7 +35,8 @@ async function startServe(env: Record<string, string>) {
   child.stderr.on('data', (d) => { stderr += d; });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   let up = false;
-  for (let i = 0; i < 100 && !up; i++) {
+  // Up to 30 s: a cold start (tsx, migrations, built-ins) on a loaded 2-core machine can take over 10.
+  for (let i = 0; i < 300 && !up; i++) {
     up = await fetch(`${publicUrl}/healthz`).then((r) => r.ok, () => false);
     if (!up) await new Promise((r) => setTimeout(r, 100));
   }
