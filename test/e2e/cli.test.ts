@@ -173,7 +173,7 @@ describe('tessera CLI', () => {
   test('config lists every setting', () => {
     const r = run(['config'], env);
     assert.equal(r.code, 0);
-    for (const k of ['PORT', 'TESSERA_PUBLIC_URL', 'TESSERA_DATABASE_URL', 'TESSERA_MASTER_KEY', 'TESSERA_BOOTSTRAP_CLIENT_ID']) assert.match(r.out, new RegExp(k));
+    for (const k of ['PORT', 'TESSERA_PUBLIC_URL', 'TESSERA_DATABASE_URL', 'TESSERA_MASTER_KEY', 'TESSERA_BOOTSTRAP_CLIENT_ID', 'TESSERA_BOOTSTRAP_ADMIN_USERNAME', 'TESSERA_BOOTSTRAP_ADMIN_PASSWORD']) assert.match(r.out, new RegExp(k));
   });
 
   test('domain create/list, client create/list/delete, keys list/rotate; then serve issues tokens and stops on SIGTERM', async () => {
