@@ -42,7 +42,7 @@ function Domains() {
           <SecretBox label="Administrator client secret" secret={created.adminClient.client_secret} />
         </div>
       ) : null}
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Identity domains">
         <table aria-busy={list ? undefined : 'true'}>
           <caption class="visually-hidden">Identity domains</caption>
           <thead><tr><th scope="col">Name</th><th scope="col">Display name</th><th scope="col">Issuer</th><th scope="col">Created</th><th scope="col">Console</th></tr></thead>
@@ -50,7 +50,7 @@ function Domains() {
             {(list ?? []).map((d) => (
               <tr key={d.id} data-domain={d.name}>
                 <td>{d.name}</td><td>{d.displayName}</td><td><code>{d.issuer}</code></td><td>{new Date(d.created).toLocaleString()}</td>
-                <td><a href={`${d.issuer}/console/`} aria-label={`Console of ${d.name}`}>Open console</a></td>
+                <td><a href={`${d.issuer}/console/`}>Open console<span class="visually-hidden"> of {d.name}</span></a></td>
               </tr>
             ))}
           </tbody>

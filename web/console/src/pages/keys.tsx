@@ -43,7 +43,7 @@ function Keys() {
       <div class="actions start" role="group" aria-label="Rotate">
         {algs.map((a) => <button type="button" key={a} disabled={busy} onClick={() => setAsked(a)}>Rotate {a}</button>)}
       </div>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Signing keys">
         <table aria-busy={keys ? undefined : 'true'}>
           <caption class="visually-hidden">Signing keys</caption>
           <thead><tr><th scope="col">Key id (kid)</th><th scope="col">Algorithm</th><th scope="col">Status</th><th scope="col">Published</th><th scope="col">Signing since</th><th scope="col">Expires</th></tr></thead>

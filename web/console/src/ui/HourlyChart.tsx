@@ -43,7 +43,7 @@ export function HourlyChart({ title, hours, series }: { title: string; hours: nu
       </ul>
       <details class="chart-table">
         <summary>Counts per hour</summary>
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0} role="region" aria-label="Counts per hour">
           <table>
             <caption class="visually-hidden">{title}, per hour</caption>
             <thead><tr><th scope="col">Hour starting</th>{series.map((s) => <th scope="col" key={s.key}>{s.label}</th>)}</tr></thead>
