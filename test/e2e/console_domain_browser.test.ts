@@ -209,6 +209,14 @@ describe('console pages for domain-wide things (headless Chromium)', { skip }, (
     await go(page, '#/keys', 'Signing keys');
     await page.waitForSelector(`tr[data-kid="${before.kid}"][data-status=active]`);
     await shots(page, 'keys');
+    // Keyboard: the button opens the confirmation, Escape cancels it and nothing rotates.
+    await page.focus(`button:has-text("Rotate ${before.alg}")`);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('dialog[open]');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('dialog[open]', { state: 'detached' });
+    assert.equal((await scim(h, 'GET', '/admin/v1/SigningKeys', admin)).json().Resources
+      .find((k: { kid: string }) => k.kid === before.kid).status, 'active');
     await page.click(`button:has-text("Rotate ${before.alg}")`);
     await page.waitForSelector('dialog[open]');
     await page.click('dialog button:has-text("Rotate")');
@@ -390,13 +398,40 @@ describe('console pages for domain-wide things (headless Chromium)', { skip }, (
     }
     await go(p, '#/audit', 'Audit events');
     await p.waitForSelector('table tbody tr td a');
-    // The API agrees: the auditor's token is refused the settings and the keys.
-    const tokenOf = await p.evaluate(async () => {
-      const r = await fetch('./config.json');
-      return (await r.json() as { adminApi: string }).adminApi;
-    });
-    assert.equal(tokenOf, `${base}/admin/v1`);
+    await shots(p, 'auditor-audit');
     assert.deepEqual(await unexpected(errs), []);
+    await c.close();
+  });
+
+  test('an Application Administrator manages trusted issuers but gets the 403 for one allowing a scope it lacks', async () => {
+    const appAdmin = await createUser(h, admin, 'app-admin');
+    await grantRole(h, admin, 'Application Administrator', appAdmin.id);
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'ec-1', alg: 'ES256' };
+    const c = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+    const p = await c.newPage();
+    const errs = await watch(c, p);
+    await p.goto(`${base}/console/`);
+    await login(p, appAdmin.userName);
+    await p.waitForSelector('[data-chart-summary]');
+    const nav = await p.locator('nav[aria-label="Console sections"] a').allTextContents();
+    assert.ok(nav.includes('Trusted issuers') && nav.includes('Audit events'), JSON.stringify(nav));
+    assert.ok(!nav.includes('Signing keys') && !nav.includes('Settings') && !nav.includes('Identity domains'), JSON.stringify(nav));
+    await go(p, '#/issuers?new=1', 'Trusted issuers');
+    await p.getByLabel('Issuer (required)').fill('https://admin-minting.example');
+    await p.getByLabel('JWK Set (JSON)').fill(JSON.stringify({ keys: [jwk] }));
+    await p.getByLabel('Allowed scopes').fill('urn:opc:idm:t.settings');
+    await p.click('button:has-text("Create issuer")');
+    await p.waitForSelector('[role=alert]:has-text("Not allowed: Your roles do not allow this.")');
+    assert.match(await p.textContent('[role=alert]') ?? '', /only a caller holding urn:opc:idm:t\.settings may trust an issuer with it/);
+    assert.equal((await scim(h, 'GET', `/admin/v1/TrustedIssuers?filter=${enc('issuer eq "https://admin-minting.example"')}`, admin)).json().totalResults, 0);
+    await shots(p, 'issuer-forbidden');
+    // Without the admin scope it is the Application Administrator's to create.
+    await p.getByLabel('Allowed scopes').fill('openid');
+    await p.click('button:has-text("Create issuer")');
+    await p.waitForSelector('text=Trusted issuer https://admin-minting.example was created.');
+    assert.equal((await scim(h, 'GET', `/admin/v1/TrustedIssuers?filter=${enc('issuer eq "https://admin-minting.example"')}`, admin)).json().totalResults, 1);
+    assert.deepEqual(await unexpected(errs, [403]), []);
     await c.close();
   });
 });
