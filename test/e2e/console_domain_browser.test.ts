@@ -233,6 +233,16 @@ describe('console pages for domain-wide things (headless Chromium)', { skip }, (
     const kids = (jwks.json().keys as { kid: string }[]).map((k) => k.kid);
     assert.ok(kids.includes(active.kid) && kids.includes(before.kid), JSON.stringify(kids));
     assert.equal(decode(await adminToken(h)).header.kid, active.kid);
+    // An algorithm the domain has no key of: a first one is published (it signs after the publish delay).
+    await page.getByLabel('Another algorithm').selectOption('ES256');
+    await page.click('button:has-text("Publish a key")');
+    await page.waitForSelector('[data-rotation=published]');
+    const es = ((await scim(h, 'GET', '/admin/v1/SigningKeys', admin)).json().Resources as { kid: string; alg: string; status: string }[]).filter((k) => k.alg === 'ES256');
+    assert.deepEqual(es.map((k) => k.status), ['next']);
+    assert.match(await page.textContent('[data-rotation] [role=status]') ?? '', new RegExp(`the domain had no ES256 key; key ${es[0]!.kid} is published in the JWKS now`));
+    await page.waitForSelector(`tr[data-kid="${es[0]!.kid}"][data-status=next]`);
+    assert.ok(((await h.inject({ method: 'GET', url: '/admin/v1/SigningCert/jwk' })).json().keys as { kid: string }[]).some((k) => k.kid === es[0]!.kid));
+    await page.waitForSelector('button:has-text("Rotate ES256")');
     await shots(page, 'keys-rotated');
     assert.deepEqual(await unexpected(errors), []);
   });

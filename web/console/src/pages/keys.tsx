@@ -1,13 +1,15 @@
 import { useEffect, useState } from 'preact/hooks';
 import { SCOPES } from '../../../shared/scopes.js';
 import { useApp } from '../context.js';
-import { ConfirmDialog, ErrorBanner, InfoBanner } from '../ui/index.js';
+import { ConfirmDialog, ErrorBanner, InfoBanner, SelectField } from '../ui/index.js';
 import type { PageDef } from './types.js';
 
 interface SigningKey { kid: string; alg: string; status: string; created: string; activated?: string; retired?: string; expires?: string; signsFrom?: string }
 interface Rotation { alg: string; outcome: string; active?: string; next?: string; message: string; warning?: string }
 
 const when = (iso?: string) => (iso ? new Date(iso).toLocaleString() : '');
+/** The algorithms the server signs with (src/config/schema.ts SIGNING_ALGS). */
+const ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 const STATUS_ORDER: Record<string, number> = { active: 0, next: 1, retired: 2 };
 
 function Keys() {
@@ -17,9 +19,11 @@ function Keys() {
   const [asked, setAsked] = useState<string>();
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<Rotation>();
+  const [extra, setExtra] = useState('');
   const load = () => api.get<{ Resources: SigningKey[] }>('SigningKeys').then((r) => setKeys(r.Resources), setError);
   useEffect(() => { void load(); }, []);
   const algs = [...new Set((keys ?? []).map((k) => k.alg))].sort();
+  const missing = ALGS.filter((a) => !algs.includes(a));
   const rotate = async (alg: string) => {
     setAsked(undefined); setBusy(true); setError(undefined); setResult(undefined);
     try {
@@ -43,6 +47,13 @@ function Keys() {
       <div class="actions start" role="group" aria-label="Rotate">
         {algs.map((a) => <button type="button" key={a} disabled={busy} onClick={() => setAsked(a)}>Rotate {a}</button>)}
       </div>
+      {keys && missing.length ? (
+        <form class="inline-form" onSubmit={(e) => { e.preventDefault(); const a = extra || missing[0]!; void rotate(a); }}>
+          <SelectField label="Another algorithm" name="alg" value={extra || missing[0]!} onChange={setExtra} options={missing.map((a) => ({ value: a, label: a }))}
+            hint="Publishes a first key of it now; it starts signing after the publish delay." />
+          <button type="submit" class="secondary" disabled={busy}>Publish a key</button>
+        </form>
+      ) : null}
       <div class="table-wrap" tabIndex={0} role="region" aria-label="Signing keys">
         <table aria-busy={keys ? undefined : 'true'}>
           <caption class="visually-hidden">Signing keys</caption>
