@@ -14,7 +14,9 @@ export function HourlyChart({ title, hours, series }: { title: string; hours: nu
   const slot = (W - PAD_L) / Math.max(1, hours.length);
   const bar = Math.max(1, (slot - 2) / Math.max(1, series.length));
   const y = (v: number) => (H - PAD_B) - (v / max) * (H - PAD_B - 8);
-  const hourLabel = (t: number) => `${String(new Date(t).getHours()).padStart(2, '0')}:00`;
+  // Buckets are whole UTC hours; in a time zone with a half-hour offset they start at :30 locally.
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const hourLabel = (t: number) => `${pad(new Date(t).getHours())}:${pad(new Date(t).getMinutes())}`;
   const totals = series.map((s) => s.counts.reduce((a, b) => a + b, 0));
   return (
     <figure class="chart">
