@@ -48,7 +48,7 @@ function Keys() {
         {algs.map((a) => <button type="button" key={a} disabled={busy} onClick={() => setAsked(a)}>Rotate {a}</button>)}
       </div>
       {keys && missing.length ? (
-        <form class="inline-form" onSubmit={(e) => { e.preventDefault(); const a = extra || missing[0]!; void rotate(a); }}>
+        <form class="inline-form keys-extra" onSubmit={(e) => { e.preventDefault(); const a = extra || missing[0]!; void rotate(a); }}>
           <SelectField label="Another algorithm" name="alg" value={extra || missing[0]!} onChange={setExtra} options={missing.map((a) => ({ value: a, label: a }))}
             hint="Publishes a first key of it now; it starts signing after the publish delay." />
           <button type="submit" class="secondary" disabled={busy}>Publish a key</button>
