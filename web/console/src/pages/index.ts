@@ -2,6 +2,11 @@ import type { PageDef } from './types.js';
 import { overviewPage } from './overview.js';
 import { usersPage } from './users.js';
 import { groupsPage } from './groups.js';
+import { auditPage } from './audit.js';
+import { issuersPage } from './issuers.js';
+import { keysPage } from './keys.js';
+import { settingsPage } from './settings.js';
+import { domainsPage } from './domains.js';
 
 /**
  * The console's pages, in navigation order. To add a page: create pages/<name>.tsx exporting a
@@ -11,4 +16,9 @@ export const PAGES: PageDef[] = [
   overviewPage,
   usersPage,
   groupsPage,
+  auditPage,
+  issuersPage,
+  keysPage,
+  settingsPage,
+  domainsPage,
 ];

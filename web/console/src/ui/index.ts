@@ -10,3 +10,5 @@ export { GrantsPanel } from './GrantsPanel.js';
 export { PrincipalPicker, type Principal } from './PrincipalPicker.js';
 export { SelectField } from './SelectField.js';
 export { useConfirm, type Ask, type ConfirmRequest } from './useConfirm.js';
+export { FieldSet, InputField, TextAreaField } from './FormControls.js';
+export { HourlyChart, type Series } from './HourlyChart.js';
