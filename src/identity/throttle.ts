@@ -48,6 +48,36 @@ export class LoginThrottle {
     return false;
   }
 
+  /**
+   * Claims one check of the account's credential before it runs, counted as a failure until `success`
+   * clears it: the count is one atomic statement, so parallel guesses (Promise.all, several nodes) each
+   * take a place, and those past the limit are refused without being checked. Reading `locked` first and
+   * counting after the slow Argon2 check let every request in flight pass the same "not locked" read.
+   * False (refuse, as a wrong credential) when the account or address is locked or the limit is spent.
+   */
+  async claim(domainId: string, userId: string, ip: string): Promise<boolean> {
+    if (await this.locked(domainId, userId, ip)) return false;
+    const now = this.clock.now();
+    const key = LoginThrottle.userKey(userId);
+    const st = await this.repo.recordFailure(domainId, key, now, this.cfg.windowMs);
+    if (st.failures > this.cfg.maxFailures) {
+      await this.repo.lock(domainId, key, now + this.cfg.lockoutMs);
+      return false;
+    }
+    return true;
+  }
+
+  /** A claimed check failed (or was refused): counts the address, and locks the account once its claims reach the limit. */
+  async claimFailed(domainId: string, userId: string, ip: string): Promise<void> {
+    const now = this.clock.now();
+    const ipKey = LoginThrottle.ipKey(ip);
+    const ipState = await this.repo.recordFailure(domainId, ipKey, now, this.cfg.windowMs);
+    if (ipState.failures >= this.cfg.ipMaxFailures) await this.repo.lock(domainId, ipKey, now + this.cfg.lockoutMs);
+    const key = LoginThrottle.userKey(userId);
+    const st = await this.repo.get(domainId, key);
+    if (st && st.failures >= this.cfg.maxFailures && (st.lockedUntil ?? 0) <= now) await this.repo.lock(domainId, key, now + this.cfg.lockoutMs);
+  }
+
   /** A completed sign-in clears the account's counter (not the address's: one good account must not unlock a spraying source). */
   async success(domainId: string, userId: string): Promise<void> {
     await this.repo.reset(domainId, LoginThrottle.userKey(userId));

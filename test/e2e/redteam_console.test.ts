@@ -1,0 +1,220 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generate } from 'otplib';
+import type { FixedClock } from '../../src/core/clock.js';
+import type { DomainRecord } from '../../src/core/types.js';
+import { CONSOLE_CLIENT_ID } from '../../src/identity/builtins.js';
+import { WEB_CSP } from '../../src/http/web.js';
+import { ISSUER, adminToken, assertScimError, harness, scim, type Harness } from '../helpers.js';
+import { authorizeUrl, createUser, PASSWORD, pkce } from '../signin.js';
+import { createPortal, ME_SCOPE, type Portal } from '../account.js';
+import { ensureWebBuild } from '../web_build.js';
+
+/**
+ * Red team of the console and account surfaces (issue 11): the built-in clients at the authorization
+ * endpoint, the serving of the apps, and the self-service checks of the current password and of
+ * one-time codes under parallel guessing.
+ */
+const S = (n: string) => `urn:ietf:params:scim:schemas:oracle:idcs:${n}`;
+const MAX_FAILURES = 3;
+
+describe('red team: password and code checks of the self-service API under parallel guessing', () => {
+  let h: Harness;
+  let admin: string;
+  let portal: Portal;
+  let domain: DomainRecord;
+  before(async () => {
+    // A high address limit: every request here comes from one address, and the account's limit is what is tested.
+    h = await harness({ config: { loginMaxFailures: MAX_FAILURES, loginIpMaxFailures: 100_000 } });
+    admin = await adminToken(h);
+    portal = await createPortal(h, admin);
+    domain = (await h.t.services.repos.domains.getByName('default'))!;
+  });
+  after(() => h.close());
+
+  const newUser = async () => {
+    const u = await createUser(h, admin);
+    const s = h.t.services;
+    const client = (await s.repos.apps.getByClientId(domain.id, portal.clientId))!;
+    const adminRs = [...(await s.catalogs.catalog(domain)).scopes.values()].find((x) => x.builtIn)!;
+    const token = (await s.accessTokens.issue({ domain, issuer: ISSUER, client, sub: u.id, subType: 'user', userId: u.id, scopes: [ME_SCOPE], resourceServers: [adminRs] })).token;
+    return { ...u, token };
+  };
+  const start = (token: string, password: string) => scim(h, 'POST', '/admin/v1/MyAuthenticationFactorInitiator', token, { schemas: [S('MyAuthenticationFactorInitiator')], authFactor: 'TOTP', password });
+  const confirm = (token: string, otpCode: string) => scim(h, 'POST', '/admin/v1/MyAuthenticationFactorValidator', token, { schemas: [S('MyAuthenticationFactorValidator')], authFactor: 'TOTP', otpCode });
+  /** Counts the calls of one service method while `fn` runs. */
+  async function counting<T extends object>(o: T, name: keyof T & string, fn: () => Promise<unknown>): Promise<number> {
+    const orig = o[name] as unknown as (...a: unknown[]) => Promise<unknown>;
+    let calls = 0;
+    (o as Record<string, unknown>)[name] = async (...a: unknown[]) => { calls++; return orig.apply(o, a); };
+    try { await fn(); } finally { (o as Record<string, unknown>)[name] = orig; }
+    return calls;
+  }
+
+  const passwordEndpoints = [
+    ['MyAuthenticationFactorInitiator', (t: string, p: string) => start(t, p)],
+    ['MyBypassCodesRegenerator', (t: string, p: string) => scim(h, 'POST', '/admin/v1/MyBypassCodesRegenerator', t, { schemas: [S('MyBypassCodesRegenerator')], password: p })],
+    ['MyAuthenticationFactorsRemover', (t: string, p: string) => scim(h, 'POST', '/admin/v1/MyAuthenticationFactorsRemover', t, { schemas: [S('MyAuthenticationFactorsRemover')], authFactor: 'TOTP', password: p })],
+    ['MePasswordChanger', (t: string, p: string) => scim(h, 'PUT', '/admin/v1/MePasswordChanger', t, { schemas: [S('MePasswordChanger')], oldPassword: p, password: 'a new passphrase 12345' })],
+  ] as const;
+
+  for (const [name, call] of passwordEndpoints) {
+    test(`${name}: 20 parallel wrong passwords check at most ${MAX_FAILURES}, then the account is locked (the right one is refused)`, async () => {
+      const u = await newUser();
+      const checks = await counting(h.t.services.users, 'verifyPassword', async () => {
+        const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => call(u.token, `wrong guess ${i}`)));
+        for (const r of rs) assertScimError(r, 400, 'invalidValue');
+      });
+      assert.ok(checks <= MAX_FAILURES, `${checks} passwords were checked; the limit is ${MAX_FAILURES}`);
+      assert.equal(await h.t.services.throttle.locked(domain.id, u.id, '127.0.0.1'), true);
+      assertScimError(await call(u.token, PASSWORD), 400, 'invalidValue');
+    });
+  }
+
+  test('MyAuthenticationFactorValidator: 20 parallel wrong codes check at most the limit, then the right code is refused', async () => {
+    const u = await newUser();
+    const st = await start(u.token, PASSWORD);
+    assert.equal(st.statusCode, 201, st.body);
+    const checks = await counting(h.t.services.totp, 'confirmPendingEnrolment', async () => {
+      const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => confirm(u.token, String(100000 + i))));
+      for (const r of rs) assertScimError(r, 400, 'invalidValue');
+    });
+    assert.ok(checks <= MAX_FAILURES, `${checks} codes were checked; the limit is ${MAX_FAILURES}`);
+    (h.clock as FixedClock).advance(30_000);
+    assertScimError(await confirm(u.token, await generate({ secret: st.json().secret, epoch: Math.floor(h.clock.now() / 1000) })), 400, 'invalidValue');
+  });
+
+  test('sequential guesses still lock after the limit; a right password in between clears the count (as sign-in does)', async () => {
+    const u = await newUser();
+    for (let i = 0; i < MAX_FAILURES - 1; i++) assertScimError(await start(u.token, 'nope'), 400, 'invalidValue');
+    assert.equal((await start(u.token, PASSWORD)).statusCode, 201);
+    for (let i = 0; i < MAX_FAILURES - 1; i++) assertScimError(await start(u.token, 'nope'), 400, 'invalidValue');
+    assert.equal(await h.t.services.throttle.locked(domain.id, u.id, '127.0.0.1'), false);
+    assertScimError(await start(u.token, 'nope'), 400, 'invalidValue');
+    assert.equal(await h.t.services.throttle.locked(domain.id, u.id, '127.0.0.1'), true);
+    assertScimError(await start(u.token, PASSWORD), 400, 'invalidValue');
+  });
+
+  test('a confirm with no enrolment in progress does not clear the count of wrong passwords', async () => {
+    const u = await newUser();
+    for (let i = 0; i < MAX_FAILURES - 1; i++) assertScimError(await start(u.token, 'nope'), 400, 'invalidValue');
+    // No enrolment was started (the wrong passwords started none): 400, and the count stays.
+    assertScimError(await confirm(u.token, '123456'), 400, 'invalidValue');
+    assertScimError(await start(u.token, 'nope'), 400, 'invalidValue');
+    assert.equal(await h.t.services.throttle.locked(domain.id, u.id, '127.0.0.1'), true);
+  });
+
+  test('held: three parallel confirms of one enrolment with the right code: one 201 with bypass codes, the others 400', async () => {
+    const u = await newUser();
+    const st = await start(u.token, PASSWORD);
+    (h.clock as FixedClock).advance(30_000);
+    const code = await generate({ secret: st.json().secret, epoch: Math.floor(h.clock.now() / 1000) });
+    const rs = await Promise.all([1, 2, 3].map(() => confirm(u.token, code)));
+    assert.deepEqual(rs.map((r) => r.statusCode).sort(), [201, 400, 400]);
+    const ok = rs.find((r) => r.statusCode === 201)!;
+    assert.equal(ok.json().bypassCodes.length, 10);
+    const f = await scim(h, 'GET', '/admin/v1/MyAuthenticationFactors', u.token);
+    assert.equal(f.json().bypassCodesRemaining, 10);
+    assert.equal(f.json().factors.length, 1);
+  });
+
+  test('held: wrong passwords lock only the caller\'s own account, never another user\'s', async () => {
+    const [a, b] = [await newUser(), await newUser()];
+    for (let i = 0; i < MAX_FAILURES + 2; i++) assertScimError(await start(a.token, 'nope'), 400, 'invalidValue');
+    assert.equal(await h.t.services.throttle.locked(domain.id, b.id, '198.51.100.7'), false);
+    assert.equal((await start(b.token, PASSWORD)).statusCode, 201);
+  });
+});
+
+describe('red team: serving the console and account pages', () => {
+  let h: Harness;
+  before(async () => {
+    ensureWebBuild();
+    h = await harness();
+    await h.t.services.domains.create('second');
+  });
+  after(() => h.close());
+
+  test('the trailing-slash 301 carries the app\'s CSP and frame headers, and a relative location', async () => {
+    for (const [url, loc] of [['/console', './console/'], ['/myaccount', './myaccount/'], ['/domains/second/console', './console/']] as const) {
+      const r = await h.inject({ url });
+      assert.equal(r.statusCode, 301, url);
+      assert.equal(r.headers.location, loc);
+      assert.equal(r.headers['content-security-policy'], WEB_CSP, url);
+      assert.equal(r.headers['x-frame-options'], 'DENY', url);
+    }
+  });
+
+  test('any other page under the apps is an HTML 404 under a strict CSP, framing refused, not stored', async () => {
+    for (const url of ['/console/nothing', '/console/index.html', '/console/assets', '/myaccount/x/y', '/domains/second/console/..%2f..%2fpackage.json', '/console/config.json/']) {
+      const r = await h.inject({ url });
+      assert.equal(r.statusCode, 404, url);
+      assert.match(r.headers['content-type'] as string, /^text\/html/, url);
+      const csp = r.headers['content-security-policy'] as string;
+      assert.match(csp, /default-src 'none'/, url);
+      assert.match(csp, /frame-ancestors 'none'/, url);
+      assert.doesNotMatch(csp, /unsafe-inline/, url);
+      assert.equal(r.headers['x-frame-options'], 'DENY', url);
+      assert.equal(r.headers['x-content-type-options'], 'nosniff', url);
+      assert.equal(r.headers['cache-control'], 'no-store', url);
+      assert.doesNotMatch(r.body, /"name"\s*:\s*"tessera"/, 'no file outside the build is served');
+    }
+  });
+
+  test('held: traversal, NUL and dot files under assets are refused; the open-redirect shapes do not redirect off site', async () => {
+    for (const url of ['/console/assets/..%2f..%2f..%2fpackage.json', '/console/assets/..%252f..%252fpackage.json', '/console/assets/a%00b', '/console/assets/.hidden', '/console/assets/..%5c..%5cindex.html']) {
+      const r = await h.inject({ url });
+      assert.ok(r.statusCode === 403 || r.statusCode === 404, `${url} ${r.statusCode}`);
+      assert.doesNotMatch(r.body, /"dependencies"/, url);
+    }
+    // A location is only ever the relative "./console/": resolved against the request, it stays on this host.
+    for (const url of ['//evil.example/console', '/domains/x%2f%2fevil.example/console', '/\\evil.example/console', '/domains/second/console?x=//evil.example']) {
+      const r = await h.inject({ url });
+      const loc = r.headers.location;
+      if (loc !== undefined) assert.match(String(loc), /^\.\/(console|myaccount)\/$/, url);
+    }
+  });
+
+  test('held: HEAD answers as GET; config.json for odd domain names is a 404 page', async () => {
+    const head = await h.inject({ method: 'HEAD', url: '/console/' });
+    assert.equal(head.statusCode, 200);
+    assert.equal(head.headers['content-security-policy'], WEB_CSP);
+    for (const url of ['/domains/SECOND/console/config.json', '/domains/default/console/config.json', `/domains/${'a'.repeat(70)}/console/config.json`, '/domains/%C3%A9/console/config.json']) {
+      const r = await h.inject({ url });
+      assert.equal(r.statusCode, 404, url);
+      assert.match(r.headers['content-type'] as string, /^text\/html/, url);
+    }
+  });
+
+  test('held: the console client at the authorization endpoint: exact redirect URI only, S256 only, code only', async () => {
+    const base = { response_type: 'code', client_id: CONSOLE_CLIENT_ID, scope: 'openid', state: 's', code_challenge: pkce().challenge, code_challenge_method: 'S256' };
+    // Not registered: an HTML error page, no redirect at all.
+    for (const redirect_uri of [`${ISSUER}/console`, `${ISSUER}/Console/`, 'http://LOCALHOST:8080/console/', `${ISSUER}/console/../myaccount/`, `${ISSUER}/x/../console/`,
+      `${ISSUER}/console/?x=1`, `${ISSUER}/console/#x`, `${ISSUER}/console//`, `${ISSUER}/domains/second/console/`, 'http://evil@localhost:8080/console/', `${ISSUER}/%63onsole/`, `${ISSUER}/myaccount/`]) {
+      const r = await h.inject({ url: authorizeUrl({ ...base, redirect_uri }) });
+      assert.equal(r.statusCode, 400, redirect_uri);
+      assert.equal(r.headers.location, undefined, redirect_uri);
+    }
+    // The other domain's console URI at this domain's endpoint, and this one's there.
+    const cross = await h.inject({ url: authorizeUrl({ ...base, redirect_uri: `${ISSUER}/console/` }, '/domains/second') });
+    assert.equal(cross.statusCode, 400);
+    // Registered URI, refused requests: the error goes back to the console, never a code.
+    for (const [extra, error] of [
+      [{ code_challenge_method: 'plain', code_challenge: 'a'.repeat(43) }, 'invalid_request'],
+      [{ code_challenge_method: '' }, 'invalid_request'],
+      [{ response_type: 'token' }, 'unauthorized_client'],
+      [{ response_type: 'id_token', nonce: 'n' }, 'unauthorized_client'],
+      [{ response_type: 'code id_token', nonce: 'n' }, 'unsupported_response_type'],
+      [{ response_mode: 'web_message' }, 'invalid_request'],
+      [{ prompt: 'none' }, 'login_required'],
+    ] as const) {
+      const r = await h.inject({ url: authorizeUrl({ ...base, redirect_uri: `${ISSUER}/console/`, ...extra } as Record<string, string>) });
+      assert.equal(r.statusCode, 302, JSON.stringify(extra));
+      const u = new URL(r.headers.location!);
+      assert.equal(`${u.origin}${u.pathname}`, `${ISSUER}/console/`);
+      const p = u.hash ? new URLSearchParams(u.hash.slice(1)) : u.searchParams;
+      assert.equal(p.get('error'), error, JSON.stringify(extra));
+      assert.equal(p.get('code'), null);
+    }
+  });
+});
