@@ -59,8 +59,11 @@ export class LoginThrottle {
     if (await this.locked(domainId, userId, ip)) return false;
     const now = this.clock.now();
     const key = LoginThrottle.userKey(userId);
+    // A lock that has run out lets one check through (the one caller that clears it), as before claims: its
+    // count is still at the limit, so a wrong guess locks again at once, a right one clears the count.
+    const afterLock = await this.repo.takeExpiredLock(domainId, key, now);
     const st = await this.repo.recordFailure(domainId, key, now, this.cfg.windowMs);
-    if (st.failures > this.cfg.maxFailures) {
+    if (!afterLock && st.failures > this.cfg.maxFailures) {
       await this.repo.lock(domainId, key, now + this.cfg.lockoutMs);
       return false;
     }
@@ -76,6 +79,14 @@ export class LoginThrottle {
     const key = LoginThrottle.userKey(userId);
     const st = await this.repo.get(domainId, key);
     if (st && st.failures >= this.cfg.maxFailures && (st.lockedUntil ?? 0) <= now) await this.repo.lock(domainId, key, now + this.cfg.lockoutMs);
+  }
+
+  /**
+   * A claimed check passed, but the sign-in goes on (a second factor is still asked for): its claim is
+   * taken back, and the failures counted before it stay (wrong codes after a right password still lock).
+   */
+  async release(domainId: string, userId: string): Promise<void> {
+    await this.repo.forgive(domainId, LoginThrottle.userKey(userId));
   }
 
   /** A completed sign-in clears the account's counter (not the address's: one good account must not unlock a spraying source). */

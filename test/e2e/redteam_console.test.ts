@@ -6,7 +6,7 @@ import type { DomainRecord } from '../../src/core/types.js';
 import { CONSOLE_CLIENT_ID } from '../../src/identity/builtins.js';
 import { WEB_CSP } from '../../src/http/web.js';
 import { ISSUER, adminToken, assertScimError, basic, grantRole, harness, post, scim, type Harness } from '../helpers.js';
-import { authorizeUrl, createUser, createWebApp, PASSWORD, pkce } from '../signin.js';
+import { authorizeUrl, Browser, createUser, createWebApp, formOf, PASSWORD, pkce, REDIRECT } from '../signin.js';
 import { createPortal, ME_SCOPE, type Portal } from '../account.js';
 import { ensureWebBuild } from '../web_build.js';
 
@@ -17,6 +17,8 @@ import { ensureWebBuild } from '../web_build.js';
  */
 const S = (n: string) => `urn:ietf:params:scim:schemas:oracle:idcs:${n}`;
 const MAX_FAILURES = 3;
+/** loginLockoutSeconds (default 900 s). */
+const LOCKOUT_MS = 900_000;
 
 describe('red team: password and code checks of the self-service API under parallel guessing', () => {
   let h: Harness;
@@ -118,19 +120,81 @@ describe('red team: password and code checks of the self-service API under paral
     assert.equal(f.json().factors.length, 1);
   });
 
-  // Not fixed here (identity/authn.ts checkPassword, outside this red team's files): the sign-in pages, the
-  // Authenticate API and the password grant read "not locked", then check, then count, as these endpoints
-  // did. LoginThrottle.claim/claimFailed is the fix; the caller must then clear the claim on every path that
-  // accepts the password (before MFA too), or a right password left pending would count as a failure.
-  test('password grant: 20 parallel wrong passwords check at most the limit', { todo: 'authn.checkPassword: use LoginThrottle.claim' }, async () => {
+  /** Counts the password checks of a known account (checkCredentials with a user) while `fn` runs. */
+  async function credentialChecks(fn: () => Promise<void>): Promise<number> {
+    const svc = h.t.services.authn as unknown as { d: { userService: { checkCredentials: (u: unknown, p: string) => Promise<boolean> } } };
+    let checks = 0;
+    const orig = svc.d.userService.checkCredentials;
+    svc.d.userService.checkCredentials = async (user, p) => { if (user) checks++; return orig.call(svc.d.userService, user, p); };
+    try { await fn(); } finally { svc.d.userService.checkCredentials = orig; }
+    return checks;
+  }
+
+  // The same race was in AuthnService.checkPassword (sign-in pages, Authenticate API, password grant) and its
+  // one-time-code checks: read "not locked", check, count after. They claim their place now too.
+  test('password grant: 20 parallel wrong passwords check at most the limit, then the right one is refused', async () => {
     const u = await newUser();
     const app = await createWebApp(h, admin, { allowedGrants: ['password'] });
-    const svc = h.t.services.authn as unknown as { d: { userService: object } };
-    const checks = await counting(svc.d.userService as { checkCredentials: (u: unknown, p: string) => Promise<boolean> }, 'checkCredentials', async () => {
-      const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => post(h, '/oauth2/v1/token', { grant_type: 'password', username: u.userName, password: `bad ${i}`, scope: 'openid' }, { authorization: basic(app.clientId, app.secret!) })));
-      for (const r of rs) assert.equal(r.statusCode, 400);
+    const grant = (password: string) => post(h, '/oauth2/v1/token', { grant_type: 'password', username: u.userName, password, scope: 'openid' }, { authorization: basic(app.clientId, app.secret!) });
+    const checks = await credentialChecks(async () => {
+      const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => grant(`bad ${i}`)));
+      for (const r of rs) assert.equal(r.json().error, 'invalid_grant');
     });
     assert.ok(checks <= MAX_FAILURES, `${checks} passwords were checked; the limit is ${MAX_FAILURES}`);
+    assert.equal((await grant(PASSWORD)).json().error, 'invalid_grant');
+  });
+
+  test('sign-in pages: parallel wrong passwords from many browsers check at most the limit', async () => {
+    const u = await newUser();
+    const web = await createWebApp(h, admin);
+    const forms = await Promise.all(Array.from({ length: 12 }, async () => {
+      const b = new Browser(h);
+      const r = await b.get(authorizeUrl({ response_type: 'code', client_id: web.clientId, redirect_uri: REDIRECT, scope: 'openid', state: 's', code_challenge: pkce().challenge, code_challenge_method: 'S256' }));
+      const p = await b.get(r.headers.location!);
+      return { b, f: formOf(p.body, 'credSubmit') };
+    }));
+    const checks = await credentialChecks(async () => {
+      const rs = await Promise.all(forms.map(({ b, f }, i) => b.post(f.action, { ...f.fields, username: u.userName, password: `bad ${i}` })));
+      for (const r of rs) assert.ok(r.statusCode < 500, r.body);
+    });
+    assert.ok(checks <= MAX_FAILURES, `${checks} passwords were checked; the limit is ${MAX_FAILURES}`);
+    const st = await h.t.services.repos.throttle.get(domain.id, `u:${u.id}`);
+    assert.ok(st?.lockedUntil, 'the account is locked');
+    // A right password in a fresh browser is refused while locked.
+    const b = new Browser(h);
+    const r = await b.get(authorizeUrl({ response_type: 'code', client_id: web.clientId, redirect_uri: REDIRECT, scope: 'openid', state: 's', code_challenge: pkce().challenge, code_challenge_method: 'S256' }));
+    const p = await b.get(r.headers.location!);
+    const f = formOf(p.body, 'credSubmit');
+    const ok = await b.post(f.action, { ...f.fields, username: u.userName, password: PASSWORD });
+    assert.doesNotMatch(String(ok.headers.location ?? ''), /code=/, 'no code for a locked account');
+  });
+
+  test('after a lockout runs out, parallel guesses again check at most the limit; the right password then works', async () => {
+    const u = await newUser();
+    const app = await createWebApp(h, admin, { allowedGrants: ['password'] });
+    const grant = (password: string) => post(h, '/oauth2/v1/token', { grant_type: 'password', username: u.userName, password, scope: 'openid' }, { authorization: basic(app.clientId, app.secret!) });
+    for (let i = 0; i < MAX_FAILURES; i++) assert.equal((await grant('nope')).json().error, 'invalid_grant');
+    assert.equal(await h.t.services.throttle.locked(domain.id, u.id, '127.0.0.1'), true);
+    (h.clock as FixedClock).advance(LOCKOUT_MS + 1000);
+    const checks = await credentialChecks(async () => {
+      const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => grant(`bad ${i}`)));
+      for (const r of rs) assert.equal(r.json().error, 'invalid_grant');
+    });
+    assert.ok(checks <= MAX_FAILURES, `${checks} passwords were checked after the lockout; the limit is ${MAX_FAILURES}`);
+    assert.equal(await h.t.services.throttle.locked(domain.id, u.id, '127.0.0.1'), true);
+    (h.clock as FixedClock).advance(LOCKOUT_MS + 1000);
+    assert.equal((await grant(PASSWORD)).statusCode, 200);
+  });
+
+  test('a right password before a second factor leaves the count as it was: wrong codes after it lock at the limit as before', async () => {
+    const u = await newUser();
+    const app = await createWebApp(h, admin, { allowedGrants: ['password'] });
+    const grant = (password: string) => post(h, '/oauth2/v1/token', { grant_type: 'password', username: u.userName, password, scope: 'openid' }, { authorization: basic(app.clientId, app.secret!) });
+    for (let i = 0; i < MAX_FAILURES - 1; i++) assert.equal((await grant('nope')).json().error, 'invalid_grant');
+    await h.t.services.authn.checkPassword(domain.id, u.userName, PASSWORD, '127.0.0.1', {});
+    assert.equal((await h.t.services.repos.throttle.get(domain.id, `u:${u.id}`))?.failures, MAX_FAILURES - 1, 'the claim of the right password was taken back');
+    assert.equal((await grant('nope')).json().error, 'invalid_grant');
+    assert.equal(await h.t.services.throttle.locked(domain.id, u.id, '127.0.0.1'), true);
   });
 
   test('held: a User Administrator cannot unlock an Identity Domain Administrator; an Application Administrator cannot take over a Me or Signin client\'s secret', async () => {
