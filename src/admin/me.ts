@@ -151,6 +151,7 @@ export function meRoutes(app: FastifyInstance, s: Services): void {
       throw new ScimError(400, 'invalidValue', 'oldPassword is not correct');
     }
     // The old password was right: the claim is given back even if the new one is refused below.
+    await throttle.release(c.domain.id, u.id, req.ip);
     await throttle.success(c.domain.id, u.id);
     let saved: UserRecord;
     try {

@@ -98,6 +98,7 @@ export function myFactorRoutes(app: FastifyInstance, s: Services): void {
       });
       throw new ScimError(400, 'invalidValue', 'otpCode is not correct');
     }
+    await s.throttle.release(domainId, u.id, req.ip);
     await s.throttle.success(domainId, u.id);
     // As at sign-in enrolment: a new factor comes with a new set of bypass codes (the old set no longer works).
     const bypassCodes = await s.totp.newRecoveryCodes(domainId, u.id);

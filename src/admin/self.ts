@@ -49,6 +49,7 @@ export async function confirmPassword(s: Pick<Services, 'throttle' | 'users' | '
     });
     throw new ScimError(400, 'invalidValue', 'password is not correct');
   }
+  await s.throttle.release(c.domain.id, user.id, req.ip);
   await s.throttle.success(c.domain.id, user.id);
 }
 

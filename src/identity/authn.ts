@@ -140,18 +140,16 @@ export class Authenticator {
    */
   async checkPassword(domainId: string, username: string, password: string, ip: string, details: Record<string, unknown>): Promise<UserRecord | undefined> {
     const user = await this.d.users.getByUserName(domainId, username);
-    // A known account's check is claimed before it runs (LoginThrottle.claim): parallel guesses each take a
-    // place in its count, and those past the limit are refused unchecked, not all let through one "not locked" read.
-    const allowed = user ? await this.d.throttle.claim(domainId, user.id, ip) : !(await this.d.throttle.locked(domainId, undefined, ip));
+    // The check is claimed before it runs (LoginThrottle.claim): parallel guesses each take a place in the
+    // address's and the account's count, and those past a limit are refused unchecked, not all let through one
+    // "not locked" read.
+    const allowed = await this.d.throttle.claim(domainId, user?.id, ip);
     const ok = await this.d.userService.checkCredentials(allowed ? user : undefined, password);
     if (ok && user?.active) {
-      await this.d.throttle.release(domainId, user.id);
+      await this.d.throttle.release(domainId, user.id, ip);
       return user;
     }
-    if (allowed) {
-      if (user) await this.d.throttle.claimFailed(domainId, user.id, ip);
-      else await this.d.throttle.failure(domainId, undefined, ip);
-    }
+    if (allowed) await this.d.throttle.claimFailed(domainId, user?.id, ip);
     this.loginFailed(domainId, user?.id, ip, allowed ? 'bad credentials' : 'locked', details);
     return undefined;
   }
@@ -198,6 +196,7 @@ export class Authenticator {
       this.fail(domain.id, flow, userId, ip, 'bad one-time code');
       throw badOtp();
     }
+    await this.d.throttle.release(domain.id, userId, ip);
     await this.secondFactorDone(domain, flow, ['pwd', 'otp', 'mfa']);
   }
 
@@ -214,6 +213,7 @@ export class Authenticator {
       this.fail(domain.id, flow, userId, ip, 'bad bypass code');
       throw badOtp();
     }
+    await this.d.throttle.release(domain.id, userId, ip);
     await this.secondFactorDone(domain, flow, ['pwd', 'mfa']);
   }
 
@@ -238,6 +238,7 @@ export class Authenticator {
       this.fail(domain.id, flow, userId, ip, 'bad enrolment code');
       throw badOtp();
     }
+    await this.d.throttle.release(domain.id, userId, ip);
     delete flow.state.enrollSecretEnc;
     const codes = await this.d.totp.newRecoveryCodes(domain.id, userId);
     this.d.events.emit({ eventId: 'user.mfa.enrolled', outcome: 'success', domainId: domain.id, actorType: 'user', actorId: userId, clientIp: ip });

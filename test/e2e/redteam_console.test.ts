@@ -224,6 +224,42 @@ describe('red team: password and code checks of the self-service API under paral
   });
 });
 
+describe('red team: password spraying from one address in parallel (loginIpMaxFailures 5)', () => {
+  let h: Harness;
+  let admin: string;
+  before(async () => {
+    h = await harness({ config: { loginMaxFailures: MAX_FAILURES, loginIpMaxFailures: 5 } });
+    admin = await adminToken(h);
+  });
+  after(() => h.close());
+
+  test('one wrong password each for 15 accounts, all at once, checks at most the address\'s limit; then the address is refused', async () => {
+    const app = await createWebApp(h, admin, { allowedGrants: ['password'] });
+    const grant = (username: string, password: string) => post(h, '/oauth2/v1/token', { grant_type: 'password', username, password, scope: 'openid' }, { authorization: basic(app.clientId, app.secret!) });
+    const users = await Promise.all(Array.from({ length: 15 }, () => createUser(h, admin)));
+    const svc = h.t.services.authn as unknown as { d: { userService: { checkCredentials: (u: unknown, p: string) => Promise<boolean> } } };
+    let checks = 0;
+    const orig = svc.d.userService.checkCredentials;
+    svc.d.userService.checkCredentials = async (user, p) => { if (user) checks++; return orig.call(svc.d.userService, user, p); };
+    try {
+      const rs = await Promise.all(users.map((u) => grant(u.userName, 'Spring2026!')));
+      for (const r of rs) assert.equal(r.json().error, 'invalid_grant');
+    } finally { svc.d.userService.checkCredentials = orig; }
+    assert.ok(checks <= 5, `${checks} passwords were checked from one address; its limit is 5`);
+    assert.equal((await grant(users[0]!.userName, PASSWORD)).json().error, 'invalid_grant', 'the address is locked');
+  });
+
+  test('right passwords from one address (an office behind one NAT) never count towards its limit', async () => {
+    const app = await createWebApp(h, admin, { allowedGrants: ['password'] });
+    const u = await createUser(h, admin);
+    (h.clock as FixedClock).advance(LOCKOUT_MS + 1000); // the spray above locked this address
+    for (let i = 0; i < 12; i++) {
+      const r = await post(h, '/oauth2/v1/token', { grant_type: 'password', username: u.userName, password: PASSWORD, scope: 'openid' }, { authorization: basic(app.clientId, app.secret!) });
+      assert.equal(r.statusCode, 200, r.body);
+    }
+  });
+});
+
 describe('red team: serving the console and account pages', () => {
   let h: Harness;
   before(async () => {
