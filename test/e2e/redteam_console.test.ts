@@ -6,7 +6,7 @@ import type { DomainRecord } from '../../src/core/types.js';
 import { CONSOLE_CLIENT_ID } from '../../src/identity/builtins.js';
 import { WEB_CSP } from '../../src/http/web.js';
 import { ISSUER, adminToken, assertScimError, basic, grantRole, harness, post, scim, type Harness } from '../helpers.js';
-import { authorizeUrl, Browser, createUser, createWebApp, formOf, PASSWORD, pkce, REDIRECT } from '../signin.js';
+import { authorizeUrl, Browser, callbackParams, createUser, createWebApp, formOf, PASSWORD, pkce, REDIRECT, signIn } from '../signin.js';
 import { createPortal, ME_SCOPE, type Portal } from '../account.js';
 import { ensureWebBuild } from '../web_build.js';
 
@@ -318,6 +318,42 @@ describe('red team: serving the console and account pages', () => {
       assert.equal(r.statusCode, 404, url);
       assert.match(r.headers['content-type'] as string, /^text\/html/, url);
     }
+  });
+
+  test('an Identity Domain Administrator\'s console token carries no Signin scope: the Authenticate API refuses it', async () => {
+    const admin = await adminToken(h);
+    const u = await createUser(h, admin);
+    await grantRole(h, admin, 'Identity Domain Administrator', 'User', u.id);
+    const { verifier, challenge } = pkce();
+    const redirect_uri = `${ISSUER}/console/`;
+    for (const scope of ['openid urn:opc:idm:__myscopes__ urn:opc:idm:t.user.me', 'openid urn:opc:idm:role.Identity%20Domain%20Administrator']) {
+      const r = await signIn(new Browser(h), authorizeUrl({ response_type: 'code', client_id: CONSOLE_CLIENT_ID, redirect_uri, scope, state: 's', code_challenge: challenge, code_challenge_method: 'S256' }), u.userName);
+      const t = await post(h, '/oauth2/v1/token', { grant_type: 'authorization_code', client_id: CONSOLE_CLIENT_ID, code: callbackParams(r).get('code')!, redirect_uri, code_verifier: verifier });
+      assert.equal(t.statusCode, 200, t.body);
+      const scopes = (t.json().scope as string).split(' ');
+      assert.ok(scopes.includes('urn:opc:idm:t.settings'), 'the administrator\'s scopes are there');
+      assert.equal(scopes.includes('urn:opc:idm:t.security.signin'), false, scope);
+      const a = await h.inject({ method: 'GET', url: '/sso/v1/sdk/authenticate?appName=x', headers: { authorization: `Bearer ${t.json().access_token}` } });
+      assert.equal(a.statusCode, 403, a.body);
+    }
+    // Asked for by name: not the console's to have.
+    const r = await signIn(new Browser(h), authorizeUrl({ response_type: 'code', client_id: CONSOLE_CLIENT_ID, redirect_uri, scope: 'openid urn:opc:idm:t.security.signin', state: 's', code_challenge: challenge, code_challenge_method: 'S256' }), u.userName);
+    assert.equal(callbackParams(r).get('error'), 'invalid_scope');
+  });
+
+  test('held: another domain\'s administrator cannot reach this domain\'s built-in clients, nor this one\'s there', async () => {
+    const admin = await adminToken(h);
+    const d = await scim(h, 'POST', '/admin/v1/IdentityDomains', admin, { name: 'rt11', displayName: 'RT11' });
+    assert.equal(d.statusCode, 201, d.body);
+    const { client_id, client_secret } = d.json().adminClient as { client_id: string; client_secret: string };
+    const other = (await post(h, '/domains/rt11/oauth2/v1/token', { grant_type: 'client_credentials', scope: 'urn:opc:idm:__myscopes__' }, { authorization: basic(client_id, client_secret) })).json().access_token as string;
+    const apps = (await scim(h, 'GET', '/admin/v1/Apps?count=200', admin)).json().Resources as { id: string; name?: string }[];
+    const consoleApp = apps.find((a) => a.name === CONSOLE_CLIENT_ID)!;
+    // Its token at this domain's API: not for this audience.
+    assertScimError(await scim(h, 'GET', `/admin/v1/Apps/${consoleApp.id}`, other), 401);
+    // This domain's console id at its own API: unknown there.
+    assertScimError(await scim(h, 'PATCH', `/domains/rt11/admin/v1/Apps/${consoleApp.id}`, other, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'redirectUris', value: ['https://evil.example/'] }] }), 404);
+    assertScimError(await scim(h, 'POST', '/domains/rt11/admin/v1/AppClientSecretRegenerator', other, { schemas: [S('AppClientSecretRegenerator')], appId: consoleApp.id }), 404);
   });
 
   test('held: the console client at the authorization endpoint: exact redirect URI only, S256 only, code only', async () => {
