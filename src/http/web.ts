@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ACCOUNT_CLIENT_ID, ACCOUNT_PATH, ACCOUNT_SCOPE, CONSOLE_CLIENT_ID, CONSOLE_PATH, CONSOLE_SCOPE } from '../identity/builtins.js';
-import { esc, page, sendPage } from '../ui/html.js';
+import { esc, sendPage } from '../ui/html.js';
 import { ctx } from './context.js';
 import type { Services } from './services.js';
 
@@ -42,8 +42,8 @@ export function webApps(app: FastifyInstance, s: Services, root = WEB_DIST): voi
       if (index === undefined && existsSync(`${dir}index.html`)) index = readFileSync(`${dir}index.html`, 'utf8');
       securityHeaders(reply).header('cache-control', 'no-cache');
       if (index === undefined) {
-        return reply.status(503).type('text/html; charset=utf-8').header('cache-control', 'no-store')
-          .send(page(`${w.title} is not built`, `<h1>${esc(w.title)} is not built</h1><p>The browser app is missing from <code>dist/web/${esc(w.dir)}/</code>. Run <code>npm run build</code> and reload.</p>`));
+        // A server page (sendPage): its own CSP lets its inline style through by hash; the app's CSP would block it.
+        return sendPage(reply, 503, `${w.title} is not built`, `<h1>${esc(w.title)} is not built</h1><p>The browser app is missing from <code>dist/web/${esc(w.dir)}/</code>. Run <code>npm run build</code> and reload.</p>`);
       }
       return reply.type('text/html; charset=utf-8').send(index);
     });

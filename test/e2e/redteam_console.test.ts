@@ -1,10 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import Fastify from 'fastify';
 import { generate } from 'otplib';
 import type { FixedClock } from '../../src/core/clock.js';
 import type { DomainRecord } from '../../src/core/types.js';
 import { CONSOLE_CLIENT_ID } from '../../src/identity/builtins.js';
-import { WEB_CSP } from '../../src/http/web.js';
+import { WEB_CSP, webApps } from '../../src/http/web.js';
 import { ISSUER, adminToken, assertScimError, basic, grantRole, harness, post, scim, type Harness } from '../helpers.js';
 import { authorizeUrl, Browser, callbackParams, createUser, createWebApp, formOf, PASSWORD, pkce, REDIRECT, signIn } from '../signin.js';
 import { createPortal, ME_SCOPE, type Portal } from '../account.js';
@@ -293,6 +295,20 @@ describe('red team: serving the console and account pages', () => {
       assert.equal(r.headers['cache-control'], 'no-store', url);
       assert.doesNotMatch(r.body, /"name"\s*:\s*"tessera"/, 'no file outside the build is served');
     }
+  });
+
+  test('the 404 and 503 pages\' inline style is allowed by their CSP (by hash), so they show as designed with no CSP violation', async () => {
+    const f = Fastify();
+    webApps(f, h.t.services, '/nonexistent/');
+    for (const r of [await h.inject({ url: '/console/nothing' }), await f.inject({ url: '/console/' }), await f.inject({ url: '/myaccount/' })]) {
+      assert.ok(r.statusCode === 404 || r.statusCode === 503, String(r.statusCode));
+      const style = /<style>([\s\S]*?)<\/style>/.exec(r.body)?.[1];
+      assert.ok(style !== undefined, 'the page has its inline style');
+      const hash = `'sha256-${createHash('sha256').update(style).digest('base64')}'`;
+      assert.ok((r.headers['content-security-policy'] as string).includes(`style-src ${hash}`), r.headers['content-security-policy'] as string);
+      assert.equal(r.headers['x-frame-options'], 'DENY');
+    }
+    await f.close();
   });
 
   test('held: traversal, NUL and dot files under assets are refused; the open-redirect shapes do not redirect off site', async () => {
