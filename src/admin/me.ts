@@ -140,15 +140,19 @@ export function meRoutes(app: FastifyInstance, s: Services): void {
     const user: UserRecord = { ...u };
     delete (user as Partial<UserView>).groups;
     // Same answer for a locked account as for a wrong password: the lock must not confirm a guess.
-    const ok = !(await throttle.locked(c.domain.id, u.id, req.ip)) && (await s.users.verifyPassword(user, oldPassword));
+    // Claimed before it runs (throttle.claim), so parallel guesses cannot all pass one "not locked" read.
+    const ok = (await throttle.claim(c.domain.id, u.id, req.ip)) && (await s.users.verifyPassword(user, oldPassword));
     if (!ok) {
-      await throttle.failure(c.domain.id, u.id, req.ip);
+      await throttle.claimFailed(c.domain.id, u.id, req.ip);
       s.events.emit({
         eventId: 'user.password.changed', outcome: 'failure', domainId: c.domain.id, actorType: 'user', actorId: u.id, clientIp: req.ip,
         targetType: 'User', targetId: u.id, message: 'the current password was not confirmed',
       });
       throw new ScimError(400, 'invalidValue', 'oldPassword is not correct');
     }
+    // The old password was right: the claim is given back even if the new one is refused below.
+    await throttle.release(c.domain.id, u.id, req.ip);
+    await throttle.success(c.domain.id, u.id);
     let saved: UserRecord;
     try {
       // The domain's password policy (length, common passwords, history, not the userName) applies as for any new password.
@@ -164,7 +168,6 @@ export function meRoutes(app: FastifyInstance, s: Services): void {
     // RFC 9700 §4.14.2: UserService.update revoked the refresh tokens and ended the SSO sessions (the
     // password_changed hooks), so whoever knew the old password loses the access it obtained.
     // (Self-contained access tokens, this request's included, expire on their own.)
-    await throttle.success(c.domain.id, u.id);
     audit(req, 'user.password.changed', u.id, 'User');
     void reply.status(200).type('application/scim+json');
     return {

@@ -83,17 +83,22 @@ export function myFactorRoutes(app: FastifyInstance, s: Services): void {
     if (typeof code !== 'string' || code === '') throw new ScimError(400, 'invalidValue', 'otpCode is required');
     const domainId = req.tessera.domain.id;
     // Wrong codes count as failed sign-ins do (RFC 4226 §7.3): the 10^6 codes must not be tried through the API.
-    const locked = await s.throttle.locked(domainId, u.id, req.ip);
-    const outcome = locked ? 'wrong' : await s.totp.confirmPendingEnrolment(domainId, u.id, code);
-    if (outcome === 'none') throw new ScimError(400, 'invalidValue', 'no enrolment is in progress (it expired or was confirmed): start one with MyAuthenticationFactorInitiator');
+    const none = () => new ScimError(400, 'invalidValue', 'no enrolment is in progress (it expired or was confirmed): start one with MyAuthenticationFactorInitiator');
+    if (!(await s.totp.pendingEnrolment(domainId, u.id))) throw none();
+    // Each check is claimed before it runs (throttle.claim): parallel guesses past the limit are refused unchecked.
+    // (A claim is never given back unchecked: that would reset the counter the password guesses share.)
+    const claimed = await s.throttle.claim(domainId, u.id, req.ip);
+    const outcome = claimed ? await s.totp.confirmPendingEnrolment(domainId, u.id, code) : 'wrong';
+    if (outcome === 'none') throw none();
     if (outcome === 'wrong') {
-      await s.throttle.failure(domainId, u.id, req.ip);
+      await s.throttle.claimFailed(domainId, u.id, req.ip);
       s.events.emit({
         eventId: 'user.mfa.enrolled', outcome: 'failure', domainId, actorType: 'user', actorId: u.id, clientIp: req.ip,
         targetType: 'User', targetId: u.id, message: 'bad enrolment code',
       });
       throw new ScimError(400, 'invalidValue', 'otpCode is not correct');
     }
+    await s.throttle.release(domainId, u.id, req.ip);
     await s.throttle.success(domainId, u.id);
     // As at sign-in enrolment: a new factor comes with a new set of bypass codes (the old set no longer works).
     const bypassCodes = await s.totp.newRecoveryCodes(domainId, u.id);

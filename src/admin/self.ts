@@ -39,15 +39,17 @@ export async function selfUser(s: Pick<Services, 'repos'>, req: FastifyRequest):
 export async function confirmPassword(s: Pick<Services, 'throttle' | 'users' | 'events'>, req: FastifyRequest, user: UserRecord, password: unknown, event: SecurityEventId): Promise<void> {
   if (typeof password !== 'string' || password === '') throw new ScimError(400, 'invalidValue', 'password (the current password) is required');
   const c = req.tessera;
-  const ok = password.length <= MAX_PASSWORD && !(await s.throttle.locked(c.domain.id, user.id, req.ip)) && (await s.users.verifyPassword(user, password));
+  // The check is claimed before it runs (throttle.claim), so parallel guesses cannot all pass one "not locked" read.
+  const ok = (await s.throttle.claim(c.domain.id, user.id, req.ip)) && password.length <= MAX_PASSWORD && (await s.users.verifyPassword(user, password));
   if (!ok) {
-    await s.throttle.failure(c.domain.id, user.id, req.ip);
+    await s.throttle.claimFailed(c.domain.id, user.id, req.ip);
     s.events.emit({
       eventId: event, outcome: 'failure', domainId: c.domain.id, actorType: 'user', actorId: user.id, clientIp: req.ip,
       targetType: 'User', targetId: user.id, message: 'the current password was not confirmed',
     });
     throw new ScimError(400, 'invalidValue', 'password is not correct');
   }
+  await s.throttle.release(c.domain.id, user.id, req.ip);
   await s.throttle.success(c.domain.id, user.id);
 }
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ACCOUNT_CLIENT_ID, ACCOUNT_PATH, ACCOUNT_SCOPE, CONSOLE_CLIENT_ID, CONSOLE_PATH, CONSOLE_SCOPE } from '../identity/builtins.js';
-import { esc, page } from '../ui/html.js';
+import { esc, sendPage } from '../ui/html.js';
 import { ctx } from './context.js';
 import type { Services } from './services.js';
 
@@ -36,14 +36,14 @@ export function webApps(app: FastifyInstance, s: Services, root = WEB_DIST): voi
     let index: string | undefined; // read once; a build made while running is picked up by the next request
     const base = w.path.slice(0, -1); // '/console'
 
-    app.get(base, async (_req, reply) => reply.status(301).header('location', `.${w.path}`).send());
+    app.get(base, async (_req, reply) => securityHeaders(reply).status(301).header('location', `.${w.path}`).send());
 
     app.get(w.path, async (_req, reply) => {
       if (index === undefined && existsSync(`${dir}index.html`)) index = readFileSync(`${dir}index.html`, 'utf8');
       securityHeaders(reply).header('cache-control', 'no-cache');
       if (index === undefined) {
-        return reply.status(503).type('text/html; charset=utf-8').header('cache-control', 'no-store')
-          .send(page(`${w.title} is not built`, `<h1>${esc(w.title)} is not built</h1><p>The browser app is missing from <code>dist/web/${esc(w.dir)}/</code>. Run <code>npm run build</code> and reload.</p>`));
+        // A server page (sendPage): its own CSP lets its inline style through by hash; the app's CSP would block it.
+        return sendPage(reply, 503, `${w.title} is not built`, `<h1>${esc(w.title)} is not built</h1><p>The browser app is missing from <code>dist/web/${esc(w.dir)}/</code>. Run <code>npm run build</code> and reload.</p>`);
       }
       return reply.type('text/html; charset=utf-8').send(index);
     });
@@ -53,6 +53,11 @@ export function webApps(app: FastifyInstance, s: Services, root = WEB_DIST): voi
       securityHeaders(reply).header('cache-control', 'no-cache');
       return { issuer: c.issuer, clientId: w.clientId, scope: w.scope, domain: c.domain.name, adminApi: c.endpoints.admin };
     });
+
+    // Any other path under the app (a mistyped link, /console/index.html, a deep link: the apps route in the
+    // hash) is a 404 page under the same headers as the app, not the API's JSON 404 without them.
+    // (sendPage: the server pages' own strict CSP, whose style hash lets the page's inline style through.)
+    app.get(`${w.path}*`, async (_req, reply) => sendPage(reply, 404, 'Not found', `<h1>Not found</h1><p>No such page of the ${esc(w.title)}.</p>`));
 
     // Hashed build output: cached for a year; Vite names every file by its content. Without a build
     // (tests from source) there is nothing to serve: the index page above says so.

@@ -140,11 +140,17 @@ export class Authenticator {
    */
   async checkPassword(domainId: string, username: string, password: string, ip: string, details: Record<string, unknown>): Promise<UserRecord | undefined> {
     const user = await this.d.users.getByUserName(domainId, username);
-    const locked = await this.d.throttle.locked(domainId, user?.id, ip);
-    const ok = await this.d.userService.checkCredentials(locked ? undefined : user, password);
-    if (ok && user?.active) return user;
-    if (!locked) await this.d.throttle.failure(domainId, user?.id, ip);
-    this.loginFailed(domainId, user?.id, ip, locked ? 'locked' : 'bad credentials', details);
+    // The check is claimed before it runs (LoginThrottle.claim): parallel guesses each take a place in the
+    // address's and the account's count, and those past a limit are refused unchecked, not all let through one
+    // "not locked" read.
+    const allowed = await this.d.throttle.claim(domainId, user?.id, ip);
+    const ok = await this.d.userService.checkCredentials(allowed ? user : undefined, password);
+    if (ok && user?.active) {
+      await this.d.throttle.release(domainId, user.id, ip);
+      return user;
+    }
+    if (allowed) await this.d.throttle.claimFailed(domainId, user?.id, ip);
+    this.loginFailed(domainId, user?.id, ip, allowed ? 'bad credentials' : 'locked', details);
     return undefined;
   }
 
@@ -179,32 +185,35 @@ export class Authenticator {
   async otpSubmit(domain: DomainRecord, flow: Flow, code: unknown, ip: string): Promise<void> {
     this.expect(flow, 'mfa');
     const userId = flow.state.userId!;
-    if (await this.d.throttle.locked(domain.id, userId, ip)) {
+    // Claimed before the check, as the password is (checkPassword).
+    if (!(await this.d.throttle.claim(domain.id, userId, ip))) {
       this.fail(domain.id, flow, userId, ip, 'locked (otp)');
       throw badOtp();
     }
     const ok = typeof code === 'string' && await this.d.totp.verify(domain.id, userId, code);
     if (!ok) {
-      await this.d.throttle.failure(domain.id, userId, ip);
+      await this.d.throttle.claimFailed(domain.id, userId, ip);
       this.fail(domain.id, flow, userId, ip, 'bad one-time code');
       throw badOtp();
     }
+    await this.d.throttle.release(domain.id, userId, ip);
     await this.secondFactorDone(domain, flow, ['pwd', 'otp', 'mfa']);
   }
 
   async bypassSubmit(domain: DomainRecord, flow: Flow, code: unknown, ip: string): Promise<void> {
     this.expect(flow, 'mfa');
     const userId = flow.state.userId!;
-    if (await this.d.throttle.locked(domain.id, userId, ip)) {
+    if (!(await this.d.throttle.claim(domain.id, userId, ip))) {
       this.fail(domain.id, flow, userId, ip, 'locked (bypass code)');
       throw badOtp();
     }
     const ok = typeof code === 'string' && code.length <= 64 && await this.d.totp.useRecoveryCode(domain.id, userId, code);
     if (!ok) {
-      await this.d.throttle.failure(domain.id, userId, ip);
+      await this.d.throttle.claimFailed(domain.id, userId, ip);
       this.fail(domain.id, flow, userId, ip, 'bad bypass code');
       throw badOtp();
     }
+    await this.d.throttle.release(domain.id, userId, ip);
     await this.secondFactorDone(domain, flow, ['pwd', 'mfa']);
   }
 
@@ -221,14 +230,15 @@ export class Authenticator {
     this.expect(flow, 'enroll');
     const userId = flow.state.userId!;
     if (!flow.state.enrollSecretEnc) throw new AuthnError('AUTH-4002', 422, 'Start the enrollment first.', ['enrollment']);
-    if (await this.d.throttle.locked(domain.id, userId, ip)) throw badOtp();
+    if (!(await this.d.throttle.claim(domain.id, userId, ip))) throw badOtp();
     const secret = this.d.totp.decryptSecret(domain.id, userId, flow.state.enrollSecretEnc);
     const ok = typeof code === 'string' && await this.d.totp.confirmEnrolment(domain.id, userId, secret, code);
     if (!ok) {
-      await this.d.throttle.failure(domain.id, userId, ip);
+      await this.d.throttle.claimFailed(domain.id, userId, ip);
       this.fail(domain.id, flow, userId, ip, 'bad enrolment code');
       throw badOtp();
     }
+    await this.d.throttle.release(domain.id, userId, ip);
     delete flow.state.enrollSecretEnc;
     const codes = await this.d.totp.newRecoveryCodes(domain.id, userId);
     this.d.events.emit({ eventId: 'user.mfa.enrolled', outcome: 'success', domainId: domain.id, actorType: 'user', actorId: userId, clientIp: ip });

@@ -1,6 +1,6 @@
 import { InvalidScope } from '../core/errors.js';
 import type { AppRecord } from '../core/types.js';
-import { EXPIRY_SCOPE_PREFIX, MY_SCOPES, ROLE_SCOPE_PREFIX, SELF_SERVICE_SCOPES } from './builtins.js';
+import { ADMIN_SCOPES, EXPIRY_SCOPE_PREFIX, isBuiltinClient, MY_SCOPES, ROLE_SCOPE_PREFIX, SELF_SERVICE_SCOPES } from './builtins.js';
 import type { DomainCatalog, ResourceServerInfo } from './catalog.js';
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -24,6 +24,15 @@ export interface ResolvedScopes {
   resourceServers: ResourceServerInfo[];
   /** Requested shorter lifetime (urn:opc:resource:expiry=N), seconds. */
   expiry?: number;
+}
+
+/**
+ * The console and account page are not sign-in pages: they hold no Signin role, and the Authenticate API's
+ * scope, which the Identity Domain Administrator role carries too, never reaches their tokens (a console
+ * token of an administrator would otherwise drive custom sign-in flows for any app).
+ */
+function notForBuiltinClient(client: AppRecord, scope: string): boolean {
+  return scope === ADMIN_SCOPES.signin && isBuiltinClient(client);
 }
 
 /** Roles held by a client app: its grants in the catalog. */
@@ -101,8 +110,9 @@ function resolveScopes(cat: DomainCatalog, client: AppRecord, requested: string[
     if (userHas && cat.scopes.get(s)!.builtIn && !SELF_SERVICE_SCOPES.has(s) && !userHas.has(s)) throw new InvalidScope(`the user may not have scope ${s}`);
     out.add(s);
   }
-  // Role scopes whose resource server was disabled or removed grant nothing.
-  const scopes = [...out].filter((s) => cat.scopes.has(s));
+  // Role scopes whose resource server was disabled or removed grant nothing; nor the Signin scope a built-in
+  // browser app would get through the Identity Domain Administrator role (notForBuiltinClient).
+  const scopes = [...out].filter((s) => cat.scopes.has(s) && !notForBuiltinClient(client, s));
   if (scopes.length === 0) throw new InvalidScope('the request yields no scope the client may have');
   const rs = new Map<string, ResourceServerInfo>();
   for (const s of scopes) { const info = cat.scopes.get(s)!; rs.set(info.appId, info); }
@@ -159,7 +169,7 @@ export function stillGranted(cat: DomainCatalog, client: AppRecord, userRoles: R
   return scopes.filter((s) => {
     if (OIDC_SCOPES.has(s)) return true;
     const info = cat.scopes.get(s);
-    if (!info || !allowed.has(s)) return false;
+    if (!info || !allowed.has(s) || notForBuiltinClient(client, s)) return false;
     return !userHas || !info.builtIn || SELF_SERVICE_SCOPES.has(s) || userHas.has(s);
   });
 }

@@ -48,6 +48,54 @@ export class LoginThrottle {
     return false;
   }
 
+  /**
+   * Claims one check of a credential before it runs, counted as a failure of the address and (if known) the
+   * account until it is released: each count is one atomic statement, so parallel guesses (Promise.all,
+   * several nodes) each take a place, and those past a limit are refused without being checked. Reading
+   * `locked` first and counting after the slow Argon2 check let every request in flight pass the same
+   * "not locked" read. False (refuse, as a wrong credential) when locked or a limit is spent.
+   * Then exactly one of: `claimFailed` (wrong), `release` (right).
+   */
+  async claim(domainId: string, userId: string | undefined, ip: string): Promise<boolean> {
+    if (await this.locked(domainId, userId, ip)) return false;
+    const keys: [string, number][] = [[LoginThrottle.ipKey(ip), this.cfg.ipMaxFailures]];
+    if (userId) keys.push([LoginThrottle.userKey(userId), this.cfg.maxFailures]);
+    let ok = true;
+    for (const [key, max] of keys) {
+      const now = this.clock.now();
+      // A lock that has run out lets one check through (the one caller that clears it), as before claims: its
+      // count is still at the limit, so a wrong guess locks again at once.
+      const afterLock = await this.repo.takeExpiredLock(domainId, key, now);
+      const st = await this.repo.recordFailure(domainId, key, now, this.cfg.windowMs);
+      if (!afterLock && st.failures > max) {
+        await this.repo.lock(domainId, key, now + this.cfg.lockoutMs);
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  /** A claimed check failed (or was refused): the address and the account are locked once their counts reach the limit. */
+  async claimFailed(domainId: string, userId: string | undefined, ip: string): Promise<void> {
+    const keys: [string, number][] = [[LoginThrottle.ipKey(ip), this.cfg.ipMaxFailures]];
+    if (userId) keys.push([LoginThrottle.userKey(userId), this.cfg.maxFailures]);
+    for (const [key, max] of keys) {
+      const now = this.clock.now();
+      const st = await this.repo.get(domainId, key);
+      if (st && st.failures >= max && (st.lockedUntil ?? 0) <= now) await this.repo.lock(domainId, key, now + this.cfg.lockoutMs);
+    }
+  }
+
+  /**
+   * A claimed check passed: its claim is taken back from the address and the account. The failures counted
+   * before it stay (wrong codes after a right password still lock; `success` clears the account's count
+   * once the whole sign-in is done).
+   */
+  async release(domainId: string, userId: string, ip: string): Promise<void> {
+    await this.repo.forgive(domainId, LoginThrottle.ipKey(ip));
+    await this.repo.forgive(domainId, LoginThrottle.userKey(userId));
+  }
+
   /** A completed sign-in clears the account's counter (not the address's: one good account must not unlock a spraying source). */
   async success(domainId: string, userId: string): Promise<void> {
     await this.repo.reset(domainId, LoginThrottle.userKey(userId));

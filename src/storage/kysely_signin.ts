@@ -204,6 +204,15 @@ export class KyselyLoginThrottleRepository implements LoginThrottleRepository {
   async reset(domainId: string, key: string) {
     await this.db.deleteFrom('login_throttle').where('domain_id', '=', domainId).where('key', '=', key).execute();
   }
+  async forgive(domainId: string, key: string) {
+    await this.db.updateTable('login_throttle').set({ failures: sql<number>`login_throttle.failures - 1` })
+      .where('domain_id', '=', domainId).where('key', '=', key).where('failures', '>', 0).execute();
+  }
+  async takeExpiredLock(domainId: string, key: string, now: number) {
+    const r = await this.db.updateTable('login_throttle').set({ locked_until: null })
+      .where('domain_id', '=', domainId).where('key', '=', key).where('locked_until', 'is not', null).where('locked_until', '<=', now).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
 }
 
 /** Enrolments not yet confirmed share the factors table under their type with this prefix (no factor type starts with it). */

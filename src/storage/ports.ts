@@ -342,6 +342,10 @@ export interface LoginThrottleRepository {
   recordFailure(domainId: string, key: string, now: number, windowMs: number): Promise<ThrottleState>;
   lock(domainId: string, key: string, until: number): Promise<void>;
   reset(domainId: string, key: string): Promise<void>;
+  /** Atomically takes one counted failure back (never below zero): a check claimed in advance that passed. */
+  forgive(domainId: string, key: string): Promise<void>;
+  /** Atomically clears a lock that has run out (locked_until <= now); true for the one caller that cleared it. */
+  takeExpiredLock(domainId: string, key: string, now: number): Promise<boolean>;
 }
 
 export interface MfaFactorRecord {

@@ -245,6 +245,35 @@ function contract(name: string, open: () => Promise<{ db: Database_; cleanup: ()
       await r.throttle.reset(d.id, key); // idempotent
     });
 
+    test('throttle: forgive takes one failure back, never below zero, keeps the window and the lock', async () => {
+      const key = `u:${newId()}`;
+      await r.throttle.forgive(d.id, key); // nothing counted: nothing happens
+      assert.equal(await r.throttle.get(d.id, key), undefined);
+      await r.throttle.recordFailure(d.id, key, now, 60_000);
+      await r.throttle.recordFailure(d.id, key, now, 60_000);
+      await r.throttle.lock(d.id, key, now + 1000);
+      await r.throttle.forgive(d.id, key);
+      assert.deepEqual(await r.throttle.get(d.id, key), { failures: 1, windowStart: now, lockedUntil: now + 1000 });
+      await Promise.all([1, 2, 3].map(() => r.throttle.forgive(d.id, key)));
+      assert.equal((await r.throttle.get(d.id, key))?.failures, 0);
+      await r.throttle.recordFailure(d2.id, key, now, 60_000);
+      await r.throttle.forgive(d.id, key);
+      assert.equal((await r.throttle.get(d2.id, key))?.failures, 1, 'per domain');
+    });
+
+    test('throttle: takeExpiredLock clears a lock that ran out, for one caller of many; a live lock or none stays', async () => {
+      const key = `u:${newId()}`;
+      assert.equal(await r.throttle.takeExpiredLock(d.id, key, now), false, 'no row');
+      await r.throttle.recordFailure(d.id, key, now, 60_000);
+      assert.equal(await r.throttle.takeExpiredLock(d.id, key, now), false, 'no lock');
+      await r.throttle.lock(d.id, key, now + 1000);
+      assert.equal(await r.throttle.takeExpiredLock(d.id, key, now + 999), false, 'still locked');
+      assert.equal((await r.throttle.get(d.id, key))?.lockedUntil, now + 1000);
+      const won = await Promise.all(Array.from({ length: 5 }, () => r.throttle.takeExpiredLock(d.id, key, now + 1000)));
+      assert.deepEqual(won.filter(Boolean).length, 1, 'one caller clears it');
+      assert.deepEqual(await r.throttle.get(d.id, key), { failures: 1, windowStart: now }, 'the count stays');
+    });
+
     test('throttle: 20 concurrent failures all count', async () => {
       const key = `ip:${newId()}`;
       const results = await Promise.all(Array.from({ length: 20 }, () => r.throttle.recordFailure(d.id, key, now, 60_000)));
