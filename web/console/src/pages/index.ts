@@ -1,6 +1,8 @@
 import type { PageDef } from './types.js';
 import { overviewPage } from './overview.js';
 import { usersPage } from './users.js';
+import { appsPage } from './apps.js';
+import { rolesPage } from './roles.js';
 
 /**
  * The console's pages, in navigation order. To add a page: create pages/<name>.tsx exporting a
@@ -9,4 +11,6 @@ import { usersPage } from './users.js';
 export const PAGES: PageDef[] = [
   overviewPage,
   usersPage,
+  appsPage,
+  rolesPage,
 ];

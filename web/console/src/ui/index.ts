@@ -5,3 +5,6 @@ export { ErrorBanner, InfoBanner } from './ErrorBanner.js';
 export { Field } from './Field.js';
 export { SearchBox } from './SearchBox.js';
 export { SecretBox } from './SecretBox.js';
+export { TextArea } from './TextArea.js';
+export { Select } from './Select.js';
+export { Checks } from './Checks.js';
