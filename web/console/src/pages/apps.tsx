@@ -487,10 +487,14 @@ function Detail({ id }: { id: string }) {
           <ul class="plain">{app.grantedAppRoles!.map((g) => <li key={g.value}><a href={href(`/roles/${g.value}`)}>{g.display ?? g.value}</a></li>)}</ul>
         </>
       ) : null}
-      <ConfirmDialog open={confirm === 'delete'} title={`Delete ${app.displayName}?`} danger confirmLabel="Delete"
-        message="The app, its credentials and the roles granted to it are removed. Its tokens stop working." onConfirm={() => void remove()} onCancel={() => setConfirm('')} />
-      <ConfirmDialog open={confirm === 'rotate'} title="Regenerate the client secret?" confirmLabel="Regenerate"
-        message="A new secret is made and shown once. The current secret stops working at once." onConfirm={() => void rotate()} onCancel={() => setConfirm('')} />
+      {editable ? (
+        // One dialog (its title id is fixed): deleting, or regenerating the secret.
+        <ConfirmDialog open={confirm !== ''} danger={confirm === 'delete'} confirmLabel={confirm === 'rotate' ? 'Regenerate' : 'Delete'}
+          title={confirm === 'rotate' ? 'Regenerate the client secret?' : `Delete ${app.displayName}?`}
+          message={confirm === 'rotate' ? 'A new secret is made and shown once. The current secret stops working at once.'
+            : 'The app, its credentials and the roles granted to it are removed. Its tokens stop working.'}
+          onConfirm={() => void (confirm === 'rotate' ? rotate() : remove())} onCancel={() => setConfirm('')} />
+      ) : null}
     </section>
   );
 }

@@ -136,7 +136,7 @@ function GrantForm({ role, onGranted }: { role: Role; onGranted(): void }) {
     try {
       if (type === 'User') {
         const r = await api.list<{ id: string; userName: string; displayName?: string }>('Users', {
-          filter: q.trim() ? `userName co ${v} or displayName co ${v} or name.formatted co ${v}` : undefined, count: 20, attributes: 'userName,displayName', sortBy: 'userName',
+          filter: q.trim() ? `userName co ${v} or displayName co ${v} or name.familyName co ${v} or emails.value co ${v}` : undefined, count: 20, attributes: 'userName,displayName', sortBy: 'userName',
         });
         setFound((r.Resources ?? []).map((u) => ({ id: u.id, label: u.userName, sub: u.displayName })));
       } else if (type === 'Group') {
