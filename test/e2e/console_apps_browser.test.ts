@@ -360,19 +360,49 @@ describe('console apps, app roles and grants in a browser (headless Chromium)', 
     await context.close();
   });
 
+  test('the apps list searches and pages (20 a page), keeping both in the address', async () => {
+    for (let i = 0; i < 22; i++) {
+      const r = await api('POST', 'Apps', { schemas: [APP_SCHEMA], displayName: `Bulk ${String(i).padStart(2, '0')}`, isOAuthClient: true, clientType: 'confidential', allowedGrants: ['client_credentials'] });
+      assert.equal(r.statusCode, 201, r.body);
+    }
+    const { context, page, errors } = await open(adminUser.userName);
+    await page.goto(`${base}/console/#/apps`);
+    await page.fill('input[type=search]', 'Bulk');
+    await page.keyboard.press('Enter');
+    await hashIs(page, /q=Bulk/);
+    await page.waitForSelector('.pager:has-text("1–20 of 22")');
+    assert.equal(await page.locator('table tbody tr').count(), 20);
+    assert.equal(await page.textContent('table tbody tr:first-child td:first-child'), 'Bulk 00');
+    assert.equal(await page.isDisabled('button:has-text("Previous")'), true);
+    await page.click('button:has-text("Next")');
+    await hashIs(page, /start=21/);
+    await page.waitForSelector('.pager:has-text("21–22 of 22")');
+    assert.deepEqual(await page.locator('table tbody tr td:first-child').allTextContents(), ['Bulk 20', 'Bulk 21']);
+    await page.reload();
+    await page.waitForSelector('.pager:has-text("21–22 of 22")');
+    await page.fill('input[type=search]', 'no such app');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('text=No app matches the search.');
+    assert.deepEqual(await errors(), [], 'errors in the console');
+    await context.close();
+  });
+
   test('built-in apps are marked, show no edit controls, and the API refusal is shown when an edit is forced', async () => {
     const builtins = (await api('GET', `Apps?filter=${encodeURIComponent('isBuiltIn eq true')}`)).json().Resources as Json[];
     assert.ok(builtins.length >= 3, 'the identity domain API, console and account clients');
     const consoleApp = builtins.find((b) => b.name === 'tessera-console')!;
     const before = (await api('GET', `Apps/${consoleApp.id as string}`)).json() as Json;
     const { context, page, errors } = await open(adminUser.userName);
-    await page.goto(`${base}/console/#/apps`);
-    await page.waitForSelector('table tbody tr td a');
     for (const b of builtins) {
+      await page.goto(`${base}/console/#/apps?q=${encodeURIComponent(b.displayName as string)}`);
+      await page.waitForSelector(`table tbody tr td a:text-is("${b.displayName as string}")`);
       const row = page.locator('table tbody tr', { has: page.locator(`a:text-is("${b.displayName as string}")`) });
       assert.equal(await row.locator('[data-builtin=yes]').count(), 1, `${b.displayName as string} is marked built-in`);
     }
+    await page.goto(`${base}/console/#/apps?q=Orders`);
+    await page.waitForSelector('table tbody tr td a:text-is("Orders API")');
     assert.equal(await page.locator('table tbody tr', { has: page.locator('a:text-is("Orders API")') }).locator('[data-builtin]').count(), 0);
+    await page.goto(`${base}/console/#/apps?q=${encodeURIComponent(consoleApp.displayName as string)}`);
     await page.click(`a:text-is("${consoleApp.displayName as string}")`);
     await page.waitForSelector('text=This app is built in');
     for (const b of ['Edit', 'Regenerate secret', 'Disable', 'Delete']) assert.equal(await page.locator(`button:has-text("${b}"), a.button:has-text("${b}")`).count(), 0, `no ${b} on a built-in app`);
@@ -398,7 +428,7 @@ describe('console apps, app roles and grants in a browser (headless Chromium)', 
     assert.deepEqual(await page.locator('nav[aria-label="Console sections"] a').allTextContents(), ['Overview', 'Apps', 'App roles']);
     await page.goto(`${base}/console/#/users`);
     await page.waitForSelector('h1:has-text("Not allowed")');
-    await page.goto(`${base}/console/#/apps`);
+    await page.goto(`${base}/console/#/apps?q=Orders`);
     await page.waitForSelector('a:text-is("Orders API")');
     await page.goto(`${base}/console/#/roles`);
     await page.waitForSelector('h1:has-text("App roles")');
