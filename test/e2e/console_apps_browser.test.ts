@@ -377,6 +377,8 @@ describe('console apps, app roles and grants in a browser (headless Chromium)', 
     await page.click('button:has-text("Next")');
     await hashIs(page, /start=21/);
     await page.waitForSelector('.pager:has-text("21–22 of 22")');
+    // The pager follows the address at once; the rows follow the answer.
+    await page.waitForSelector('table tbody tr:first-child td:first-child:has-text("Bulk 20")');
     assert.deepEqual(await page.locator('table tbody tr td:first-child').allTextContents(), ['Bulk 20', 'Bulk 21']);
     await page.reload();
     await page.waitForSelector('.pager:has-text("21–22 of 22")');
