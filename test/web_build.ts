@@ -24,7 +24,8 @@ function newest(dir: string): number {
 function upToDate(): boolean {
   const outs = ['console', 'account'].map((a) => `${WEB_DIST}${a}/index.html`);
   if (!outs.every((f) => existsSync(f))) return false;
-  const source = newest(`${ROOT}web`);
+  // web/ and the one server file the apps import (the scope table).
+  const source = Math.max(newest(`${ROOT}web`), statSync(`${ROOT}src/identity/admin_scopes.ts`).mtimeMs);
   return outs.every((f) => statSync(f).mtimeMs >= source);
 }
 

@@ -16,6 +16,8 @@ export const PERMISSIONS = {
   // A user's SSO sessions: listing them is reading the user; signing them out is changing the user.
   Sessions: { read: [S.users, S.usersRead], write: [S.users] },
   UserLockedStateChanger: { read: [], write: [S.users] },
+  // An administrator's password reset: the Help Desk Administrator's one write.
+  UserPasswordChanger: { read: [], write: [S.users, S.resetPassword] },
   AppClientSecretRegenerator: { read: [], write: [S.apps] },
   Groups: { read: [S.groups, S.groupsRead], write: [S.groups] },
   SigningKeys: { read: [S.settings], write: [S.settings] },

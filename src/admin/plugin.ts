@@ -20,6 +20,7 @@ import { consentRoutes } from './consents.js';
 import { TrustedIssuersResource } from './trusted_issuers.js';
 import { UsersResource } from './users.js';
 import { userLockedStateChangerRoutes } from './user_lock.js';
+import { userPasswordChangerRoutes } from './user_password.js';
 import { registerResource } from './resource.js';
 
 const PUBLIC = new Set(['ServiceProviderConfig', 'ResourceTypes', 'Schemas']);
@@ -74,6 +75,7 @@ export function adminPlugin(s: Services) {
     sessionRoutes(app, s);
     myFactorRoutes(app, s);
     userLockedStateChangerRoutes(app, s);
+    userPasswordChangerRoutes(app, s);
     appClientSecretRegeneratorRoutes(app, s);
     consentRoutes(app, s);
 

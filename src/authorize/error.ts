@@ -3,7 +3,8 @@ import { OAuthError } from '../core/errors.js';
 import type { DomainContext } from '../http/context.js';
 import type { Services } from '../http/services.js';
 import { AuthnError } from '../identity/authn.js';
-import { errorPage } from '../ui/html.js';
+import { isStoreUnavailable } from '../storage/errors.js';
+import { errorPage, unavailablePage } from '../ui/html.js';
 import { AuthorizePageError, AuthorizeRedirectError, type AuthorizeRequest } from './request.js';
 import { errorParams, sendAuthorizationResponse } from './response.js';
 
@@ -17,7 +18,8 @@ export function authorizeError(s: Pick<Services, 'log'>, c: DomainContext, reply
     return sendAuthorizationResponse(reply, { redirectUri: request.redirectUri, responseMode: request.responseMode, issuer: c.issuer, params: errorParams(e, request.state), status });
   }
   if (e instanceof AuthnError) return errorPage(reply, e.status, 'Sign-in failed', e.message);
-  if (e instanceof OAuthError && e.status === 503) return errorPage(reply, 503, 'Temporarily unavailable', 'Please try again in a moment.');
+  // A store error in the middle of a step (a connection cut, a pool timeout) is an outage, not a bug: 503.
+  if ((e instanceof OAuthError && e.status === 503) || isStoreUnavailable(e)) return unavailablePage(reply);
   s.log.error({ err: e }, 'authorization failed');
   return errorPage(reply, 500, 'Something went wrong', 'The request could not be completed.');
 }

@@ -7,6 +7,7 @@ import { domainCommands } from './domain.js';
 import { keysCommands } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { serve } from './serve.js';
+import { userCommands } from './user.js';
 
 // package.json sits two levels up from both src/cli (tsx) and dist/cli (built).
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -19,6 +20,7 @@ program.command('migrate').description('apply database migrations').action(migra
 program.command('config').description('list every setting with its default').action(() => { process.stdout.write(describeSettings() + '\n'); });
 domainCommands(program);
 clientCommands(program);
+userCommands(program);
 keysCommands(program);
 
 program.parseAsync().catch((e: unknown) => {

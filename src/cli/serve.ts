@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import type { Config } from '../config/schema.js';
 import { DEFAULT_DOMAIN } from '../core/types.js';
 import { buildApp, type Tessera } from '../http/app.js';
-import { hasAdministrator } from '../identity/administrators.js';
+import { hasAdministrator, hasAdministratorUser } from '../identity/administrators.js';
 import { IDENTITY_DOMAIN_ADMINISTRATOR } from '../identity/builtins.js';
 import { startMaintenance } from '../maintenance.js';
 import { poolBudget } from '../cluster/pool_budget.js';
@@ -121,17 +121,43 @@ async function supervise(cfg: Config): Promise<void> {
   }
 }
 
-/** What a new user needs first: the issuer to give client libraries and, while there is none, how to make an administrator. */
+/**
+ * What a new user needs first: the issuer to give client libraries, the console, and, while the domain
+ * has no administrator user, how to make one (the welcome page on this machine, the CLI, or the
+ * bootstrap variables). With no administrator at all (no client either) it is a warning.
+ */
 async function startupNotes(t: Tessera): Promise<(address: string) => void> {
   const domain = await t.services.domains.ensureDefault();
   const issuer = t.services.issuerOf(domain);
   const discovery = `${issuer}/.well-known/openid-configuration`;
-  const noAdmin = !(await hasAdministrator(t.services.repos, domain.id));
+  const repos = t.services.repos;
+  const noAdmin = !(await hasAdministrator(repos, domain.id));
+  const noAdminUser = noAdmin || !(await hasAdministratorUser(repos, domain.id));
+  const cfg = t.services.config;
   return (address) => {
     t.app.log.info({ address, issuer, discovery }, `Tessera listening on ${address}; issuer for client libraries: ${issuer} (discovery: ${discovery})`);
+    t.app.log.info(`admin console: ${issuer}/console/ (account page: ${issuer}/myaccount/)`);
+    if (!noAdminUser) return;
+    const local = welcomeOnThisMachine(cfg, address);
+    const how = `${local ? `open ${local} in a browser on this machine to create one, or ` : ''}run: npx tessera user create --admin --username NAME --password-stdin,`
+      + ' or set TESSERA_BOOTSTRAP_ADMIN_USERNAME and TESSERA_BOOTSTRAP_ADMIN_PASSWORD and restart';
     if (noAdmin) {
-      t.app.log.warn(`no administrator in the ${DEFAULT_DOMAIN} identity domain yet: set TESSERA_BOOTSTRAP_CLIENT_ID and TESSERA_BOOTSTRAP_CLIENT_SECRET`
-        + ` and restart, or run: npx tessera client create --name admin --role "${IDENTITY_DOMAIN_ADMINISTRATOR}"`);
+      t.app.log.warn(`no administrator in the ${DEFAULT_DOMAIN} identity domain yet: ${how}.`
+        + ` For a client instead: set TESSERA_BOOTSTRAP_CLIENT_ID and TESSERA_BOOTSTRAP_CLIENT_SECRET and restart, or run: npx tessera client create --name admin --role "${IDENTITY_DOMAIN_ADMINISTRATOR}"`);
+    } else {
+      t.app.log.info(`no administrator user in the ${DEFAULT_DOMAIN} identity domain yet (only clients): to sign in to the console, ${how}`);
     }
   };
+}
+
+/**
+ * The welcome page as a browser on this machine reaches it: the listener must take loopback
+ * connections (a wildcard or loopback host). `address` is what the server printed (port 0 resolved).
+ */
+function welcomeOnThisMachine(cfg: Config, address: string): string | undefined {
+  const host = cfg.host.replace(/^\[(.*)\]$/, '$1');
+  const loopbackOrAny = ['0.0.0.0', '::', 'localhost', '::1'].includes(host) || /^127\./.test(host);
+  if (!loopbackOrAny) return undefined;
+  const port = /:(\d+)$/.exec(address)?.[1] ?? String(cfg.port);
+  return `${cfg.tlsCert !== undefined ? 'https' : 'http'}://localhost:${port}/`;
 }

@@ -47,6 +47,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if ((c.bootstrapClientId === undefined) !== (c.bootstrapClientSecret === undefined)) {
     throw new ConfigError('TESSERA_BOOTSTRAP_CLIENT_ID and TESSERA_BOOTSTRAP_CLIENT_SECRET must be set together');
   }
+  if ((c.bootstrapAdminUsername === undefined) !== (c.bootstrapAdminPassword === undefined)) {
+    throw new ConfigError(`${c.bootstrapAdminUsername === undefined ? 'TESSERA_BOOTSTRAP_ADMIN_USERNAME' : 'TESSERA_BOOTSTRAP_ADMIN_PASSWORD'} is not set:`
+      + ' TESSERA_BOOTSTRAP_ADMIN_USERNAME and TESSERA_BOOTSTRAP_ADMIN_PASSWORD must be set together');
+  }
   // node:http refuses a headers timeout above the request timeout; name the keys instead of its message.
   if (c.headersTimeoutSeconds > c.requestTimeoutSeconds) {
     throw new ConfigError(`TESSERA_HEADERS_TIMEOUT_SECONDS (${c.headersTimeoutSeconds}) must not exceed TESSERA_REQUEST_TIMEOUT_SECONDS (${c.requestTimeoutSeconds})`);

@@ -19,6 +19,8 @@ export interface Config {
   masterKey: string | undefined;
   bootstrapClientId: string | undefined;
   bootstrapClientSecret: string | undefined;
+  bootstrapAdminUsername: string | undefined;
+  bootstrapAdminPassword: string | undefined;
   logLevel: LogLevel;
   logRequests: boolean;
   /** false, true (any peer: unsafe behind no proxy) or the proxy addresses/CIDRs whose forwarding headers are believed. */
@@ -197,6 +199,10 @@ export const SETTINGS: SettingDef[] = [
     description: 'On start, create or update this confidential client in the default domain with the Identity Domain Administrator role.' },
   { key: 'bootstrapClientSecret', env: 'TESSERA_BOOTSTRAP_CLIENT_SECRET', default: undefined, parse: secretSetting, secret: 'value',
     description: 'Secret of the bootstrap client (at least 24 characters).' },
+  { key: 'bootstrapAdminUsername', env: 'TESSERA_BOOTSTRAP_ADMIN_USERNAME', default: undefined, parse: optStr,
+    description: 'On start, create this user in the default domain with the Identity Domain Administrator role when no user has this name. An existing user is left as it is: its password and roles are not changed.' },
+  { key: 'bootstrapAdminPassword', env: 'TESSERA_BOOTSTRAP_ADMIN_PASSWORD', default: undefined, parse: optStr, secret: 'value',
+    description: 'Password of the bootstrap administrator user, used only when the user is created (it must meet the default domain\'s password policy; never logged).' },
   { key: 'logLevel', env: 'TESSERA_LOG_LEVEL', default: 'info', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), description: 'Log level.' },
   { key: 'logRequests', env: 'TESSERA_LOG_REQUESTS', default: false, parse: bool, description: 'Log every request (off by default: it costs throughput).' },
   { key: 'trustProxy', env: 'TESSERA_TRUST_PROXY', default: false, parse: trustProxy,

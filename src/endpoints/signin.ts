@@ -12,7 +12,8 @@ import { ctx, type DomainContext } from '../http/context.js';
 import { FormBody } from '../http/form.js';
 import type { Services } from '../http/services.js';
 import { AuthnError, type Flow, type FlowState } from '../identity/authn.js';
-import { errorPage } from '../ui/html.js';
+import { isStoreUnavailable } from '../storage/errors.js';
+import { errorPage, unavailablePage } from '../ui/html.js';
 import { consentPage, deviceConfirmPage, enrollPage, loginPage, messagePage, mfaPage, recoveryCodesPage } from '../ui/pages.js';
 
 /**
@@ -165,7 +166,7 @@ function failed(s: Services, reply: FastifyReply, f: PageFlow, e: unknown): Fast
 function devicePageError(s: Services, reply: FastifyReply, e: unknown): FastifyReply {
   if (e instanceof DevicePageError) return errorPage(reply, e.status, e.title, e.detail);
   if (e instanceof AuthnError) return errorPage(reply, e.status, 'Sign-in could not continue', e.message);
-  if (e instanceof OAuthError && e.status === 503) return errorPage(reply, 503, 'Temporarily unavailable', 'Please try again in a moment.');
+  if ((e instanceof OAuthError && e.status === 503) || isStoreUnavailable(e)) return unavailablePage(reply);
   if (e instanceof OAuthError && e.status < 500) return errorPage(reply, e.status, 'Request refused', e.description);
   s.log.error({ err: e }, 'device verification failed');
   return errorPage(reply, 500, 'Something went wrong', 'The request could not be completed.');

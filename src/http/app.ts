@@ -21,7 +21,9 @@ import { revokeEndpoint } from '../endpoints/revoke.js';
 import { tokenEndpoint } from '../endpoints/token.js';
 import { tokeninfoEndpoint } from '../endpoints/tokeninfo.js';
 import { userinfoEndpoint } from '../endpoints/userinfo.js';
+import { welcomePages } from '../endpoints/welcome.js';
 import { DOMAIN_NAME } from '../identity/domains.js';
+import { bootstrapAdministrator } from '../identity/first_admin.js';
 import { migrate, openDatabase, type Database_ } from '../storage/db.js';
 import { kyselyRepositories } from '../storage/kysely.js';
 import { changeRecorder } from '../cache/changes.js';
@@ -135,6 +137,7 @@ async function bootstrap(s: Services): Promise<void> {
     await s.domains.upsertConfidentialClient(domain, s.masterKey, s.config.bootstrapClientId, s.config.bootstrapClientSecret);
     s.log.info('bootstrap client %s holds the Identity Domain Administrator role', s.config.bootstrapClientId);
   }
+  if (s.config.bootstrapAdminUsername && s.config.bootstrapAdminPassword) await bootstrapAdministrator(s, domain, s.config.bootstrapAdminUsername, s.config.bootstrapAdminPassword);
 }
 
 // One context object per loaded domain record, so the hot path builds no URLs.
@@ -204,6 +207,7 @@ function registerRoutes(app: FastifyInstance, s: Services): void {
       authenticateEndpoints(ui, s);
       deviceVerificationPages(ui, s);
       webApps(ui, s);
+      welcomePages(ui, s);
     });
     // Identity domain REST API: errors in the SCIM shape.
     await scope.register(adminPlugin(s), { prefix: '/admin/v1' });

@@ -1,4 +1,5 @@
 import type { ScopeDef } from '../core/types.js';
+import { ADMIN_SCOPES } from './admin_scopes.js';
 
 /**
  * The identity domain API is itself a resource server: a built-in App per domain whose scopes gate
@@ -7,20 +8,7 @@ import type { ScopeDef } from '../core/types.js';
  */
 export const ADMIN_APP_NAME = 'Identity Domain API';
 
-export const ADMIN_SCOPES = {
-  users: 'urn:opc:idm:t.users',
-  usersRead: 'urn:opc:idm:t.users.read',
-  groups: 'urn:opc:idm:t.groups',
-  groupsRead: 'urn:opc:idm:t.groups.read',
-  resetPassword: 'urn:opc:idm:t.user.resetpassword',
-  apps: 'urn:opc:idm:t.apps',
-  auditRead: 'urn:opc:idm:t.audit.read',
-  settings: 'urn:opc:idm:t.settings',
-  /** Self-service: the signed-in user's own profile and password (/admin/v1/Me, MePasswordChanger). */
-  me: 'urn:opc:idm:t.user.me',
-  /** The Authenticate API (/sso/v1/sdk/authenticate) for custom sign-in pages. */
-  signin: 'urn:opc:idm:t.security.signin',
-} as const;
+export { ADMIN_SCOPES };
 
 /**
  * Admin-API scopes a user needs no role for: they act on the signed-in user only. The client still

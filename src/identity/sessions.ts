@@ -3,7 +3,7 @@ import { newJti, newSecret } from '../core/ids.js';
 import { lookupHash } from '../crypto/secrets.js';
 import { boundText } from '../events/emitter.js';
 import type { Repositories, SessionRecord } from '../storage/ports.js';
-import { revokeGrantIds } from './revocation.js';
+import { revokeGrantIds, revokeSessionId } from './revocation.js';
 import type { UserDisabledReason, UserLifecycleHook } from './users.js';
 
 /** Longest User-Agent kept with a session (it is shown in the user's session list, never trusted). */
@@ -67,10 +67,11 @@ export class SessionService {
   }
 }
 
-/** Revokes stored tokens of a session and, through their grant ids, its JWT access tokens. */
+/** Revokes stored tokens of a session and, through their grant ids and the session id, its JWT access tokens. */
 export async function revokeSessionTokens(repos: Pick<Repositories, 'tokens' | 'revocations'>, domainId: string, sid: string, now: number): Promise<void> {
   const grants = await repos.tokens.revokeForSession(domainId, sid, now);
   await revokeGrantIds(repos, domainId, grants, now);
+  await revokeSessionId(repos, domainId, sid, now);
 }
 
 /** A user deactivated or deleted loses every session and consent at once (their tokens go through RevokeUserTokensHook). */

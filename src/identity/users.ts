@@ -62,6 +62,8 @@ export function authStillValid(user: Pick<UserRecord, 'active' | 'tokensValidAft
 export const issuedAfterCut = (iat: number, cut: number | undefined): boolean => cut === undefined || iat * 1000 >= cut;
 
 export interface NewUser {
+  /** Chosen by the caller when something must refer to the user before it exists (a grant made first); otherwise new. */
+  id?: string;
   userName: string;
   externalId?: string;
   active: boolean;
@@ -95,7 +97,7 @@ export class UserService {
     const pw = u.password !== undefined ? await this.newPassword(domain, u.password, u.userName, []) : undefined;
     const now = this.d.clock.now();
     const rec: UserRecord = {
-      id: newId(), domainId: domain.id, userName: u.userName, active: u.active, attributes: u.attributes,
+      id: u.id ?? newId(), domainId: domain.id, userName: u.userName, active: u.active, attributes: u.attributes,
       passwordHistory: pw?.history ?? [], version: 1, createdAt: now, updatedAt: now,
     };
     if (u.externalId !== undefined) rec.externalId = u.externalId;

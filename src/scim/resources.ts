@@ -426,6 +426,8 @@ export const GroupSchema: SchemaDef = defineSchema({
     ID_ATTRIBUTE,
     EXTERNAL_ID_ATTRIBUTE,
     attr({ name: 'displayName', required: true, uniqueness: 'server', description: 'A human-readable name for the group; unique in the domain.' }),
+    // Not in RFC 7643 §4.2; Oracle identity domains carry it (in an extension there). Shown in the console.
+    attr({ name: 'description', description: 'What the group is for.' }),
     attr({
       name: 'members', type: 'complex', multiValued: true, description: 'Users and groups that are members of this group (RFC 7643 §4.2).',
       subAttributes: [

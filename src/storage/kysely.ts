@@ -404,8 +404,21 @@ class KyselyTokenRepository implements TokenRepository {
 
 class KyselyRevocationRepository implements RevocationRepository {
   private lookup;
+  /** One precompiled IN-list query per list length a token can have (jti, gid, sid, a few exchanged-from ids). */
+  private lookups: ((...p: unknown[]) => Promise<unknown[]>)[] = [];
   constructor(private db: Kysely<DB>) {
     this.lookup = precompiled(db, db.selectFrom('revoked_jtis').select('jti').where('jti', '=', '?jti').where('domain_id', '=', '?domain'));
+    for (let n = 1; n <= 6; n++) {
+      this.lookups[n] = precompiled(db, db.selectFrom('revoked_jtis').select('jti')
+        .where('jti', 'in', Array.from({ length: n }, (_, i) => `?${i}`)).where('domain_id', '=', '?domain'));
+    }
+  }
+  async anyRevoked(domainId: string, ids: readonly string[]) {
+    if (ids.length === 0) return false;
+    const q = this.lookups[ids.length];
+    if (q) return (await q(...ids, domainId)).length > 0;
+    const r = await this.db.selectFrom('revoked_jtis').select('jti').where('jti', 'in', [...ids]).where('domain_id', '=', domainId).limit(1).execute();
+    return r.length > 0;
   }
   async revokeJti(domainId: string, jti: string, expiresAt: number) {
     await this.db.insertInto('revoked_jtis').values({ jti, domain_id: domainId, expires_at: expiresAt })

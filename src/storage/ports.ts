@@ -103,6 +103,8 @@ export interface TokenRepository {
 export interface RevocationRepository {
   revokeJti(domainId: string, jti: string, expiresAt: number): Promise<void>;
   isRevoked(domainId: string, jti: string): Promise<boolean>;
+  /** Is any of these ids revoked (a token's jti, `gid:` grant, `sid:` session, the tokens it was exchanged from): one lookup. */
+  anyRevoked(domainId: string, ids: readonly string[]): Promise<boolean>;
   purgeExpired(now: number): Promise<number>;
 }
 

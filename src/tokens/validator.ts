@@ -68,8 +68,12 @@ export class AccessTokenValidator {
     if (v.subType === 'user' && !(await this.deps.userValid(domain, v.userId ?? v.sub, v.iat))) return undefined;
     // A client's token exchanged by another client (RFC 8693): the subject client must still be allowed tokens too.
     if (v.subType === 'client' && v.sub !== v.clientId && !(await this.deps.clientValid(domain, v.sub, v.iat))) return undefined;
-    // Revoking a token ends every token exchanged from it (as revoking a refresh token ends its family).
-    for (const parent of v.exchangedFrom ?? []) if (await this.deps.revocations.isRevoked(domain.id, parent)) return undefined;
+    // One lookup for every reason the token may have been revoked: itself (JWTs are not stored), its grant
+    // (`gid`), the sign-in session it came from (`sid`: logout, a session signed out from the account page or
+    // by an administrator), and the tokens it was exchanged from (revoking one ends every token exchanged from it).
+    const ids = [...(v.format === 'jwt' ? [v.jti] : []), ...(v.format === 'jwt' && v.grantId ? [`gid:${v.grantId}`] : []),
+      ...(v.sessionId ? [`sid:${v.sessionId}`] : []), ...(v.exchangedFrom ?? [])];
+    if (await this.deps.revocations.anyRevoked(domain.id, ids)) return undefined;
     return v;
   }
 
@@ -99,8 +103,6 @@ export class AccessTokenValidator {
     const act = readAct(p.act);
     const exchangedFrom = readExchangedFrom(p.exchanged_from);
     if (act === null || exchangedFrom === null) return undefined;
-    if (await this.deps.revocations.isRevoked(domain.id, p.jti)) return undefined;
-    if (typeof p.gid === 'string' && await this.deps.revocations.isRevoked(domain.id, `gid:${p.gid}`)) return undefined;
     return {
       format: 'jwt', jti: p.jti, clientId: p.client_id, sub: p.sub, subType: p.sub_type === 'user' ? 'user' : 'client',
       userId: typeof p.user_id === 'string' ? p.user_id : undefined, scope: typeof p.scope === 'string' ? p.scope : '',

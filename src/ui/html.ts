@@ -46,6 +46,11 @@ export function sendPage(reply: FastifyReply, status: number, title: string, bod
   return reply.status(status).type('text/html; charset=utf-8').send(page(title, body));
 }
 
+/** The page for a store outage (503): the same words wherever a browser meets it. */
+export function unavailablePage(reply: FastifyReply): FastifyReply {
+  return errorPage(reply, 503, 'Temporarily unavailable', 'Please try again in a moment.');
+}
+
 export function errorPage(reply: FastifyReply, status: number, title: string, detail: string): FastifyReply {
   return sendPage(reply, status, title, `<h1>${esc(title)}</h1><p class="error" role="alert">${esc(detail)}</p>`
     + '<p class="muted">You can close this window and start again from the application.</p>');

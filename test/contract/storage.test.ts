@@ -141,6 +141,24 @@ function contract(name: string, open: () => Promise<{ db: Database_; cleanup: ()
       assert.equal(await r.revocations.isRevoked(d.id, 'jti-x'), false);
     });
 
+    test('anyRevoked: one lookup over every id of a token, any list length, per domain', async () => {
+      await r.revocations.revokeJti(d.id, 'sid:any-1', now + 1000);
+      assert.equal(await r.revocations.anyRevoked(d.id, []), false);
+      assert.equal(await r.revocations.anyRevoked(d.id, ['sid:any-1']), true);
+      assert.equal(await r.revocations.anyRevoked(d.id, ['jti-a', 'gid:g', 'sid:any-1']), true);
+      assert.equal(await r.revocations.anyRevoked(d.id, ['jti-a', 'gid:g', 'sid:other']), false);
+      assert.equal(await r.revocations.anyRevoked(d2.id, ['jti-a', 'sid:any-1']), false, 'another domain');
+      const many = Array.from({ length: 9 }, (_, i) => `x-${i}`);
+      assert.equal(await r.revocations.anyRevoked(d.id, many), false);
+      assert.equal(await r.revocations.anyRevoked(d.id, [...many, 'sid:any-1']), true, 'longer than the precompiled lists');
+      for (let n = 1; n <= 7; n++) {
+        const ids = Array.from({ length: n }, (_, i) => (i === n - 1 ? 'sid:any-1' : `y-${i}`));
+        assert.equal(await r.revocations.anyRevoked(d.id, ids), true, `${n} ids, the revoked one last`);
+      }
+      assert.equal(await r.revocations.purgeExpired(now + 2000), 1);
+      assert.equal(await r.revocations.anyRevoked(d.id, ['sid:any-1']), false);
+    });
+
     test('signing keys: one active and one next per alg; rotation is atomic and single-winner', async () => {
       const key = (kid: string, status: SigningKeyRecord['status']): SigningKeyRecord => ({
         kid, domainId: d.id, alg: 'RS256', status, publicJwk: { kty: 'RSA', n: kid, e: 'AQAB' }, privateJwkEnc: 'enc', createdAt: now,

@@ -91,4 +91,19 @@ describe('admin Groups', () => {
     const after_ = (await scim(h, 'GET', `/admin/v1/AppRoles/${role.json().id}?attributes=members`, admin)).json().members;
     assert.deepEqual(after_.map((m: { type: string }) => m.type), ['User']);
   });
+
+  test('description: stored, returned, replaced by PATCH, removed; not a number', async () => {
+    const r = await create({ displayName: 'Described', description: 'The people who sign off releases' });
+    assert.equal(r.statusCode, 201, r.body);
+    assert.equal(r.json().description, 'The people who sign off releases');
+    const id = r.json().id as string;
+    const p = await scim(h, 'PATCH', `/admin/v1/Groups/${id}`, admin, patchOp({ op: 'replace', value: { displayName: 'Described 2', description: 'Release approvers' } }));
+    assert.equal(p.statusCode, 200, p.body);
+    assert.equal(p.json().displayName, 'Described 2');
+    assert.equal((await scim(h, 'GET', `/admin/v1/Groups/${id}`, admin)).json().description, 'Release approvers');
+    const rm = await scim(h, 'PATCH', `/admin/v1/Groups/${id}`, admin, patchOp({ op: 'remove', path: 'description' }));
+    assert.equal(rm.statusCode, 200, rm.body);
+    assert.equal(rm.json().description, undefined);
+    assertScimError(await create({ displayName: 'Described 3', description: 42 }), 400, 'invalidValue');
+  });
 });

@@ -6,11 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { duplicateKeys } from '../json_keys.js';
+import { MasterKey } from '../../src/crypto/masterkey.js';
+import { adminToken, basic, harness, post } from '../helpers.js';
+import { Browser, authorizeUrl, callbackParams, createWebApp, pkce, REDIRECT, signIn } from '../signin.js';
 
 const CLI = join(import.meta.dirname, '../../src/cli/index.ts');
+const ADMIN_PASSWORD = 'cli admin pass phrase 2026';
 
-function run(args: string[], env: Record<string, string>) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 60_000 });
+function run(args: string[], env: Record<string, string>, input?: string) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 60_000, ...(input !== undefined ? { input } : {}) });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -31,7 +35,8 @@ async function startServe(env: Record<string, string>) {
   child.stderr.on('data', (d) => { stderr += d; });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   let up = false;
-  for (let i = 0; i < 100 && !up; i++) {
+  // Up to 30 s: a cold start (tsx, migrations, built-ins) on a loaded 2-core machine can take over 10.
+  for (let i = 0; i < 300 && !up; i++) {
     up = await fetch(`${publicUrl}/healthz`).then((r) => r.ok, () => false);
     if (!up) await new Promise((r) => setTimeout(r, 100));
   }
@@ -112,9 +117,15 @@ describe('tessera CLI', () => {
       assert.equal(start[0]!.issuer, first.publicUrl);
       assert.equal(start[0]!.discovery, discovery);
       assert.match(String(start[0]!.msg), new RegExp(`issuer for client libraries: ${first.publicUrl} \\(discovery: ${discovery}\\)`));
+      const port = new URL(first.publicUrl).port;
+      const consoleLine = lines.filter((l) => /^admin console: /.test(String(l.msg)));
+      assert.deepEqual(consoleLine.map((l) => l.msg), [`admin console: ${first.publicUrl}/console/ (account page: ${first.publicUrl}/myaccount/)`]);
       const hint = lines.filter((l) => /no administrator/.test(String(l.msg)));
       assert.equal(hint.length, 1, JSON.stringify(lines));
       assert.equal(hint[0]!.level, 40, 'a warning');
+      assert.match(String(hint[0]!.msg), new RegExp(`open http://localhost:${port}/ in a browser on this machine to create one`));
+      assert.match(String(hint[0]!.msg), /npx tessera user create --admin --username NAME --password-stdin/);
+      assert.match(String(hint[0]!.msg), /TESSERA_BOOTSTRAP_ADMIN_USERNAME and TESSERA_BOOTSTRAP_ADMIN_PASSWORD/);
       assert.match(String(hint[0]!.msg), /TESSERA_BOOTSTRAP_CLIENT_ID and TESSERA_BOOTSTRAP_CLIENT_SECRET/);
       assert.match(String(hint[0]!.msg), /npx tessera client create --name admin --role "Identity Domain Administrator"/);
 
@@ -125,7 +136,14 @@ describe('tessera CLI', () => {
       assert.equal(await second.stop(), 0, second.stderr());
       lines = second.lines();
       assert.equal(lines.filter((l) => l.issuer === second.publicUrl).length, 1, JSON.stringify(lines));
-      assert.deepEqual(lines.filter((l) => /no administrator/.test(String(l.msg))), []);
+      // A client administrator: no warning, but the console still needs an administrator user.
+      const onlyClients = (ls: Record<string, unknown>[]) => {
+        const h = ls.filter((l) => /no administrator/.test(String(l.msg)));
+        assert.equal(h.length, 1, JSON.stringify(ls));
+        assert.equal(h[0]!.level, 30, 'information, not a warning');
+        assert.match(String(h[0]!.msg), /^no administrator user in the default identity domain yet \(only clients\): to sign in to the console, open http:\/\/localhost:\d+\/ in a browser on this machine/);
+      };
+      onlyClients(lines);
 
       // So does a bootstrap client, in a domain that has no other administrator.
       const fresh = mkdtempSync(join(tmpdir(), 'tessera-cli-boot-'));
@@ -137,6 +155,15 @@ describe('tessera CLI', () => {
       }
       lines = third.lines();
       assert.equal(lines.filter((l) => l.issuer === third.publicUrl).length, 1, JSON.stringify(lines));
+      onlyClients(lines);
+
+      // An administrator user ends the hints.
+      const made = run(['user', 'create', '--admin', '--username', 'root', '--password-stdin'], { ...startEnv, TESSERA_LOG_LEVEL: 'error' }, `${ADMIN_PASSWORD}\n`);
+      assert.equal(made.code, 0, made.err);
+      const fourth = await startServe(startEnv);
+      assert.equal(await fourth.stop(), 0, fourth.stderr());
+      lines = fourth.lines();
+      assert.equal(lines.filter((l) => l.issuer === fourth.publicUrl).length, 1, JSON.stringify(lines));
       assert.deepEqual(lines.filter((l) => /no administrator/.test(String(l.msg))), []);
     } finally {
       rmSync(own, { recursive: true, force: true });
@@ -146,7 +173,7 @@ describe('tessera CLI', () => {
   test('config lists every setting', () => {
     const r = run(['config'], env);
     assert.equal(r.code, 0);
-    for (const k of ['PORT', 'TESSERA_PUBLIC_URL', 'TESSERA_DATABASE_URL', 'TESSERA_MASTER_KEY', 'TESSERA_BOOTSTRAP_CLIENT_ID']) assert.match(r.out, new RegExp(k));
+    for (const k of ['PORT', 'TESSERA_PUBLIC_URL', 'TESSERA_DATABASE_URL', 'TESSERA_MASTER_KEY', 'TESSERA_BOOTSTRAP_CLIENT_ID', 'TESSERA_BOOTSTRAP_ADMIN_USERNAME', 'TESSERA_BOOTSTRAP_ADMIN_PASSWORD']) assert.match(r.out, new RegExp(k));
   });
 
   test('domain create/list, client create/list/delete, keys list/rotate; then serve issues tokens and stops on SIGTERM', async () => {
@@ -198,10 +225,13 @@ describe('tessera CLI', () => {
 
     const port = await freePort();
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
-      env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), TESSERA_PUBLIC_URL: `http://127.0.0.1:${port}` }, stdio: ['ignore', 'pipe', 'pipe'],
+      // Info level: the start-up lines say when every worker listens (see below).
+      env: { PATH: process.env.PATH ?? '', ...env, TESSERA_LOG_LEVEL: 'info', PORT: String(port), TESSERA_PUBLIC_URL: `http://127.0.0.1:${port}` }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
+    let stdout = '';
     child.stderr!.on('data', (d) => { stderr += d; });
+    child.stdout!.on('data', (d) => { stdout += d; });
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
       let up = false;
@@ -210,6 +240,9 @@ describe('tessera CLI', () => {
         if (!up) await new Promise((r) => setTimeout(r, 100));
       }
       assert.ok(up, `server did not start: ${stderr}`);
+      // With several workers the port answers once the first listens; a SIGTERM before the others do
+      // kills them mid-start (exit 1). The start-up lines come when all listen.
+      for (let i = 0; i < 150 && !stdout.includes('issuer for client libraries'); i++) await new Promise((r) => setTimeout(r, 100));
       const r = await fetch(`http://127.0.0.1:${port}/oauth2/v1/token`, {
         method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'urn:opc:idm:__myscopes__' }),
         headers: { authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') },
@@ -222,6 +255,124 @@ describe('tessera CLI', () => {
       assert.equal(await exited, 0, stderr);
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+  test('user create --admin on a fresh data dir: the user signs in with the code flow and may use the admin API', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'tessera-cli-user-'));
+    const e = { TESSERA_DATA_DIR: own, TESSERA_LOG_LEVEL: 'error' };
+    try {
+      const r = run(['user', 'create', '--admin', '--username', 'Root', '--email', 'root@example.com', '--password-stdin'], e, `${ADMIN_PASSWORD}\n`);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /^created user Root \(id [0-9a-f]{32}\) with the Identity Domain Administrator role in domain default\n$/);
+      assert.equal(r.err, '');
+      const list = run(['user', 'list'], e);
+      assert.equal(list.code, 0, list.err);
+      assert.match(list.out, /^Root\t[0-9a-f]{32}\tactive\tadministrator\n$/);
+      assert.equal(list.err, '', 'no hint once there is an administrator user');
+
+      // The server on that data dir: a web app (made with a bootstrap client) signs Root in.
+      const h = await harness({ config: { databaseUrl: `sqlite:${join(own, 'tessera.db')}`, dataDir: own }, masterKey: MasterKey.load(undefined, own, () => {}) });
+      try {
+        const app = await createWebApp(h, await adminToken(h), { allowedScopes: [{ fqs: 'urn:opc:idm:t.users.read' }] });
+        const { verifier, challenge } = pkce();
+        const cb = await signIn(new Browser(h), authorizeUrl({
+          client_id: app.clientId, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid urn:opc:idm:t.users.read', state: 's', code_challenge: challenge, code_challenge_method: 'S256',
+        }), 'root', ADMIN_PASSWORD);
+        const code = callbackParams(cb).get('code')!;
+        const tok = await post(h, '/oauth2/v1/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }, { authorization: basic(app.clientId, app.secret!) });
+        assert.equal(tok.statusCode, 200, tok.body);
+        const users = await h.inject({ method: 'GET', url: '/admin/v1/Users', headers: { authorization: `Bearer ${tok.json().access_token}` } });
+        assert.equal(users.statusCode, 200, users.body);
+        assert.equal(users.json().Resources[0].emails[0].value, 'root@example.com');
+      } finally {
+        await h.close();
+      }
+
+      // A plain user, and refusals with clear messages and exit code 1.
+      const plain = run(['user', 'create', '--username', 'bob', '--password-stdin'], e, ADMIN_PASSWORD);
+      assert.equal(plain.code, 0, plain.err);
+      assert.match(run(['user', 'list'], e).out, /^bob\t[0-9a-f]{32}\tactive\n/m);
+      const refusals: [string, string[], string | undefined, RegExp][] = [
+        ['a common password', ['--username', 'weak', '--password-stdin'], 'password123\n', /^tessera: the password does not meet the password policy of domain default \(common\): password is too common/],
+        ['a short password', ['--username', 'weak', '--password-stdin'], 'Zq9-x', /\(minLength\): password must be at least 8 characters long/],
+        ['the user name as password', ['--username', 'weakling', '--password-stdin'], 'weakling', /\(userName\): password must not be the user name/],
+        ['an empty password', ['--username', 'weak', '--password-stdin'], '\n', /^tessera: the password is empty/],
+        ['a taken name', ['--username', 'ROOT', '--password-stdin'], ADMIN_PASSWORD, /^tessera: a user named ROOT exists already in domain default/],
+        ['an unknown domain', ['--username', 'x', '--domain', 'nope', '--password-stdin'], ADMIN_PASSWORD, /^tessera: no identity domain named "nope"/],
+        ['a bad user name', ['--username', 'two words', '--password-stdin'], ADMIN_PASSWORD, /^tessera: userName /],
+        ['a bad email', ['--username', 'x', '--email', 'nope', '--password-stdin'], ADMIN_PASSWORD, /^tessera: not an email address: nope/],
+        ['no password source (stdin not a terminal)', ['--username', 'x'], '', /^tessera: no password: pipe it in with --password-stdin/],
+        ['both password sources', ['--username', 'x', '--password', ADMIN_PASSWORD, '--password-stdin'], ADMIN_PASSWORD, /^tessera: give either --password or --password-stdin/],
+        ['no user name', ['--password-stdin'], ADMIN_PASSWORD, /required option '--username <name>' not specified/],
+      ];
+      for (const [what, args, input, message] of refusals) {
+        const x = run(['user', 'create', '--admin', ...args], e, input);
+        assert.equal(x.code, 1, `${what}: ${x.err}`);
+        assert.match(x.err, message, what);
+        if (input && input.trim().length > 3 && what !== 'a taken name') assert.ok(!x.err.includes(input.trim()) || what === 'the user name as password', `${what}: the password is printed`);
+        assert.equal(x.out, '', what);
+      }
+      assert.doesNotMatch(run(['user', 'list'], e).out, /weak|^x\t/m, 'nothing was created');
+
+      // --password works, with a warning about ps and the shell history.
+      const argv = run(['user', 'create', '--username', 'carol', '--password', ADMIN_PASSWORD], e);
+      assert.equal(argv.code, 0, argv.err);
+      assert.match(argv.err, /^tessera: warning: a password on the command line can be seen by other users \(ps\)/);
+      assert.ok(!argv.err.includes(ADMIN_PASSWORD) && !argv.out.includes(ADMIN_PASSWORD));
+
+      // Another domain.
+      assert.equal(run(['domain', 'create', 'acme'], e).code, 0);
+      const acme = run(['user', 'list', '--domain', 'acme'], e);
+      assert.equal(acme.out, '');
+      assert.match(acme.err, /^tessera: domain acme has no administrator user yet: npx tessera user create --admin --username NAME --password-stdin --domain acme\n$/);
+      assert.equal(run(['user', 'create', '--admin', '--domain', 'acme', '--username', 'root', '--password-stdin'], e, ADMIN_PASSWORD).code, 0);
+      assert.match(run(['user', 'list', '--domain', 'acme'], e).out, /^root\t[0-9a-f]{32}\tactive\tadministrator\n$/);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
+  test('TESSERA_BOOTSTRAP_ADMIN_USERNAME/_PASSWORD: both or neither; serve creates the administrator once and never changes it', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'tessera-cli-bootadmin-'));
+    try {
+      const e = { TESSERA_DATA_DIR: own, TESSERA_LOG_LEVEL: 'info' };
+      const half = run(['migrate'], { ...e, TESSERA_BOOTSTRAP_ADMIN_USERNAME: 'root' });
+      assert.equal(half.code, 2);
+      assert.match(half.err, /^tessera: configuration error: TESSERA_BOOTSTRAP_ADMIN_PASSWORD is not set/);
+      const other = run(['migrate'], { ...e, TESSERA_BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD });
+      assert.equal(other.code, 2);
+      assert.match(other.err, /^tessera: configuration error: TESSERA_BOOTSTRAP_ADMIN_USERNAME is not set/);
+      assert.ok(!other.err.includes(ADMIN_PASSWORD));
+      const weak = run(['domain', 'list'], { ...e, TESSERA_BOOTSTRAP_ADMIN_USERNAME: 'root', TESSERA_BOOTSTRAP_ADMIN_PASSWORD: 'password1' });
+      assert.equal(weak.code, 1);
+      assert.match(weak.err, /^tessera: TESSERA_BOOTSTRAP_ADMIN_PASSWORD does not meet the password policy of the default identity domain \(common\)/);
+      assert.ok(!weak.err.includes('password1'));
+
+      const boot = { ...e, TESSERA_BOOTSTRAP_ADMIN_USERNAME: 'root', TESSERA_BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD };
+      const first = await startServe(boot);
+      const page = await fetch(`${first.publicUrl}/`).then((r) => r.text());
+      assert.equal(await first.stop(), 0, first.stderr());
+      let lines = first.lines();
+      assert.ok(lines.some((l) => l.msg === 'bootstrap administrator root created in the default identity domain with the Identity Domain Administrator role'), JSON.stringify(lines));
+      assert.deepEqual(lines.filter((l) => /no administrator/.test(String(l.msg))), []);
+      assert.ok(!JSON.stringify(lines).includes(ADMIN_PASSWORD), 'the password is never logged');
+      assert.doesNotMatch(page, /<form/, 'the welcome page has no form');
+      const second = await startServe({ ...boot, TESSERA_BOOTSTRAP_ADMIN_PASSWORD: 'a different pass phrase 99' });
+      assert.equal(await second.stop(), 0, second.stderr());
+      lines = second.lines();
+      assert.ok(lines.some((l) => l.msg === 'bootstrap administrator root exists already; left as it is (its password and roles are not changed)'), JSON.stringify(lines));
+      assert.match(run(['user', 'list'], { ...e, TESSERA_LOG_LEVEL: 'error' }).out, /^root\t[0-9a-f]{32}\tactive\tadministrator\n$/);
+      // The first password still signs in: a second start changed nothing.
+      const h = await harness({ config: { databaseUrl: `sqlite:${join(own, 'tessera.db')}`, dataDir: own }, masterKey: MasterKey.load(undefined, own, () => {}) });
+      try {
+        const u = (await h.t.services.repos.users.getByUserName((await h.t.services.repos.domains.getByName('default'))!.id, 'root'))!;
+        assert.equal(await h.t.services.users.verifyPassword(u, ADMIN_PASSWORD), true);
+        assert.equal(u.version, 1);
+      } finally {
+        await h.close();
+      }
+    } finally {
+      rmSync(own, { recursive: true, force: true });
     }
   });
 });

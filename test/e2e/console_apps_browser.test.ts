@@ -89,7 +89,7 @@ describe('console apps, app roles and grants in a browser (headless Chromium)', 
 
   test('the wizard creates each kind of app exactly as its review showed, with secure defaults', async () => {
     const { context, page, errors } = await open(adminUser.userName);
-    assert.deepEqual(await page.locator('nav[aria-label="Console sections"] a').allTextContents(), ['Overview', 'Users', 'Apps', 'App roles']);
+    assert.deepEqual(await page.locator('nav[aria-label="Console sections"] a').allTextContents(), ['Overview', 'Users', 'Groups', 'Apps', 'App roles']);
     await page.click('nav a:has-text("Apps")');
     await page.waitForSelector('table tbody tr td a');
     await axeCheck(page, 'the apps list');
@@ -445,7 +445,7 @@ describe('console apps, app roles and grants in a browser (headless Chromium)', 
     const userAdmin = await createUser(h, admin, 'user-admin-only');
     await grantRole(h, admin, 'User Administrator', userAdmin.id);
     const u = await open(userAdmin.userName);
-    assert.deepEqual(await u.page.locator('nav[aria-label="Console sections"] a').allTextContents(), ['Overview', 'Users']);
+    assert.deepEqual(await u.page.locator('nav[aria-label="Console sections"] a').allTextContents(), ['Overview', 'Users', 'Groups']);
     for (const path of ['apps', `apps/${ordersApi.id}`, 'roles']) {
       await u.page.goto(`${base}/console/#/${path}`);
       await u.page.waitForSelector('h1:has-text("Not allowed")');

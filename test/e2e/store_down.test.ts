@@ -4,7 +4,7 @@ import { adminToken, assertOAuthError, basic, clientToken, harness, post, scim, 
 import { DomainService } from '../../src/identity/domains.js';
 import { FixedClock } from '../../src/core/clock.js';
 import { Conflict, StaleVersion, type Repositories } from '../../src/storage/ports.js';
-import { createWebApp, REDIRECT, pkce } from '../signin.js';
+import { Browser, PASSWORD, REDIRECT, authorizeUrl, createUser, createWebApp, formOf, pkce } from '../signin.js';
 
 /** RFC 7009 / fosite GHSA-7mqr-2v3q-v2wm: when the store fails, fail closed with 503, never a false 200. */
 describe('store unavailable: fail closed', () => {
@@ -54,6 +54,36 @@ describe('store unavailable: fail closed', () => {
       page(await h.inject({ url: '/oauth2/v1/userlogout', headers: { cookie: 'tessera_session_default=some-session-cookie' } }), 'logout');
       const api = await h.inject({ url: '/sso/v1/sdk/authenticate?appName=x', headers: { authorization: `Bearer ${admin}` } });
       assertOAuthError(api, 503, 'temporarily_unavailable');
+    } finally {
+      await h.close().catch(() => {});
+    }
+  });
+
+  test('a store error in the middle of a sign-in step (a connection cut) is the 503 page, never a 500', async () => {
+    const h = await harness();
+    try {
+      const admin = await adminToken(h);
+      const web = await createWebApp(h, admin);
+      const user = await createUser(h, admin);
+      const pk = pkce();
+      const b = new Browser(h);
+      const start = await b.get(authorizeUrl({ response_type: 'code', client_id: web.clientId, redirect_uri: REDIRECT, scope: 'openid', code_challenge: pk.challenge, code_challenge_method: 'S256', state: 's' }));
+      assert.equal(start.statusCode, 303, start.body);
+      const loginPage = await b.get(start.headers.location!);
+      const login = formOf(loginPage.body, 'credSubmit');
+      // The flow and the user load; opening the session is where the store goes away (as a PostgreSQL
+      // connection terminated mid-request does).
+      const sessions = h.t.services.repos.sessions;
+      const create = sessions.create.bind(sessions);
+      sessions.create = () => Promise.reject(Object.assign(new Error('driver has already been destroyed')));
+      const r = await b.post(login.action, { ...login.fields, username: user.userName, password: PASSWORD });
+      assert.equal(r.statusCode, 503, r.body.slice(0, 300));
+      assert.match(String(r.headers['content-type']), /^text\/html/);
+      assert.match(r.body, /Temporarily unavailable/);
+      sessions.create = create;
+      // And once it is back, the same sign-in goes through.
+      const again = await b.post(login.action, { ...login.fields, username: user.userName, password: PASSWORD });
+      assert.ok([302, 303].includes(again.statusCode), `${again.statusCode} ${again.body.slice(0, 200)}`);
     } finally {
       await h.close().catch(() => {});
     }

@@ -1,15 +1,8 @@
-/** Admin-API scopes (src/identity/builtins.ts ADMIN_SCOPES) and what the signed-in user's token allows. */
-export const SCOPES = {
-  users: 'urn:opc:idm:t.users',
-  usersRead: 'urn:opc:idm:t.users.read',
-  groups: 'urn:opc:idm:t.groups',
-  groupsRead: 'urn:opc:idm:t.groups.read',
-  resetPassword: 'urn:opc:idm:t.user.resetpassword',
-  apps: 'urn:opc:idm:t.apps',
-  auditRead: 'urn:opc:idm:t.audit.read',
-  settings: 'urn:opc:idm:t.settings',
-  me: 'urn:opc:idm:t.user.me',
-} as const;
+import { ADMIN_SCOPES } from '../../src/identity/admin_scopes.js';
+
+/** Admin-API scopes, from the server's own table (the Signin scope is not the console's), and what the signed-in user's token allows. */
+const { signin: _signin, ...scopes } = ADMIN_SCOPES;
+export const SCOPES = scopes;
 
 /** The token's scopes; `can(a, b)` is true when any one of them is held (as the server's PERMISSIONS table reads). */
 export class Scopes {

@@ -23,7 +23,7 @@ const BOOT_ID = { TESSERA_BOOTSTRAP_CLIENT_ID: 'admin' };
 describe('configuration errors never echo a secret', () => {
   test('the secret settings are marked in the schema', () => {
     const marked = Object.fromEntries(SETTINGS.filter((s) => s.secret).map((s) => [s.env, s.secret]));
-    assert.deepEqual(marked, { TESSERA_DATABASE_URL: 'password', TESSERA_DATABASE_LISTEN_URL: 'password', TESSERA_MASTER_KEY: 'value', TESSERA_BOOTSTRAP_CLIENT_SECRET: 'value', TESSERA_METRICS_TOKEN: 'value' });
+    assert.deepEqual(marked, { TESSERA_DATABASE_URL: 'password', TESSERA_DATABASE_LISTEN_URL: 'password', TESSERA_MASTER_KEY: 'value', TESSERA_BOOTSTRAP_CLIENT_SECRET: 'value', TESSERA_BOOTSTRAP_ADMIN_PASSWORD: 'value', TESSERA_METRICS_TOKEN: 'value' });
   });
 
   // [variable, bad value, the part that must not appear]

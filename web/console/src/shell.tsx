@@ -10,9 +10,9 @@ export function Shell() {
   const pages = PAGES.filter((p) => p.allowed(app.scopes));
   const heading = useRef<HTMLElement>(null);
   const who = app.userLabel;
-  // A page owns its sub-routes (`#/apps/ID` belongs to `/apps`).
+  // A page also owns its sub-routes: `/users/ID` is the users page's business.
   const owns = (p: { path: string }) => p.path === route.path || (p.path !== '/' && route.path.startsWith(`${p.path}/`));
-  const current = pages.find(owns);
+  const current = pages.find((p) => p.path === route.path) ?? pages.find(owns);
   const known = PAGES.some(owns);
   // Move focus to the page on navigation, so keyboard and screen reader users land on the new content.
   useEffect(() => { heading.current?.focus(); }, [route.path]);

@@ -113,7 +113,7 @@ const columns: Column<App>[] = [
   { header: 'Name', cell: (a) => <a href={href(`/apps/${a.id}`)}>{a.displayName}</a> },
   { header: 'Kind', cell: (a) => kindOf(a) },
   { header: 'Client ID', cell: (a) => (a.name ? <code>{a.name}</code> : '') },
-  { header: 'Status', cell: (a) => <>{a.active === false ? 'Disabled' : 'Active'}{a.isBuiltIn ? <span class="badge" data-builtin="yes">Built-in</span> : null}</> },
+  { header: 'Status', cell: (a) => <>{a.active === false ? 'Disabled' : 'Active'}{a.isBuiltIn ? <span class="tag" data-builtin="yes">Built-in</span> : null}</> },
 ];
 
 function AppList({ route }: { route: Route }) {
@@ -444,7 +444,7 @@ function Detail({ id }: { id: string }) {
       <h1 id="app-title">{app.displayName}</h1>
       <p class="muted">
         {kindOf(app)} · <span data-field="status">{app.active === false ? 'Disabled' : 'Active'}</span>
-        {app.isBuiltIn ? <span class="badge" data-builtin="yes">Built-in</span> : null}
+        {app.isBuiltIn ? <span class="tag" data-builtin="yes">Built-in</span> : null}
       </p>
       {app.description ? <p>{app.description}</p> : null}
       {app.isBuiltIn ? <InfoBanner>This app is built in to the identity domain: it cannot be changed, disabled or deleted.</InfoBanner> : null}

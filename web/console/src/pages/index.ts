@@ -1,6 +1,7 @@
 import type { PageDef } from './types.js';
 import { overviewPage } from './overview.js';
 import { usersPage } from './users.js';
+import { groupsPage } from './groups.js';
 import { appsPage } from './apps.js';
 import { rolesPage } from './roles.js';
 
@@ -11,6 +12,7 @@ import { rolesPage } from './roles.js';
 export const PAGES: PageDef[] = [
   overviewPage,
   usersPage,
+  groupsPage,
   appsPage,
   rolesPage,
 ];

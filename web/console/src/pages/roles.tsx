@@ -211,7 +211,7 @@ function RoleDetail({ id }: { id: string }) {
     <section aria-labelledby="role-title">
       <p><a href={href('/roles')}>← App roles</a></p>
       <h1 id="role-title">{role.displayName}</h1>
-      <p class="muted">Role of <a href={href(`/apps/${role.app.value}`)}>{role.app.display ?? role.app.value}</a>{role.isBuiltIn ? <span class="badge">Built-in</span> : null}</p>
+      <p class="muted">Role of <a href={href(`/apps/${role.app.value}`)}>{role.app.display ?? role.app.value}</a>{role.isBuiltIn ? <span class="tag">Built-in</span> : null}</p>
       {role.description ? <p>{role.description}</p> : null}
       <h2>Scopes it carries</h2>
       {(role.scopes ?? []).length ? <ul class="plain">{role.scopes!.map((s) => <li key={s.value}><code>{s.value}</code></li>)}</ul> : <p class="muted">None.</p>}
