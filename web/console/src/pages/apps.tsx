@@ -472,7 +472,7 @@ function Detail({ id }: { id: string }) {
         </>
       ) : null}
       <h2>App roles of this app</h2>
-      {roles === undefined ? <p aria-live="polite">Loading…</p> : roles.length === 0 ? <p class="muted">No roles. <a href={href('/roles')}>Create one under App roles</a>.</p> : (
+      {roles === undefined ? <p aria-live="polite">Loading…</p> : roles.length === 0 ? <p class="muted">No roles.{app.isOAuthResource && editable ? <> <a href={href('/roles')}>Create one under App roles</a>.</> : null}</p> : (
         <div class="table-wrap">
           <table data-table="roles">
             <caption class="visually-hidden">App roles of {app.displayName}</caption>
