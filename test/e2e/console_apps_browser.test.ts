@@ -89,7 +89,7 @@ describe('console apps, app roles and grants in a browser (headless Chromium)', 
 
   test('the wizard creates each kind of app exactly as its review showed, with secure defaults', async () => {
     const { context, page, errors } = await open(adminUser.userName);
-    assert.deepEqual(await page.locator('nav[aria-label="Console sections"] a').allTextContents(), ['Overview', 'Users', 'Groups', 'Apps', 'App roles']);
+    assert.deepEqual(await page.locator('nav[aria-label="Console sections"] a').allTextContents(), ['Overview', 'Users', 'Groups', 'Apps', 'App roles', 'Audit events', 'Trusted issuers', 'Signing keys', 'Settings', 'Identity domains']);
     await page.click('nav a:has-text("Apps")');
     await page.waitForSelector('table tbody tr td a');
     await axeCheck(page, 'the apps list');

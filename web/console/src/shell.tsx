@@ -7,7 +7,7 @@ import { href, useRoute } from './router.js';
 export function Shell() {
   const app = useApp();
   const route = useRoute();
-  const pages = PAGES.filter((p) => p.allowed(app.scopes));
+  const pages = PAGES.filter((p) => p.allowed(app.scopes, app.cfg));
   const heading = useRef<HTMLElement>(null);
   const who = app.userLabel;
   // A page also owns its sub-routes: `/users/ID` is the users page's business.

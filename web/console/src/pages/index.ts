@@ -4,6 +4,11 @@ import { usersPage } from './users.js';
 import { groupsPage } from './groups.js';
 import { appsPage } from './apps.js';
 import { rolesPage } from './roles.js';
+import { auditPage } from './audit.js';
+import { issuersPage } from './issuers.js';
+import { keysPage } from './keys.js';
+import { settingsPage } from './settings.js';
+import { domainsPage } from './domains.js';
 
 /**
  * The console's pages, in navigation order. To add a page: create pages/<name>.tsx exporting a
@@ -15,4 +20,9 @@ export const PAGES: PageDef[] = [
   groupsPage,
   appsPage,
   rolesPage,
+  auditPage,
+  issuersPage,
+  keysPage,
+  settingsPage,
+  domainsPage,
 ];

@@ -25,7 +25,7 @@ export function DataTable<T>(p: DataTableProps<T>) {
   const last = Math.min(p.startIndex + p.pageSize - 1, p.total);
   return (
     <div>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label={p.caption}>
         <table aria-busy={p.loading ? 'true' : undefined}>
           <caption class="visually-hidden">{p.caption}</caption>
           <thead><tr>{p.columns.map((c) => <th scope="col" key={c.header}>{c.header}</th>)}</tr></thead>
