@@ -147,9 +147,9 @@ describe('console apps, app roles and grants in a browser (headless Chromium)', 
       if (k.kind === 'web') await axeCheck(page, 'the wizard: kind');
       if (k.kind === 'spa') {
         // By keyboard: arrows move through the kinds, Tab reaches Next (past Cancel), Enter goes on.
-        await page.focus('input[name=kind][value=web]');
-        await page.keyboard.press('Space');
+        await page.click('input[name=kind][value=web]');
         await page.keyboard.press('ArrowDown');
+        await page.waitForSelector('input[name=kind][value=spa]:checked');
         assert.equal(await page.isChecked('input[name=kind][value=spa]'), true);
         await page.keyboard.press('Tab');
         await page.keyboard.press('Tab');
@@ -427,7 +427,7 @@ describe('console apps, app roles and grants in a browser (headless Chromium)', 
     const appAdmin = await createUser(h, admin, 'app-admin-only');
     await grantRole(h, admin, 'Application Administrator', appAdmin.id);
     const { context, page, errors } = await open(appAdmin.userName);
-    assert.deepEqual(await page.locator('nav[aria-label="Console sections"] a').allTextContents(), ['Overview', 'Apps', 'App roles']);
+    assert.deepEqual(await page.locator('nav[aria-label="Console sections"] a').allTextContents(), ['Overview', 'Apps', 'App roles', 'Audit events', 'Trusted issuers']);
     await page.goto(`${base}/console/#/users`);
     await page.waitForSelector('h1:has-text("Not allowed")');
     await page.goto(`${base}/console/#/apps?q=Orders`);
