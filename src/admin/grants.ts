@@ -5,6 +5,7 @@ import type { DomainContext } from '../http/context.js';
 import type { Services } from '../http/services.js';
 import { ScimError } from '../scim/errors.js';
 import { GrantSchema } from '../scim/resources.js';
+import { Conflict } from '../storage/ports.js';
 import type { AdminCaller } from './auth.js';
 import { adminScopesOf, assertNoEscalation } from './guard.js';
 import { compact, meta, type ResourceType, type Scim } from './resource.js';
@@ -78,7 +79,13 @@ export class GrantsResource implements ResourceType<GrantRecord, GrantView> {
       id: newId(), domainId: c.domain.id, appId, appRoleId: roleId, granteeType: type, granteeId, mechanism: GRANT_MECHANISMS[type],
       version: 1, createdAt: now, updatedAt: now,
     };
-    await this.s.repos.grants.create(rec);
+    try {
+      await this.s.repos.grants.create(rec);
+    } catch (e) {
+      // The store's unique key (role, grantee): say what is taken, not which column.
+      if (e instanceof Conflict) throw new ScimError(409, 'uniqueness', `app role ${role.displayName} is already granted to this ${type.toLowerCase()}`);
+      throw e;
+    }
     return { rec };
   }
 

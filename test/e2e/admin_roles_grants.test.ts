@@ -335,7 +335,9 @@ describe('admin Grants', () => {
   test('the same grant twice: 409 uniqueness', async () => {
     const d = await newClient(h, admin);
     assert.equal((await scim(h, 'POST', '/admin/v1/Grants', admin, grant(rsId, readerId, d.id))).statusCode, 201);
-    assertScimError(await scim(h, 'POST', '/admin/v1/Grants', admin, grant(rsId, readerId, d.id)), 409, 'uniqueness');
+    const again = await scim(h, 'POST', '/admin/v1/Grants', admin, grant(rsId, readerId, d.id));
+    assertScimError(again, 409, 'uniqueness');
+    assert.equal(again.json().detail, 'app role Ledger Reader is already granted to this app');
   });
 
   test('grants are immutable: PUT and PATCH are 405', async () => {

@@ -59,7 +59,7 @@ describe('console and account in a browser (headless Chromium)', { skip }, () =>
     assert.equal(await page.textContent('.topbar .who'), 'console-admin');
     assert.equal(await page.locator('text=Signing in…').count(), 0, 'the start-up placeholder is gone');
     const nav = await page.locator('nav[aria-label="Console sections"] a').allTextContents();
-    assert.deepEqual(nav, ['Overview', 'Users', 'Groups', 'Audit events', 'Trusted issuers', 'Signing keys', 'Settings', 'Identity domains']);
+    assert.deepEqual(nav, ['Overview', 'Users', 'Groups', 'Apps', 'App roles', 'Audit events', 'Trusted issuers', 'Signing keys', 'Settings', 'Identity domains']);
     await axeCheck(page, 'the console overview');
     await page.screenshot({ path: `${ARTIFACTS}console-overview.png`, fullPage: true });
 

@@ -198,7 +198,7 @@ describe('issue 11 journey: first run, console, code flow, audit, account page (
     await page.click('button:has-text("Start set-up")');
     await page.waitForSelector('img.qr');
     const totpSecret = (await page.textContent('[data-field=totp-secret]'))!.replace(/ /g, '');
-    await page.fill('input[name=otpCode]', totpAt(totpSecret));
+    await page.fill('input[name=otpCode]', await totpAt(totpSecret));
     await page.click('#security button:has-text("Confirm")');
     await page.waitForSelector('[data-field=bypass-codes] li');
     await page.waitForSelector('[data-field=totp]:has-text("Set up on")');

@@ -238,7 +238,7 @@ describe('console: users and groups pages (headless Chromium)', { skip }, () => 
     const { context, page, errors } = await signedIn(boss.userName, 1280, '#/groups');
     await page.waitForSelector('h1:text-is("Groups")');
     assert.deepEqual(await page.locator('nav[aria-label="Console sections"] a').allTextContents(),
-      ['Overview', 'Users', 'Groups', 'Audit events', 'Trusted issuers', 'Signing keys', 'Settings', 'Identity domains']);
+      ['Overview', 'Users', 'Groups', 'Apps', 'App roles', 'Audit events', 'Trusted issuers', 'Signing keys', 'Settings', 'Identity domains']);
     await page.fill('#search-box', 'pg-bulk');
     await page.keyboard.press('Enter');
     await page.waitForSelector('.pager:has-text("1–20 of 22")');

@@ -2,6 +2,8 @@ import type { PageDef } from './types.js';
 import { overviewPage } from './overview.js';
 import { usersPage } from './users.js';
 import { groupsPage } from './groups.js';
+import { appsPage } from './apps.js';
+import { rolesPage } from './roles.js';
 import { auditPage } from './audit.js';
 import { issuersPage } from './issuers.js';
 import { keysPage } from './keys.js';
@@ -16,6 +18,8 @@ export const PAGES: PageDef[] = [
   overviewPage,
   usersPage,
   groupsPage,
+  appsPage,
+  rolesPage,
   auditPage,
   issuersPage,
   keysPage,

@@ -1,0 +1,16 @@
+import { useId } from 'preact/hooks';
+
+/** A labelled <select> of fixed options. */
+export function Select(p: { label: string; value: string; options: readonly { value: string; label: string }[]; onChange(value: string): void; name?: string; disabled?: boolean; hint?: string }) {
+  const id = useId();
+  return (
+    <div class="field">
+      <label for={id}>{p.label}</label>
+      <select id={id} name={p.name} value={p.value} disabled={p.disabled} aria-describedby={p.hint ? `${id}-hint` : undefined}
+        onChange={(e) => p.onChange((e.currentTarget as HTMLSelectElement).value)}>
+        {p.options.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
+      </select>
+      {p.hint ? <p class="hint" id={`${id}-hint`}>{p.hint}</p> : null}
+    </div>
+  );
+}
