@@ -11,6 +11,7 @@ import { WEB_DIST } from '../src/http/web.js';
  */
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 let built = false;
+const SERVER_FILES = ['src/identity/admin_scopes.ts', 'src/identity/redirect_uris.ts'];
 
 function newest(dir: string): number {
   let t = 0;
@@ -24,8 +25,8 @@ function newest(dir: string): number {
 function upToDate(): boolean {
   const outs = ['console', 'account'].map((a) => `${WEB_DIST}${a}/index.html`);
   if (!outs.every((f) => existsSync(f))) return false;
-  // web/ and the one server file the apps import (the scope table).
-  const source = Math.max(newest(`${ROOT}web`), statSync(`${ROOT}src/identity/admin_scopes.ts`).mtimeMs);
+  // web/ and the server files the apps import (the scope table, the redirect URI rules).
+  const source = Math.max(newest(`${ROOT}web`), ...SERVER_FILES.map((f) => statSync(`${ROOT}${f}`).mtimeMs));
   return outs.every((f) => statSync(f).mtimeMs >= source);
 }
 

@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { SCIM_PATCH, scimString, type Api, type ListResponse } from '../../../shared/api.js';
 import { SCOPES } from '../../../shared/scopes.js';
+import { redirectUriProblem } from '../../../../src/identity/redirect_uris.js';
 import { useApp } from '../context.js';
 import { href, navigate, type Route } from '../router.js';
-import { Checks, ConfirmDialog, DataTable, ErrorBanner, Field, InfoBanner, SearchBox, SecretBox, Select, TextArea, type Column } from '../ui/index.js';
+import { Checks, ConfirmDialog, DataTable, ErrorBanner, Field, InfoBanner, SearchBox, SecretBox, SelectField, TextAreaField, type Column } from '../ui/index.js';
 import type { PageDef } from './types.js';
 
 /**
@@ -42,25 +43,7 @@ export interface App {
 
 interface Role { id: string; displayName: string; scopes?: { value: string }[]; isBuiltIn?: boolean }
 
-// ---- redirect URIs: the rules of the server's src/identity/redirect_uris.ts, to say so while typing ----
-const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'about:', 'blob:', 'filesystem:', 'ws:', 'wss:']);
-const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
-export function redirectUriProblem(uri: string): string | undefined {
-  if (uri.length > 2000) return 'is too long';
-  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
-  if (/[\s\x00-\x1f\x7f]/.test(uri)) return 'must not contain whitespace or control characters';
-  let u: URL;
-  try { u = new URL(uri); } catch { return 'must be an absolute URI'; }
-  if (FORBIDDEN_SCHEMES.has(u.protocol)) return `scheme ${u.protocol} is not allowed`;
-  if (uri.includes('#')) return 'must not contain a fragment';
-  if (u.username || u.password) return 'must not contain user information';
-  if (u.protocol === 'https:') return undefined;
-  if (u.protocol === 'http:') return LOOPBACK.has(u.hostname) ? undefined : 'http is allowed only for loopback hosts; use https';
-  if (/^[a-z][a-z0-9+-]*\.[a-z0-9+\-.]+:$/i.test(u.protocol)) return undefined;
-  return `scheme ${u.protocol} is not allowed`;
-}
-
+// Redirect URIs are checked while typing with the server's own rules (src/identity/redirect_uris.ts imports nothing).
 export const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter(Boolean);
 
 /** The first problem of a list of redirect URIs, as the server words it. */
@@ -337,11 +320,11 @@ function Wizard() {
         {kind === 'resource' ? (
           <>
             <Field label="Audience" name="audience" required value={d.audience} onInput={(v) => set({ audience: v })} hint="The aud of its access tokens, e.g. https://api.example.com" />
-            <TextArea label="Scopes" name="scopes" value={d.scopes} onInput={(v) => set({ scopes: v })} hint="One a line: the scope, then optionally a description." />
-            <Select label="Access token format" name="accessTokenFormat" value={d.accessTokenFormat} onChange={(v) => set({ accessTokenFormat: v })}
+            <TextAreaField rows={3} label="Scopes" name="scopes" value={d.scopes} onInput={(v) => set({ scopes: v })} hint="One a line: the scope, then optionally a description." />
+            <SelectField label="Access token format" name="accessTokenFormat" value={d.accessTokenFormat} onChange={(v) => set({ accessTokenFormat: v })}
               options={[{ value: 'jwt', label: 'JWT (RFC 9068)' }, { value: 'opaque', label: 'Opaque (introspection)' }]} />
             {d.accessTokenFormat === 'jwt' ? (
-              <Select label="Signing algorithm" name="accessTokenSigningAlg" value={d.accessTokenSigningAlg} onChange={(v) => set({ accessTokenSigningAlg: v })}
+              <SelectField label="Signing algorithm" name="accessTokenSigningAlg" value={d.accessTokenSigningAlg} onChange={(v) => set({ accessTokenSigningAlg: v })}
                 options={['RS256', 'PS256', 'ES256', 'EdDSA'].map((a) => ({ value: a, label: a }))} />
             ) : null}
           </>
@@ -349,15 +332,15 @@ function Wizard() {
           <>
             <p class="muted" data-field="clientType">{isPublic(kind) ? 'Public client: it gets no secret and must use PKCE.' : 'Confidential client: it gets a client secret, shown once after creation.'}</p>
             {isPublic(kind) ? null : (
-              <Select label="Client authentication" name="authMethod" value={d.authMethod} onChange={(v) => set({ authMethod: v })}
+              <SelectField label="Client authentication" name="authMethod" value={d.authMethod} onChange={(v) => set({ authMethod: v })}
                 options={[{ value: 'client_secret_basic', label: 'client_secret_basic (HTTP Basic)' }, { value: 'client_secret_post', label: 'client_secret_post (form body)' }]} />
             )}
             {kind === 'service' ? null : (
               <>
                 <Checks legend="Grant types" name="grants" options={grantOptions} selected={d.grants} onChange={(v) => set({ grants: v })} />
-                <TextArea label="Redirect URIs" name="redirectUris" value={d.redirectUris} onInput={(v) => set({ redirectUris: v })} error={uriError ?? needUri}
+                <TextAreaField rows={3} label="Redirect URIs" name="redirectUris" value={d.redirectUris} onInput={(v) => set({ redirectUris: v })} error={uriError ?? needUri}
                   hint={kind === 'native' ? 'One a line: a loopback address (http://127.0.0.1/callback) or a custom scheme (com.example.app:/callback).' : 'One a line, https (http only for localhost).'} />
-                <TextArea label="Post-logout redirect URIs" name="postLogoutUris" value={d.postLogoutUris} onInput={(v) => set({ postLogoutUris: v })} error={logoutError} hint="One a line (optional)." />
+                <TextAreaField rows={3} label="Post-logout redirect URIs" name="postLogoutUris" value={d.postLogoutUris} onInput={(v) => set({ postLogoutUris: v })} error={logoutError} hint="One a line (optional)." />
                 {isPublic(kind) ? null : (
                   <label class="check"><input type="checkbox" name="pkce" checked={d.pkce} onChange={(e) => set({ pkce: (e.currentTarget as HTMLInputElement).checked })} /> <span>Require PKCE</span></label>
                 )}
@@ -556,8 +539,8 @@ function Edit({ id }: { id: string }) {
       <form onSubmit={(e) => { e.preventDefault(); void save(); }}>
         {client ? (
           <>
-            <TextArea label="Redirect URIs" name="redirectUris" value={f.redirectUris} onInput={(v) => set({ redirectUris: v })} error={uriError} hint="One a line." />
-            <TextArea label="Post-logout redirect URIs" name="postLogoutUris" value={f.postLogoutUris} onInput={(v) => set({ postLogoutUris: v })} error={logoutError} hint="One a line." />
+            <TextAreaField rows={3} label="Redirect URIs" name="redirectUris" value={f.redirectUris} onInput={(v) => set({ redirectUris: v })} error={uriError} hint="One a line." />
+            <TextAreaField rows={3} label="Post-logout redirect URIs" name="postLogoutUris" value={f.postLogoutUris} onInput={(v) => set({ postLogoutUris: v })} error={logoutError} hint="One a line." />
             <Checks legend="Grant types" name="grants" options={grantOptions} selected={f.grants} onChange={(v) => set({ grants: v })} />
             <Checks legend="Allowed scopes" name="allowedScopes" options={scopeOptions} selected={f.allowedScopes} onChange={(v) => set({ allowedScopes: v })} empty="No resource server defines scopes yet." />
             <ErrorBanner error={scopes.error} />

@@ -3,7 +3,7 @@ import { scimString, type ListResponse } from '../../../shared/api.js';
 import { SCOPES } from '../../../shared/scopes.js';
 import { useApp } from '../context.js';
 import { href, navigate, type Route } from '../router.js';
-import { Checks, ConfirmDialog, DataTable, ErrorBanner, Field, InfoBanner, SearchBox, Select, type Column } from '../ui/index.js';
+import { Checks, ConfirmDialog, DataTable, ErrorBanner, Field, InfoBanner, SearchBox, SelectField, type Column } from '../ui/index.js';
 import type { PageDef } from './types.js';
 
 /**
@@ -69,7 +69,7 @@ function NewRole({ onCreated }: { onCreated(id: string): void }) {
   return (
     <form class="panel" aria-labelledby="new-role-title" onSubmit={(e) => { e.preventDefault(); void submit(); }}>
       <h2 id="new-role-title">New app role</h2>
-      <Select label="Resource server" name="app" value={appId} onChange={(v) => { setAppId(v); setChosen([]); }}
+      <SelectField label="Resource server" name="app" value={appId} onChange={(v) => { setAppId(v); setChosen([]); }}
         options={apps.map((a) => ({ value: a.id, label: a.displayName }))} hint="The app whose scopes the role carries." />
       <Field label="Role name" name="roleName" required value={name} onInput={setName} />
       <Field label="Description" name="roleDescription" value={description} onInput={setDescription} />
@@ -163,7 +163,7 @@ function GrantForm({ role, onGranted }: { role: Role; onGranted(): void }) {
     <div class="panel" role="group" aria-labelledby="grant-title">
       <h2 id="grant-title">Grant this role</h2>
       <form class="search" role="search" onSubmit={(e) => { e.preventDefault(); void search(); }}>
-        <Select label="To a" name="granteeType" value={type} onChange={(v) => { setType(v as GranteeType); setFound(undefined); }}
+        <SelectField label="To a" name="granteeType" value={type} onChange={(v) => { setType(v as GranteeType); setFound(undefined); }}
           options={types.map((t) => ({ value: t, label: t === 'User' ? 'User' : t === 'Group' ? 'Group' : 'App' }))} />
         <Field label="Name" name="granteeQuery" type="search" value={q} onInput={setQ} />
         <div class="field"><button type="submit">Find</button></div>

@@ -1,7 +1,7 @@
 import { useId } from 'preact/hooks';
 
 /** A labelled <select> (as Field is for inputs). `options`: value and label; the first may be a "choose" placeholder with value ''. */
-export function SelectField(p: { label: string; value: string; options: { value: string; label: string }[]; onChange(v: string): void; disabled?: boolean; name?: string; hint?: string }) {
+export function SelectField(p: { label: string; value: string; options: readonly { value: string; label: string }[]; onChange(v: string): void; disabled?: boolean; name?: string; hint?: string }) {
   const id = useId();
   return (
     <div class="field">

@@ -10,8 +10,6 @@ export { GrantsPanel } from './GrantsPanel.js';
 export { PrincipalPicker, type Principal } from './PrincipalPicker.js';
 export { SelectField } from './SelectField.js';
 export { useConfirm, type Ask, type ConfirmRequest } from './useConfirm.js';
-export { TextArea } from './TextArea.js';
-export { Select } from './Select.js';
 export { Checks } from './Checks.js';
 export { FieldSet, InputField, TextAreaField } from './FormControls.js';
 export { HourlyChart, type Series } from './HourlyChart.js';
