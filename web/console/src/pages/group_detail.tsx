@@ -4,7 +4,7 @@ import { SCOPES } from '../../../shared/scopes.js';
 import { useApp } from '../context.js';
 import { href, navigate } from '../router.js';
 import { ErrorBanner, Field, GrantsPanel, PrincipalPicker, useConfirm, type Ask } from '../ui/index.js';
-import type { Group } from './groups.js';
+import type { Group } from '../resources.js';
 import { useAction } from './user_detail.js';
 
 function Settings({ group, canWrite, reload, ask }: { group: Group; canWrite: boolean; reload(): Promise<void>; ask: Ask }) {

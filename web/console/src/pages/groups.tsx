@@ -6,13 +6,7 @@ import { href, navigate, type Route } from '../router.js';
 import { DataTable, ErrorBanner, Field, SearchBox, type Column } from '../ui/index.js';
 import { GroupDetail } from './group_detail.js';
 import type { PageDef } from './types.js';
-
-export interface Group {
-  id: string;
-  displayName: string;
-  description?: string;
-  members?: { value: string; type?: 'User' | 'Group'; display?: string }[];
-}
+import type { Group } from '../resources.js';
 
 const PAGE_SIZE = 20;
 const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';

@@ -4,7 +4,7 @@ import { SCOPES } from '../../../shared/scopes.js';
 import { useApp } from '../context.js';
 import { href, navigate } from '../router.js';
 import { ErrorBanner, Field, GrantsPanel, InfoBanner, PrincipalPicker, useConfirm, type Ask } from '../ui/index.js';
-import type { User } from './users.js';
+import type { User } from '../resources.js';
 
 interface Session { id: string; authTime?: string; expiresAt?: string; amr?: string[]; userAgent?: string; clientIp?: string }
 interface Consent { id: string; clientId: string; scopes?: string[] }

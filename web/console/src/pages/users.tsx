@@ -6,16 +6,7 @@ import { href, navigate, type Route } from '../router.js';
 import { CheckField, DataTable, ErrorBanner, Field, SearchBox, type Column } from '../ui/index.js';
 import type { PageDef } from './types.js';
 import { UserDetail } from './user_detail.js';
-
-export interface User {
-  id: string;
-  userName: string;
-  displayName?: string;
-  name?: { formatted?: string; givenName?: string; familyName?: string };
-  emails?: { value: string; primary?: boolean; type?: string }[];
-  active?: boolean;
-  groups?: { value: string; display?: string }[];
-}
+import type { User } from '../resources.js';
 
 const PAGE_SIZE = 20;
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
